@@ -1,0 +1,160 @@
+// Every metric name, label and bucket of the prober in one place. Names and labels are
+// kubenurse's own so existing dashboards, alerts and ServiceMonitors keep working.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export const METRIC_PREFIX = 'kubenurse_';
+
+export const TRACE_EVENTS = [
+  'dns_start',
+  'dns_done',
+  'connect_start',
+  'connect_done',
+  'tls_handshake_start',
+  'tls_handshake_done',
+  'got_conn',
+  'wrote_request',
+  'got_first_resp_byte',
+] as const;
+export type TraceEvent = (typeof TRACE_EVENTS)[number];
+
+/** Something that contributes ready-made exposition text to /metrics (kube-proxy passthrough). */
+export interface ExpositionSource {
+  render(): string;
+}
+
+export interface MetricsOptions {
+  readonly buckets: readonly number[];
+  readonly legacyMetrics: boolean;
+  /** Counts distinct neighbours that probed us recently; read at scrape time. */
+  readonly incomingChecks: () => number;
+}
+
+/**
+ * The prober's metrics. Every series carries a `type` label; forgetType() drops all of a
+ * type's series at once, so a neighbour that leaves the selection leaves no ghost series.
+ */
+export class ProbeMetrics {
+  readonly registry = new Registry();
+  private readonly requestDuration: Histogram<'type'>;
+  private readonly traceDuration: Histogram<'type' | 'event'>;
+  private readonly requestsTotal: Counter<'type' | 'code'>;
+  private readonly errorsTotal: Counter<'type' | 'event'>;
+  private readonly legacyDuration: Histogram<'type'> | undefined;
+  private readonly extraSources: ExpositionSource[] = [];
+  /** type → the second label values (event / code) each family has emitted for it. */
+  private readonly seen = new Map<string, { trace: Set<string>; codes: Set<string>; errors: Set<string> }>();
+
+  constructor(options: MetricsOptions) {
+    const buckets = [...options.buckets];
+    collectDefaultMetrics({ register: this.registry });
+    this.requestDuration = new Histogram({
+      name: `${METRIC_PREFIX}httpclient_request_duration_seconds`,
+      help: 'Duration of a probe request, from start until the response headers arrived, by check type.',
+      labelNames: ['type'],
+      buckets,
+      registers: [this.registry],
+    });
+    this.traceDuration = new Histogram({
+      name: `${METRIC_PREFIX}httpclient_trace_request_duration_seconds`,
+      help: 'Time from probe start to each request phase event, by check type.',
+      labelNames: ['type', 'event'],
+      buckets,
+      registers: [this.registry],
+    });
+    this.requestsTotal = new Counter({
+      name: `${METRIC_PREFIX}httpclient_requests_total`,
+      help: 'Probe requests by check type and HTTP status code (round_trip_error when no response).',
+      labelNames: ['type', 'code'],
+      registers: [this.registry],
+    });
+    this.errorsTotal = new Counter({
+      name: `${METRIC_PREFIX}errors_total`,
+      help: 'Failed checks by check type and the event (phase or status) that failed.',
+      labelNames: ['type', 'event'],
+      registers: [this.registry],
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}neighbourhood_incoming_checks`,
+      help: 'Distinct neighbours that checked this prober in the last 60 seconds.',
+      registers: [this.registry],
+      collect() {
+        this.set(options.incomingChecks());
+      },
+    });
+    this.legacyDuration = options.legacyMetrics
+      ? new Histogram({
+          name: `${METRIC_PREFIX}request_duration`,
+          help: 'Pre-1.13 kubenurse check duration by check type (KUBENURSE_LEGACY_METRICS=true).',
+          labelNames: ['type'],
+          buckets,
+          registers: [this.registry],
+        })
+      : undefined;
+  }
+
+  private labelsOf(type: string) {
+    let entry = this.seen.get(type);
+    if (!entry) {
+      entry = { trace: new Set(), codes: new Set(), errors: new Set() };
+      this.seen.set(type, entry);
+    }
+    return entry;
+  }
+
+  observeTrace(type: string, event: TraceEvent, seconds: number): void {
+    this.labelsOf(type).trace.add(event);
+    this.traceDuration.observe({ type, event }, seconds);
+  }
+
+  observeResponse(type: string, code: number, seconds: number): void {
+    this.labelsOf(type).codes.add(String(code));
+    this.requestsTotal.inc({ type, code: String(code) });
+    this.requestDuration.observe({ type }, seconds);
+  }
+
+  countRoundTripError(type: string): void {
+    this.labelsOf(type).codes.add('round_trip_error');
+    this.requestsTotal.inc({ type, code: 'round_trip_error' });
+  }
+
+  countError(type: string, event: string): void {
+    this.labelsOf(type).errors.add(event);
+    this.errorsTotal.inc({ type, event });
+  }
+
+  /** The legacy histogram timed the whole check, failures included, like kubenurse < 1.13. */
+  observeCheck(type: string, seconds: number): void {
+    if (!this.legacyDuration) return;
+    this.labelsOf(type);
+    this.legacyDuration.observe({ type }, seconds);
+  }
+
+  /** Types that have series right now. */
+  knownTypes(): string[] {
+    return [...this.seen.keys()];
+  }
+
+  forgetType(type: string): void {
+    const entry = this.seen.get(type);
+    if (!entry) return;
+    for (const event of entry.trace) this.traceDuration.remove({ type, event });
+    for (const code of entry.codes) this.requestsTotal.remove({ type, code });
+    for (const event of entry.errors) this.errorsTotal.remove({ type, event });
+    this.requestDuration.remove({ type });
+    this.legacyDuration?.remove({ type });
+    this.seen.delete(type);
+  }
+
+  addSource(source: ExpositionSource): void {
+    this.extraSources.push(source);
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  async render(): Promise<string> {
+    const own = await this.registry.metrics();
+    return [own, ...this.extraSources.map((source) => source.render())].filter((text) => text !== '').join('\n');
+  }
+}

@@ -1,0 +1,67 @@
+// Which kubenurse `event` a failed probe counts under. Pure, so every case is unit-tested.
+import type { TraceEvent } from '../metrics.ts';
+
+export interface Progress {
+  readonly needsDns: boolean;
+  readonly isTls: boolean;
+  readonly reached: ReadonlySet<TraceEvent>;
+}
+
+export type FailureEvent = 'dns_done' | 'connect_done' | 'tls_handshake_done' | 'wrote_request' | 'round_trip_error';
+
+const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EAI_NODATA', 'ENODATA', 'ESERVFAIL', 'ECONNREFUSED_DNS']);
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function errorCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  // undici wraps the socket error in `cause`; the code we want may be one or two levels down.
+  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
+    const code = (current as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && code !== 'UND_ERR_SOCKET' && code !== 'UND_ERR_ABORTED' && code !== 'ABORT_ERR') return code;
+    current = (current as Error & { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function isTlsCode(code: string): boolean {
+  return (
+    code.startsWith('ERR_TLS_') ||
+    code.startsWith('ERR_SSL_') ||
+    code.startsWith('CERT_') ||
+    code.includes('CERT') ||
+    code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' ||
+    code === 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY' ||
+    code === 'EPROTO'
+  );
+}
+
+/**
+ * A known error code decides first (a DNS failure is a DNS failure whatever else happened);
+ * otherwise the first phase the probe had not completed is the one that failed, which is also
+ * what a deadline or an abort means: "stuck at".
+ */
+export function classifyFailure(progress: Progress, error: unknown): FailureEvent {
+  const code = errorCode(error);
+  if (code !== undefined) {
+    if (DNS_CODES.has(code)) return 'dns_done';
+    if (CONNECT_CODES.has(code)) return 'connect_done';
+    if (isTlsCode(code)) return 'tls_handshake_done';
+  }
+  const { reached } = progress;
+  if (progress.needsDns && !reached.has('dns_done')) return 'dns_done';
+  if (!reached.has('connect_done') && !reached.has('got_conn')) return 'connect_done';
+  if (progress.isTls && !reached.has('tls_handshake_done') && !reached.has('got_conn')) return 'tls_handshake_done';
+  if (!reached.has('wrote_request')) return 'wrote_request';
+  return 'round_trip_error';
+}
+
+/** A one-line, secret-free description of what went wrong. */
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = errorCode(error);
+  let message = error.message;
+  const cause = (error as Error & { cause?: unknown }).cause;
+  if (cause instanceof Error && cause.message && !message.includes(cause.message)) message = `${message}: ${cause.message}`;
+  message = message.replace(/\s+/g, ' ').slice(0, 300);
+  return code !== undefined && !message.includes(code) ? `${code}: ${message}` : message;
+}

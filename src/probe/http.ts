@@ -1,0 +1,244 @@
+// One HTTP probe with per-phase timings, as kubenurse's httptrace events, measured with
+// performance.now() from the moment the probe starts.
+//
+// Why a dispatcher per probe: with a connector of our own we know exactly which socket
+// belongs to which probe, so `lookup`/`connect`/`secureConnect` can be attributed without
+// guessing, even when 50 probes run at once. By default the dispatcher (and its one
+// connection) is destroyed after the probe, so every probe measures a fresh connect;
+// KUBENURSE_REUSE_CONNECTIONS=true keeps one dispatcher per origin alive instead.
+import diagnostics from 'node:diagnostics_channel';
+import { isIP, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { TLSSocket } from 'node:tls';
+import { Client, buildConnector } from 'undici';
+import type { ProbeMetrics, TraceEvent } from '../metrics.ts';
+import type { CheckOutcome } from '../checks/types.ts';
+import { classifyFailure, describeError, type Progress } from './classify.ts';
+import type { TrustOptions } from './tls.ts';
+
+export interface ProbeTarget {
+  /** The `type` label under which timings and codes are recorded. */
+  readonly type: string;
+  readonly url: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** When set, the response body is returned, and a body larger than this fails the probe. */
+  readonly bodyLimit?: number;
+}
+
+export interface ProbeResult {
+  readonly outcome: CheckOutcome;
+  readonly statusCode?: number;
+  readonly body?: Buffer;
+}
+
+export interface ProberOptions {
+  readonly metrics: ProbeMetrics;
+  readonly trust: TrustOptions;
+  readonly timeoutMs: number;
+  readonly reuseConnections: boolean;
+}
+
+/** Bodies we do not need are still read (to see the response end) but never kept beyond this. */
+const DISCARDED_BODY_LIMIT = 1024 * 1024;
+
+interface Trace {
+  readonly start: number;
+  readonly marks: Map<TraceEvent, number>;
+}
+
+/** Which probe is using a dispatcher right now; one holder per dispatcher, updated per probe. */
+interface TraceHolder {
+  current: Trace | undefined;
+}
+
+/** Socket → its dispatcher's holder; filled by our connector, read by the diagnostics hook. */
+const socketTraces = new WeakMap<Socket, TraceHolder>();
+
+function mark(trace: Trace, event: TraceEvent): void {
+  if (!trace.marks.has(event)) trace.marks.set(event, performance.now() - trace.start);
+}
+
+// undici publishes when it has written a request's headers; a GET has no body, so that is
+// kubenurse's wrote_request.
+diagnostics.subscribe('undici:client:sendHeaders', (message) => {
+  const { socket } = message as { socket: Socket };
+  const trace = socketTraces.get(socket)?.current;
+  if (trace) {
+    mark(trace, 'got_conn');
+    mark(trace, 'wrote_request');
+  }
+});
+
+type ConnectorFn = ReturnType<typeof buildConnector>;
+// undici's connector returns the socket it creates, though its typings say void.
+type SocketReturningConnector = (...args: Parameters<ConnectorFn>) => Socket;
+
+export class Prober {
+  private readonly connector: ConnectorFn;
+  private readonly pooled = new Map<string, { client: Client; holder: TraceHolder }>();
+
+  private readonly options: ProberOptions;
+
+  constructor(options: ProberOptions) {
+    this.options = options;
+    this.connector = buildConnector({
+      ca: options.trust.ca,
+      rejectUnauthorized: !options.trust.insecure,
+      minVersion: 'TLSv1.2',
+      // Our own abort signal enforces the deadline; undici's connect timeout fires late.
+      timeout: options.timeoutMs * 4,
+    } as buildConnector.BuildOptions);
+  }
+
+  /** Runs one probe; never throws. The deadline is the prober's timeout or `signal`, whichever is first. */
+  async probe(target: ProbeTarget, signal?: AbortSignal): Promise<ProbeResult> {
+    const url = new URL(target.url);
+    const isTls = url.protocol === 'https:';
+    const hostname = url.hostname.replace(/^\[|\]$/g, '');
+    const needsDns = isIP(hostname) === 0;
+    const trace: Trace = { start: performance.now(), marks: new Map() };
+    const deadline = AbortSignal.timeout(this.options.timeoutMs);
+    const abort = signal ? AbortSignal.any([deadline, signal]) : deadline;
+    const { client, release } = this.dispatcherFor(url, trace);
+    const progress = (): Progress => ({ needsDns, isTls, reached: new Set(trace.marks.keys()) });
+
+    try {
+      const response = await client.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: 'GET',
+        headers: { 'user-agent': 'kubenurse-ts', ...target.headers },
+        signal: abort,
+      });
+      mark(trace, 'got_first_resp_byte');
+      const headersAt = performance.now() - trace.start;
+      const bodyLimit = target.bodyLimit ?? DISCARDED_BODY_LIMIT;
+      const body = await readBounded(response.body, bodyLimit, target.bodyLimit !== undefined);
+      this.recordPhases(target.type, trace);
+      this.options.metrics.observeResponse(target.type, response.statusCode, headersAt / 1000);
+      const phases = Object.fromEntries(trace.marks);
+      if (body === 'too-large') {
+        return {
+          statusCode: response.statusCode,
+          outcome: { status: 'error', event: 'round_trip_error', message: `response body larger than ${bodyLimit} bytes`, durationMs: headersAt, target: url.host, phases },
+        };
+      }
+      if (response.statusCode !== 200) {
+        return {
+          statusCode: response.statusCode,
+          body: body ?? undefined,
+          outcome: {
+            status: 'error',
+            event: `status_code_${response.statusCode}`,
+            message: `unexpected status code ${response.statusCode} from ${url.host}`,
+            durationMs: headersAt,
+            target: url.host,
+            phases,
+          },
+        };
+      }
+      return { statusCode: 200, body: body ?? undefined, outcome: { status: 'ok', durationMs: headersAt, phases } };
+    } catch (error) {
+      const elapsed = performance.now() - trace.start;
+      const timedOut = deadline.aborted;
+      const cancelled = !timedOut && signal?.aborted === true;
+      const event = classifyFailure(progress(), error);
+      this.recordPhases(target.type, trace);
+      this.options.metrics.countRoundTripError(target.type);
+      const reason = timedOut
+        ? `timeout after ${this.options.timeoutMs}ms (stuck at ${event})`
+        : cancelled
+          ? 'cancelled: prober is shutting down'
+          : describeError(error);
+      return {
+        outcome: {
+          status: 'error',
+          event,
+          message: `${url.protocol}//${url.host}${url.pathname}: ${reason}`,
+          durationMs: elapsed,
+          target: url.host,
+          phases: Object.fromEntries(trace.marks),
+        },
+      };
+    } finally {
+      release();
+    }
+  }
+
+  async close(): Promise<void> {
+    const clients = [...this.pooled.values()].map(({ client }) => client.destroy());
+    this.pooled.clear();
+    await Promise.allSettled(clients);
+  }
+
+  private recordPhases(type: string, trace: Trace): void {
+    for (const [event, ms] of trace.marks) this.options.metrics.observeTrace(type, event, ms / 1000);
+  }
+
+  private dispatcherFor(url: URL, trace: Trace): { client: Client; release: () => void } {
+    if (!this.options.reuseConnections) {
+      const holder: TraceHolder = { current: trace };
+      const client = this.newClient(url, holder);
+      return { client, release: () => void client.destroy().catch(() => {}) };
+    }
+    let pooled = this.pooled.get(url.origin);
+    if (!pooled) {
+      const holder: TraceHolder = { current: undefined };
+      pooled = { client: this.newClient(url, holder), holder };
+      this.pooled.set(url.origin, pooled);
+    }
+    // A reused connection is attributed to this probe when undici writes on it.
+    pooled.holder.current = trace;
+    const { holder } = pooled;
+    return { client: pooled.client, release: () => void (holder.current = undefined) };
+  }
+
+  private newClient(url: URL, holder: TraceHolder): Client {
+    const connect: ConnectorFn = (opts, callback) => {
+      const trace = holder.current;
+      if (trace) {
+        if (isIP(opts.hostname.replace(/^\[|\]$/g, '')) === 0) mark(trace, 'dns_start');
+        else mark(trace, 'connect_start');
+      }
+      const socket = (this.connector as unknown as SocketReturningConnector)(opts, (error, connected) => {
+        if (!error && connected && trace) mark(trace, 'got_conn');
+        callback(error, connected as never);
+      });
+      socketTraces.set(socket, holder);
+      if (trace) {
+        socket.once('lookup', (error: Error | null) => {
+          if (error) return;
+          mark(trace, 'dns_done');
+          mark(trace, 'connect_start');
+        });
+        socket.once('connect', () => {
+          mark(trace, 'connect_done');
+          if (url.protocol === 'https:') mark(trace, 'tls_handshake_start');
+        });
+        (socket as TLSSocket).once('secureConnect', () => mark(trace, 'tls_handshake_done'));
+      }
+      return socket;
+    };
+    return new Client(url.origin, {
+      connect,
+      pipelining: 1,
+      keepAliveTimeout: this.options.reuseConnections ? 30_000 : 1,
+      bodyTimeout: 0,
+      headersTimeout: 0,
+    });
+  }
+}
+
+async function readBounded(body: AsyncIterable<Buffer> & { destroy(): unknown }, limit: number, keep: boolean): Promise<Buffer | null | 'too-large'> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      return 'too-large';
+    }
+    if (keep) chunks.push(chunk);
+  }
+  return keep ? Buffer.concat(chunks) : null;
+}
