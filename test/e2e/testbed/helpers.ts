@@ -1,0 +1,14 @@
+// Where things are: the project root, the Node 24 binary the project pins (the system node
+// is older and cannot run .ts files), and the minimal environment of a helper process.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+
+export const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const NODE_BINARY = join(PROJECT_ROOT, 'node_modules', '.bin', 'node');
+export const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export function helperCommand(script: string, args: readonly string[] = []): { command: string; args: string[]; env: Record<string, string> } {
+  if (!existsSync(NODE_BINARY)) throw new Error(`${NODE_BINARY} is missing: run npm ci first`);
+  return { command: NODE_BINARY, args: [script, ...args], env: { PATH: SYSTEM_PATH, NODE_NO_WARNINGS: '1' } };
+}

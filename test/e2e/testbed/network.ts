@@ -1,0 +1,169 @@
+// The cluster network without the prober: namespaces on the fabric, kube-proxy rules in every
+// "pod-running" namespace, cluster DNS, the ingress controller and the HTTP agent.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Fabric } from './fabric.ts';
+import { HttpAgent } from './http-agent.ts';
+import { startDnsmasq, podResolvConf, writeResolvConf } from './dns.ts';
+import type { DnsRecord } from './dns.ts';
+import { startNginx } from './ingress.ts';
+import type { IngressServer } from './ingress.ts';
+import { applyServices, installKubeProxy } from './kubeproxy-rules.ts';
+import type { ServicePort } from './kubeproxy-rules.ts';
+import { createNamespace, deleteNamespaceSync, removeStaleNamespaces, runPrefix } from './netns.ts';
+import { ManagedProcess, ProcessGroup } from './processes.ts';
+import { ADDRESSES, VIPS, nodeAddress, nodeName } from './topology.ts';
+
+export interface NetworkNode {
+  readonly index: number;
+  readonly name: string;
+  readonly ns: string;
+  readonly ip: string;
+  /** The bridge port towards this node, in the fabric namespace. */
+  readonly fabricPort: string;
+}
+
+export interface NetworkOptions {
+  readonly nodeCount: number;
+  readonly services: readonly ServicePort[];
+  readonly dnsRecords: readonly DnsRecord[];
+  readonly podNamespace: string;
+  readonly dnsOptions: readonly string[];
+  readonly ingress: IngressServer;
+}
+
+const live = new Set<Network>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // A test runner that dies or is interrupted still leaves no process and no namespace.
+  process.once('exit', () => {
+    for (const network of live) network.destroySync();
+  });
+}
+
+export class Network {
+  readonly prefix = runPrefix();
+  readonly runDir: string;
+  readonly group: ProcessGroup;
+  readonly namespaces: string[] = [];
+  readonly nodes: NetworkNode[] = [];
+  readonly options: NetworkOptions;
+  fabric!: Fabric;
+  agent!: HttpAgent;
+  dnsmasq: ManagedProcess | undefined;
+  nginx: ManagedProcess | undefined;
+  services: ServicePort[];
+  private destroyed = false;
+
+  private constructor(options: NetworkOptions) {
+    this.options = options;
+    this.services = [...options.services];
+    this.runDir = mkdtempSync(join(tmpdir(), this.prefix));
+    this.group = new ProcessGroup(this.runDir);
+  }
+
+  ns(role: string): string {
+    return `${this.prefix}${role}`;
+  }
+
+  get infraNamespaces(): { dns: string; apiserver: string; ingress: string; prometheus: string; client: string } {
+    return { dns: this.ns('dns'), apiserver: this.ns('apiserver'), ingress: this.ns('ingress'), prometheus: this.ns('prometheus'), client: this.ns('client') };
+  }
+
+  /** Namespaces where pods run and therefore kube-proxy programs the Services. */
+  get serviceNamespaces(): string[] {
+    return [...this.nodes.map((node) => node.ns), this.infraNamespaces.ingress, this.infraNamespaces.client];
+  }
+
+  static async start(options: NetworkOptions): Promise<Network> {
+    removeStaleNamespaces();
+    installExitHook();
+    const network = new Network(options);
+    live.add(network);
+    try {
+      await network.build();
+      return network;
+    } catch (error) {
+      await network.destroy();
+      throw error;
+    }
+  }
+
+  private async addNamespace(role: string): Promise<string> {
+    const ns = this.ns(role);
+    this.namespaces.push(ns);
+    await createNamespace(ns);
+    return ns;
+  }
+
+  private async build(): Promise<void> {
+    const fabricNs = this.ns('fabric');
+    this.namespaces.push(fabricNs);
+    this.fabric = await Fabric.create(fabricNs);
+    const infra = this.infraNamespaces;
+    // Only namespaces where pods run need the route to the Service range.
+    const attachInfra = async (role: keyof typeof ADDRESSES, serviceRoute: boolean): Promise<void> => {
+      const ns = await this.addNamespace(role);
+      await this.fabric.attach(ns, ADDRESSES[role], { serviceRoute });
+    };
+    await Promise.all([
+      attachInfra('dns', false),
+      attachInfra('apiserver', false),
+      attachInfra('ingress', true),
+      attachInfra('prometheus', false),
+      attachInfra('client', true),
+    ]);
+    for (let index = 0; index < this.options.nodeCount; index++) {
+      const ns = await this.addNamespace(`n${index + 1}`);
+      const ip = nodeAddress(index);
+      const fabricPort = await this.fabric.attach(ns, ip, { serviceRoute: true });
+      this.nodes.push({ index, name: nodeName(index), ns, ip, fabricPort });
+    }
+    const resolvConf = podResolvConf(VIPS.kubeDns, this.options.podNamespace, this.options.dnsOptions);
+    await Promise.all(
+      this.serviceNamespaces.map(async (ns) => {
+        await installKubeProxy(ns, this.services);
+        writeResolvConf(ns, resolvConf);
+      }),
+    );
+    this.startDns();
+    this.startIngress();
+    this.agent = HttpAgent.start(this.group, infra.client);
+  }
+
+  startDns(): ManagedProcess {
+    this.dnsmasq = startDnsmasq(this.group, this.infraNamespaces.dns, ADDRESSES.dns, this.options.dnsRecords, this.runDir);
+    return this.dnsmasq;
+  }
+
+  startIngress(): ManagedProcess {
+    this.nginx = startNginx(this.group, this.infraNamespaces.ingress, this.runDir, this.options.ingress);
+    return this.nginx;
+  }
+
+  /** What kube-proxy would program after an EndpointSlice change, on every node at once. */
+  async setServices(services: readonly ServicePort[]): Promise<void> {
+    this.services = [...services];
+    await Promise.all(this.serviceNamespaces.map((ns) => applyServices(ns, this.services)));
+  }
+
+  async destroy(): Promise<void> {
+    if (this.destroyed) return;
+    this.agent?.close();
+    await this.group.stopAll();
+    this.destroySync();
+  }
+
+  destroySync(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    live.delete(this);
+    this.group.killAllSync();
+    for (const ns of [...this.namespaces].reverse()) deleteNamespaceSync(ns);
+    if (process.env.KN_E2E_KEEP_LOGS !== '1') rmSync(this.runDir, { recursive: true, force: true });
+  }
+}
