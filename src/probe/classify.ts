@@ -48,9 +48,12 @@ export function classifyFailure(progress: Progress, error: unknown): FailureEven
     if (isTlsCode(code)) return 'tls_handshake_done';
   }
   const { reached } = progress;
-  if (progress.needsDns && !reached.has('dns_done')) return 'dns_done';
-  if (!reached.has('connect_done') && !reached.has('got_conn')) return 'connect_done';
-  if (progress.isTls && !reached.has('tls_handshake_done') && !reached.has('got_conn')) return 'tls_handshake_done';
+  // got_conn means a usable connection existed (fresh or reused), so no connection phase failed.
+  if (!reached.has('got_conn')) {
+    if (progress.needsDns && !reached.has('dns_done')) return 'dns_done';
+    if (!reached.has('connect_done')) return 'connect_done';
+    return progress.isTls ? 'tls_handshake_done' : 'connect_done';
+  }
   if (!reached.has('wrote_request')) return 'wrote_request';
   return 'round_trip_error';
 }

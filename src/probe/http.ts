@@ -103,13 +103,17 @@ export class Prober {
     const progress = (): Progress => ({ needsDns, isTls, reached: new Set(trace.marks.keys()) });
 
     try {
-      const response = await client.request({
+      const request = client.request({
         origin: url.origin,
         path: `${url.pathname}${url.search}`,
         method: 'GET',
         headers: { 'user-agent': 'kubenurse-ts', ...target.headers },
         signal: abort,
       });
+      // undici does not give up a pending connect or TLS handshake when the request is
+      // aborted, so the deadline races the request; release() then destroys the connection.
+      request.catch(() => undefined);
+      const response = await Promise.race([request, rejectOnAbort(abort)]);
       mark(trace, 'got_first_resp_byte');
       const headersAt = performance.now() - trace.start;
       const bodyLimit = target.bodyLimit ?? DISCARDED_BODY_LIMIT;
@@ -161,7 +165,7 @@ export class Prober {
         },
       };
     } finally {
-      release();
+      release(abort.aborted);
     }
   }
 
@@ -175,7 +179,7 @@ export class Prober {
     for (const [event, ms] of trace.marks) this.options.metrics.observeTrace(type, event, ms / 1000);
   }
 
-  private dispatcherFor(url: URL, trace: Trace): { client: Client; release: () => void } {
+  private dispatcherFor(url: URL, trace: Trace): { client: Client; release: (broken: boolean) => void } {
     if (!this.options.reuseConnections) {
       const holder: TraceHolder = { current: trace };
       const client = this.newClient(url, holder);
@@ -189,8 +193,17 @@ export class Prober {
     }
     // A reused connection is attributed to this probe when undici writes on it.
     pooled.holder.current = trace;
-    const { holder } = pooled;
-    return { client: pooled.client, release: () => void (holder.current = undefined) };
+    const { holder, client } = pooled;
+    return {
+      client,
+      release: (broken) => {
+        holder.current = undefined;
+        if (broken) {
+          this.pooled.delete(url.origin);
+          void client.destroy().catch(() => {});
+        }
+      },
+    };
   }
 
   private newClient(url: URL, holder: TraceHolder): Client {
@@ -201,7 +214,12 @@ export class Prober {
         else mark(trace, 'connect_start');
       }
       const socket = (this.connector as unknown as SocketReturningConnector)(opts, (error, connected) => {
-        if (!error && connected && trace) mark(trace, 'got_conn');
+        if (!error && connected && trace) {
+          // undici's own secureConnect listener runs before ours: keep the phases in order.
+          mark(trace, 'connect_done');
+          if (url.protocol === 'https:') mark(trace, 'tls_handshake_done');
+          mark(trace, 'got_conn');
+        }
         callback(error, connected as never);
       });
       socketTraces.set(socket, holder);
@@ -227,6 +245,13 @@ export class Prober {
       headersTimeout: 0,
     });
   }
+}
+
+function rejectOnAbort(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
 }
 
 async function readBounded(body: AsyncIterable<Buffer> & { destroy(): unknown }, limit: number, keep: boolean): Promise<Buffer | null | 'too-large'> {

@@ -1,0 +1,81 @@
+// One check round: every check of every source in parallel, under one deadline.
+import { performance } from 'node:perf_hooks';
+import type { Logger } from '../log.ts';
+import type { ProbeMetrics } from '../metrics.ts';
+import { outcomeText, type Check, type CheckOutcome, type CheckSource } from './types.ts';
+
+export interface RoundResult {
+  readonly startedAt: Date;
+  readonly finishedAt: Date;
+  readonly outcomes: ReadonlyMap<string, CheckOutcome>;
+}
+
+export interface RoundRunnerOptions {
+  readonly sources: readonly CheckSource[];
+  readonly metrics: ProbeMetrics;
+  readonly logger: Logger;
+  /** Hard stop for the whole round; each probe also has its own deadline. */
+  readonly roundTimeoutMs: number;
+}
+
+
+export class RoundRunner {
+  private readonly options: RoundRunnerOptions;
+
+  constructor(options: RoundRunnerOptions) {
+    this.options = options;
+  }
+
+  async run(signal?: AbortSignal): Promise<RoundResult> {
+    const { metrics, logger } = this.options;
+    const startedAt = new Date();
+    const deadline = AbortSignal.timeout(this.options.roundTimeoutMs);
+    const abort = signal ? AbortSignal.any([deadline, signal]) : deadline;
+    const checks = this.collectChecks();
+
+    const settled = await Promise.all(checks.map((check) => this.runOne(check, abort)));
+    const outcomes = new Map<string, CheckOutcome>();
+    for (const [index, check] of checks.entries()) outcomes.set(check.type, settled[index] as CheckOutcome);
+
+    for (const [type, outcome] of outcomes) {
+      if (outcome.status === 'skipped') continue;
+      metrics.observeCheck(type, outcome.durationMs / 1000);
+      if (outcome.status === 'error') {
+        metrics.countError(type, outcome.event);
+        logger.error({ type, event: outcome.event, durationMs: Math.round(outcome.durationMs), target: outcome.target, err: outcome.message }, 'check failed');
+      }
+    }
+    // A type that is not part of this round (a neighbour that left) must not linger in /metrics.
+    for (const type of metrics.knownTypes()) if (!outcomes.has(type)) metrics.forgetType(type);
+
+    return { startedAt, finishedAt: new Date(), outcomes };
+  }
+
+  private collectChecks(): Check[] {
+    const byType = new Map<string, Check>();
+    for (const source of this.options.sources) {
+      for (const check of source.checks()) {
+        if (byType.has(check.type)) this.options.logger.warn({ type: check.type }, 'two checks share a type; keeping the first');
+        else byType.set(check.type, check);
+      }
+    }
+    return [...byType.values()];
+  }
+
+  private async runOne(check: Check, signal: AbortSignal): Promise<CheckOutcome> {
+    const start = performance.now();
+    try {
+      return await check.run(signal);
+    } catch (error) {
+      // Checks promise not to throw; if one does anyway, the round still completes.
+      const message = `check crashed: ${error instanceof Error ? error.message : String(error)}`;
+      return { status: 'error', event: 'round_trip_error', message, durationMs: performance.now() - start };
+    }
+  }
+}
+
+export function resultMap(result: RoundResult): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [type, outcome] of result.outcomes) out[type] = outcomeText(outcome);
+  return out;
+}

@@ -1,0 +1,48 @@
+// Process entry: env → config (exit 2 on bad configuration), start, graceful SIGTERM.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ConfigError, parseConfig, type Config } from './config.ts';
+import { createLogger } from './log.ts';
+import { startApp, type App } from './app.ts';
+
+function loadConfig(): Config {
+  try {
+    return parseConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`kubenurse-ts: invalid configuration: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+const config = loadConfig();
+const logger = createLogger(config.logLevel);
+
+process.on('unhandledRejection', (reason) => {
+  logger.error({ err: reason }, 'unhandled rejection');
+});
+
+let app: App;
+try {
+  app = await startApp(config, logger);
+} catch (error) {
+  logger.fatal({ err: error }, 'could not start');
+  process.exit(1);
+}
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal, shutdownDurationMs: config.shutdownDuration }, 'shutting down: /ready answers 503 from now on');
+  app.beginShutdown();
+  // Load balancers and neighbours see 503 on /ready and drain before the server goes away.
+  await sleep(config.shutdownDuration);
+  await app.stop();
+  logger.info('stopped');
+  process.exit(0);
+}
+
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
