@@ -1,0 +1,34 @@
+// Entry point of passive kube-proxy monitoring for main.ts.
+//
+//   const kubeProxy = createKubeProxyMonitor(ctx);
+//   if (kubeProxy) { register it as a CheckSource and an AliveContributor }
+//
+// createKubeProxyMonitor already calls ctx.metrics.addSource(monitor), so the re-exposed
+// kube-proxy families appear in ctx.metrics.render(); main.ts must not add it a second time.
+import type { ProberContext } from '../context.ts';
+import { KubeProxyCollector, type KubeProxyMonitor } from './collector.ts';
+
+export type { KubeProxyMonitor } from './collector.ts';
+export { KUBE_PROXY_HEALTHZ_TYPE, KUBE_PROXY_METRICS_TYPE, PARSE_ERROR_EVENT } from './collector.ts';
+
+/**
+ * The monitor for this node's kube-proxy, registered as an exposition source of
+ * ctx.metrics; undefined (after one info log line) when it is turned off or has no target.
+ */
+export function createKubeProxyMonitor(ctx: ProberContext): KubeProxyMonitor | undefined {
+  const { config, logger } = ctx;
+  if (!config.checkKubeProxy) {
+    logger.info('kube-proxy monitoring off: KUBENURSE_CHECK_KUBE_PROXY=false');
+    return undefined;
+  }
+  const metricsUrl = config.kubeProxyMetricsUrl;
+  const healthzUrl = config.kubeProxyHealthzUrl;
+  if (metricsUrl === undefined && healthzUrl === undefined) {
+    logger.info('kube-proxy monitoring skipped: no KUBENURSE_HOST_IP and no KUBENURSE_KUBE_PROXY_METRICS_URL / KUBENURSE_KUBE_PROXY_HEALTHZ_URL');
+    return undefined;
+  }
+  const monitor = new KubeProxyCollector(ctx, { metricsUrl, healthzUrl });
+  ctx.metrics.addSource(monitor);
+  logger.info({ metricsUrl: metricsUrl ?? null, healthzUrl: healthzUrl ?? null, filter: config.kubeProxyMetricsFilter.source }, 'kube-proxy monitoring on');
+  return monitor;
+}
