@@ -35,7 +35,7 @@ export interface NodeLookup {
 export function nodeBlock(name: string, nodes: NodeLookup, allowUnschedulable: boolean): NodeBlock | undefined {
   const node = nodes.get(name);
   if (!node) return nodes.synced ? 'node-gone' : undefined;
-  if (node.metadata.deletionTimestamp !== undefined) return 'node-being-deleted';
+  if (node.metadata.terminatingSince !== undefined) return 'node-being-deleted';
   if (node.spec.taints.some((taint) => taint.key === TO_BE_DELETED_TAINT)) return 'node-to-be-deleted';
   if (allowUnschedulable) return undefined;
   if (node.spec.unschedulable) return 'node-unschedulable';
@@ -47,7 +47,7 @@ export function nodeBlock(name: string, nodes: NodeLookup, allowUnschedulable: b
 export function exclusion(pod: PodSummary, nodes: NodeLookup, options: NeighbourFilterOptions): Exclusion | undefined {
   if (pod.metadata.name === options.podName) return 'myself';
   if (pod.status.phase !== 'Running') return 'not-running';
-  if (pod.metadata.deletionTimestamp !== undefined) return 'terminating';
+  if (pod.metadata.terminatingSince !== undefined) return 'terminating';
   if (pod.status.podIP === undefined) return 'no-pod-ip';
   const nodeName = pod.spec.nodeName;
   if (nodeName === undefined) return 'no-node-name';

@@ -8,8 +8,8 @@ export interface ObjectMeta {
   readonly name: string;
   readonly namespace?: string;
   readonly resourceVersion?: string;
-  /** Set while the object is being deleted (graceful deletion, finalizers). */
-  readonly deletionTimestamp?: string;
+  /** metadata.deletionTimestamp: set while the object is being deleted (grace period, finalizers). */
+  readonly terminatingSince?: string;
 }
 
 export interface PodSummary {
@@ -73,8 +73,8 @@ function summariseMeta(raw: Record<string, unknown>): ObjectMeta | undefined {
   if (resourceVersion !== undefined) meta.resourceVersion = resourceVersion;
   // client-node's typed list would hand us a Date; the watch hands us the JSON string.
   const deletion = raw.deletionTimestamp;
-  if (deletion instanceof Date) meta.deletionTimestamp = deletion.toISOString();
-  else if (shortText(deletion) !== undefined) meta.deletionTimestamp = deletion as string;
+  if (deletion instanceof Date) meta.terminatingSince = deletion.toISOString();
+  else if (shortText(deletion) !== undefined) meta.terminatingSince = deletion as string;
   return meta;
 }
 

@@ -162,8 +162,8 @@ describe('summaries of untrusted API objects', () => {
   });
 
   it('accepts a deletion timestamp given as a Date (typed list) or a string (watch)', () => {
-    expect(summarisePod({ metadata: { name: 'p', deletionTimestamp: new Date('2026-11-01T10:00:00Z') } })?.metadata.deletionTimestamp).toBe('2026-11-01T10:00:00.000Z');
-    expect(summarisePod({ metadata: { name: 'p', deletionTimestamp: '2026-11-01T10:00:00Z' } })?.metadata.deletionTimestamp).toBe('2026-11-01T10:00:00Z');
+    expect(summarisePod({ metadata: { name: 'p', deletionTimestamp: new Date('2026-11-01T10:00:00Z') } })?.metadata.terminatingSince).toBe('2026-11-01T10:00:00.000Z');
+    expect(summarisePod({ metadata: { name: 'p', deletionTimestamp: '2026-11-01T10:00:00Z' } })?.metadata.terminatingSince).toBe('2026-11-01T10:00:00Z');
   });
 
   it('accepts IPv6 pod IPs', () => {
