@@ -1,0 +1,47 @@
+// KUBENURSE_USE_TLS=true: the prober also serves HTTPS on the TLS port with the given certificate.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Agent, request } from 'undici';
+import { createTestCa } from '../support/pki.ts';
+import { startProber, type ProberProcess } from '../support/prober-process.ts';
+
+const HOST = '127.0.1.30';
+let prober: ProberProcess;
+let ca: ReturnType<typeof createTestCa>;
+
+beforeAll(async () => {
+  ca = createTestCa();
+  const issued = ca.issue('kubenurse', [HOST]);
+  prober = startProber({
+    KUBENURSE_BIND_ADDRESS: HOST,
+    KUBENURSE_PORT: '18080',
+    KUBENURSE_TLS_PORT: '18443',
+    KUBENURSE_USE_TLS: 'true',
+    KUBENURSE_CERT_FILE: issued.certPath,
+    KUBENURSE_CERT_KEY: issued.keyPath,
+    KUBENURSE_EXTRA_CA: ca.caCertPath,
+    KUBENURSE_SERVICE_ACCOUNT_DIR: '/nonexistent',
+    KUBENURSE_CHECK_NEIGHBOURHOOD: 'false',
+    KUBENURSE_CHECK_KUBE_PROXY: 'false',
+    // Probe our own HTTPS endpoint, verified with the extra CA.
+    KUBENURSE_SERVICE_URL: `https://${HOST}:18443`,
+  });
+  await prober.waitUntilServing();
+});
+
+afterAll(async () => {
+  await prober?.stop();
+});
+
+describe('TLS serving', () => {
+  it('serves the same routes over HTTPS with a verifiable certificate', async () => {
+    const dispatcher = new Agent({ connect: { ca: ca.caCert } });
+    const response = await request(`https://${HOST}:18443/alwayshappy`, { dispatcher });
+    expect(response.statusCode).toBe(200);
+    await response.body.dump();
+    const alive = await request(`https://${HOST}:18443/alive`, { dispatcher });
+    const body = (await alive.body.json()) as { last_check_result: Record<string, string> };
+    expect(body.last_check_result.me_service).toBe('ok');
+    expect(body.last_check_result.api_server_direct).toBe('skipped');
+    await dispatcher.close();
+  });
+});
