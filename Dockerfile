@@ -1,0 +1,30 @@
+# syntax=docker/dockerfile:1
+# kubenurse-ts: a per-node network prober. Two stages:
+#   build   — full Node 24 toolchain: install all dependencies, type-check, bundle with esbuild.
+#   runtime — distroless Node 24: no shell, no package manager, no node_modules. The esbuild
+#             bundle in dist/ is self-contained (tested in test/deploy/bundle.test.ts).
+
+# Pin by version tag; renovate/dependabot can add @sha256 digests on top.
+FROM node:24.21.0-bookworm AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Install scripts stay on: the `node` devDependency puts the Node 24 binary that npm scripts
+# run with into node_modules/.bin during its preinstall, and esbuild checks its binary.
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY scripts/ scripts/
+COPY src/ src/
+RUN npm run build
+
+# distroless/nodejs24 ships Node 24 at /nodejs/bin/node and a "nonroot" user (65532).
+FROM gcr.io/distroless/nodejs24-debian12:nonroot AS runtime
+WORKDIR /app
+COPY --from=build /app/dist/ /app/dist/
+ENV NODE_ENV=production
+# Numeric so Kubernetes can verify runAsNonRoot without resolving a user name.
+USER 65532:65532
+# 8080: HTTP (/alive, /alwayshappy, /ready, /metrics); 8443: HTTPS when KUBENURSE_USE_TLS=true.
+EXPOSE 8080 8443
+# Exec form, node as PID 1: SIGTERM reaches the prober directly, which then answers /ready
+# with 503 for KUBENURSE_SHUTDOWN_DURATION before closing (no shell or npm in between).
+ENTRYPOINT ["/nodejs/bin/node", "/app/dist/main.js"]

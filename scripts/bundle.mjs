@@ -1,0 +1,63 @@
+// Production bundle: one self-contained ESM file per entry, so the runtime image needs no
+// node_modules and the process loads only the code it uses (client-node's full generated API
+// costs tens of MiB of RSS when imported unbundled; see REFERENCE.md "Memory").
+//
+// Usage: node scripts/bundle.mjs [--outdir DIR] [--entry src/x.ts ...]
+//   --outdir  where to write (default dist/); tests bundle into a temporary directory.
+//   --entry   bundle these entries instead of ENTRY_POINTS (local experiments only).
+import { build } from 'esbuild';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+/** Every program we ship: src/<name>.ts becomes dist/<name>.js. The Dockerfile runs dist/main.js. */
+export const ENTRY_POINTS = ['src/main.ts'];
+export const DEFAULT_OUTDIR = 'dist';
+
+const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+// Some CommonJS dependencies call require() for Node built-ins at run time; an ESM bundle has
+// no require, so recreate one. The alias avoids clashing with identifiers inside the bundle.
+const BANNER = [
+  "import { createRequire as __kubenurseCreateRequire } from 'node:module';",
+  'const require = __kubenurseCreateRequire(import.meta.url);',
+].join('\n');
+
+export async function bundle({ entryPoints = ENTRY_POINTS, outdir = DEFAULT_OUTDIR } = {}) {
+  return build({
+    absWorkingDir: projectRoot,
+    entryPoints,
+    outdir,
+    outbase: 'src',
+    outExtension: { '.js': '.js' },
+    bundle: true,
+    platform: 'node',
+    target: 'node24',
+    format: 'esm',
+    minify: true,
+    sourcemap: 'external',
+    // Keeps stack traces readable (class and function names) while still minifying the rest.
+    keepNames: true,
+    legalComments: 'linked',
+    banner: { js: BANNER },
+    metafile: true,
+    logLevel: 'warning',
+  });
+}
+
+function isMain() {
+  return process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+}
+
+if (isMain()) {
+  const { values } = parseArgs({
+    options: {
+      outdir: { type: 'string', default: DEFAULT_OUTDIR },
+      entry: { type: 'string', multiple: true },
+    },
+  });
+  const result = await bundle({ entryPoints: values.entry ?? ENTRY_POINTS, outdir: values.outdir });
+  for (const [file, { bytes }] of Object.entries(result.metafile.outputs)) {
+    if (file.endsWith('.js')) console.log(`${file}  ${(bytes / 1024).toFixed(0)} KiB`);
+  }
+}

@@ -1,0 +1,341 @@
+// Writes examples/rules/kubenurse.rules.test.yaml, the promtool unit tests of the alerts.
+//
+// Each scenario below states by hand which series are bad, which are good, when the alert must
+// fire, with which labels and which value. For every scenario two promtool test groups are
+// written: bad + good series together (exactly the expected alerts fire: the good series stay
+// quiet), and the good series alone (nothing fires). The expected annotations are rendered from
+// the rule's templates with the expected labels and value; promtool then checks that Prometheus
+// itself fires the same alerts and renders the same text.
+//
+// Run after changing the rules or the scenarios: node scripts/generate-rule-tests.mjs
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'yaml';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const RULES_FILE = resolve(root, 'examples/rules/kubenurse.rules.yaml');
+const TEST_FILE = resolve(root, 'examples/rules/kubenurse.rules.test.yaml');
+
+/** Series helper: metric{labels} with a promtool expanding notation of values. */
+function series(name, labels, values) {
+  const inner = Object.entries(labels).map(([key, value]) => `${key}="${value}"`).join(',');
+  return { series: `${name}{${inner}}`, values };
+}
+
+/** A histogram whose observations all fall into one bucket: `perMinute` per minute. */
+function histogram(name, labels, bounds, bucketOfAll, perMinute, minutes) {
+  const growing = `0+${perMinute}x${minutes}`;
+  const zero = `0x${minutes}`;
+  return [...bounds, '+Inf'].map((le) => {
+    const reached = le === '+Inf' || Number(le) >= bucketOfAll;
+    return series(`${name}_bucket`, { ...labels, le: String(le) }, reached ? growing : zero);
+  });
+}
+
+/** errors_total and requests_total of one check type on one node, `failPerMinute` of `perMinute` failing. */
+function check(type, node, perMinute, failPerMinute, minutes, event = 'connect_done') {
+  return [
+    series('kubenurse_httpclient_requests_total', { job: 'kubenurse', node, type, code: 'round_trip_error' }, `0+${perMinute}x${minutes}`),
+    series('kubenurse_errors_total', { job: 'kubenurse', node, type, event }, `0+${failPerMinute}x${minutes}`),
+  ];
+}
+
+const SCENARIOS = [
+  {
+    alert: 'KubenurseProberDown',
+    bad: [series('up', { job: 'kubenurse', pod: 'kubenurse-a', node: 'a' }, '1x4 0x26')],
+    good: [series('up', { job: 'kubenurse', pod: 'kubenurse-b', node: 'b' }, '1x30')],
+    evalTime: '20m',
+    expected: [{ labels: { job: 'kubenurse', pod: 'kubenurse-a', node: 'a' }, value: 0 }],
+  },
+  {
+    alert: 'KubenurseCheckErrorRateHigh',
+    // 20 % of me_ingress fail; path_ types are left to KubenurseNeighbourPathBroken.
+    bad: [...check('me_ingress', 'a', 10, 2, 40), ...check('me_ingress', 'b', 10, 2, 40)],
+    good: [...check('api_server_direct', 'a', 10, 0.1, 40), ...check('path_c', 'a', 10, 10, 40), ...check('kube_proxy_metrics', 'a', 10, 10, 40)],
+    evalTime: '30m',
+    expected: [{ labels: { type: 'me_ingress' }, value: 0.2 }],
+  },
+  {
+    alert: 'KubenurseApiServerUnreachable',
+    bad: [...check('api_server_direct', 'a', 10, 10, 30), ...check('api_server_dns', 'a', 10, 10, 30)],
+    good: [
+      // DNS alone failing is KubenurseApiServerDnsFailing, not this alert.
+      ...check('api_server_direct', 'c', 10, 0, 30),
+      ...check('api_server_dns', 'c', 10, 10, 30, 'dns_done'),
+      ...check('api_server_direct', 'd', 10, 0, 30),
+      ...check('api_server_dns', 'd', 10, 0, 30),
+    ],
+    evalTime: '20m',
+    expected: [{ labels: { node: 'a' }, value: 1 }],
+  },
+  {
+    alert: 'KubenurseApiServerDnsFailing',
+    bad: [...check('api_server_direct', 'c', 10, 0, 30), ...check('api_server_dns', 'c', 10, 10, 30, 'dns_done')],
+    good: [
+      // Both failing is KubenurseApiServerUnreachable, not a DNS problem.
+      ...check('api_server_direct', 'a', 10, 10, 30),
+      ...check('api_server_dns', 'a', 10, 10, 30),
+      ...check('api_server_direct', 'd', 10, 0, 30),
+      ...check('api_server_dns', 'd', 10, 0.2, 30, 'dns_done'),
+    ],
+    evalTime: '20m',
+    expected: [{ labels: { node: 'c' }, value: 1 }],
+  },
+  {
+    alert: 'KubenurseServicePathBroken',
+    bad: check('me_service', 'a', 10, 5, 30),
+    good: check('me_service', 'b', 10, 0.5, 30),
+    evalTime: '25m',
+    expected: [{ labels: { node: 'a' }, value: 0.5 }],
+  },
+  {
+    alert: 'KubenurseNeighbourPathBroken',
+    bad: [...check('path_c', 'a', 10, 10, 30), ...check('path_c', 'b', 10, 10, 30)],
+    good: [...check('path_d', 'a', 10, 0, 30), ...check('path_d', 'b', 10, 1, 30), ...check('me_service', 'a', 10, 10, 30)],
+    evalTime: '25m',
+    expected: [{ labels: { type: 'path_c', target_node: 'c' }, value: 1 }],
+  },
+  {
+    alert: 'KubenurseLatencyHigh',
+    // All api_server_dns requests take between 1 and 2.5 s: p99 = 1 + 1.5 × 0.99 = 2.485 s.
+    bad: histogram('kubenurse_httpclient_request_duration_seconds', { job: 'kubenurse', node: 'a', type: 'api_server_dns' }, ['0.5', '1', '2.5'], 2, 10, 40),
+    good: [
+      ...histogram('kubenurse_httpclient_request_duration_seconds', { job: 'kubenurse', node: 'a', type: 'me_service' }, ['0.5', '1', '2.5'], 0.1, 10, 40),
+      ...histogram('kubenurse_httpclient_request_duration_seconds', { job: 'kubenurse', node: 'a', type: 'kube_proxy_metrics' }, ['0.5', '1', '2.5'], 2, 10, 40),
+    ],
+    evalTime: '30m',
+    expected: [{ labels: { type: 'api_server_dns' }, value: 2.485 }],
+  },
+  {
+    alert: 'KubenurseNoIncomingNeighbourChecks',
+    bad: [series('kubenurse_neighbourhood_incoming_checks', { job: 'kubenurse', node: 'a' }, '0x20')],
+    good: [
+      series('kubenurse_neighbourhood_incoming_checks', { job: 'kubenurse', node: 'b' }, '3x20'),
+      series('kubenurse_neighbourhood_incoming_checks', { job: 'kubenurse', node: 'c' }, '2x20'),
+    ],
+    evalTime: '15m',
+    expected: [{ labels: { job: 'kubenurse', node: 'a' }, value: 0 }],
+    // A one-node cluster has no neighbours: 0 there is normal.
+    alsoQuiet: [[series('kubenurse_neighbourhood_incoming_checks', { job: 'kubenurse', node: 'only' }, '0x20')]],
+  },
+  {
+    alert: 'KubenurseNeighbourDiscoveryStale',
+    bad: [series('kubenurse_neighbourhood_discovery_stale', { job: 'kubenurse', node: 'a' }, '0 0 1x20')],
+    // Node b lost the apiserver briefly and recovered within minutes.
+    good: [series('kubenurse_neighbourhood_discovery_stale', { job: 'kubenurse', node: 'b' }, '0 1 1 1 0x18')],
+    evalTime: '15m',
+    expected: [{ labels: { job: 'kubenurse', node: 'a' }, value: 1 }],
+  },
+  {
+    alert: 'KubeProxyInstancesDown',
+    bad: [series('up', { job: 'kube-proxy', node: 'b' }, '0x30')],
+    good: [
+      series('up', { job: 'kube-proxy', node: 'a' }, '1x30'),
+      series('up', { job: 'kubenurse', node: 'a' }, '1x30'),
+      series('up', { job: 'kubenurse', node: 'b' }, '1x30'),
+    ],
+    // This alert compares counts, so the "good" series alone (one kube-proxy, two probers) are
+    // not a good state: the quiet case is every kube-proxy up, in alsoQuiet.
+    goodAloneFires: true,
+    evalTime: '20m',
+    expected: [{ labels: {}, value: 1 }],
+    alsoQuiet: [[
+      series('up', { job: 'kube-proxy', node: 'a' }, '1x30'),
+      series('up', { job: 'kube-proxy', node: 'b' }, '1x30'),
+      series('up', { job: 'kubenurse', node: 'a' }, '1x30'),
+      series('up', { job: 'kubenurse', node: 'b' }, '1x30'),
+    ]],
+  },
+  {
+    alert: 'KubeProxyMetricsUnreachable',
+    bad: [series('kubenurse_kube_proxy_up', { job: 'kubenurse', node: 'a' }, '0x30')],
+    good: [series('kubenurse_kube_proxy_up', { job: 'kubenurse', node: 'b' }, '1x30')],
+    evalTime: '20m',
+    expected: [{ labels: { job: 'kubenurse', node: 'a' }, value: 0 }],
+  },
+  {
+    alert: 'KubeProxyHealthzFailing',
+    bad: [series('kubenurse_kube_proxy_healthz_up', { job: 'kubenurse', node: 'a' }, '1 1 0x10')],
+    good: [series('kubenurse_kube_proxy_healthz_up', { job: 'kubenurse', node: 'b' }, '1x12')],
+    evalTime: '10m',
+    expected: [{ labels: { job: 'kubenurse', node: 'a' }, value: 0 }],
+  },
+  {
+    alert: 'KubeProxySyncLagging',
+    // Node a: a change queued at minute 2 is never applied, and more keep being queued.
+    bad: [series('kubenurse_kube_proxy_sync_lag_seconds', { job: 'kubenurse', node: 'a', ip_family: 'IPv4' }, '0 0 30+60x20')],
+    // Node b: changes are queued now and then and applied by the next sync (the prober reports
+    // a lag that is not positive as 0); IPv6 on node a stays in sync.
+    good: [
+      series('kubenurse_kube_proxy_sync_lag_seconds', { job: 'kubenurse', node: 'b', ip_family: 'IPv4' }, '0 2 0 0 4 0 0 0 3 0 0 0 0 5 0 0 0 0 0 0 0 0'),
+      series('kubenurse_kube_proxy_sync_lag_seconds', { job: 'kubenurse', node: 'a', ip_family: 'IPv6' }, '0x21'),
+    ],
+    evalTime: '18m',
+    // 30 s at minute 2, +60 s per minute: 30 + 16 × 60 = 990 s at minute 18.
+    expected: [{ labels: { job: 'kubenurse', node: 'a', ip_family: 'IPv4' }, value: 990 }],
+  },
+  {
+    alert: 'KubeProxySyncRulesSlow',
+    // Every sync of node a takes 8–16 s: p99 = 8 + 8 × 0.99 = 15.92 s.
+    bad: histogram('kubeproxy_sync_proxy_rules_duration_seconds', { job: 'kubenurse', node: 'a', ip_family: 'IPv4' }, ['1', '8', '16'], 12, 2, 40),
+    good: histogram('kubeproxy_sync_proxy_rules_duration_seconds', { job: 'kubenurse', node: 'b', ip_family: 'IPv4' }, ['1', '8', '16'], 0.5, 2, 40),
+    evalTime: '30m',
+    expected: [{ labels: { node: 'a' }, value: 15.92 }],
+  },
+  {
+    alert: 'KubeProxyRestoreFailures',
+    bad: [series('kubeproxy_sync_proxy_rules_iptables_restore_failures_total', { job: 'kube-proxy', node: 'a' }, '0+1x20')],
+    good: [series('kubeproxy_sync_proxy_rules_iptables_restore_failures_total', { job: 'kube-proxy', node: 'b' }, '3x20')],
+    evalTime: '18m',
+    expected: [{ labels: { node: 'a' }, value: 10 }],
+  },
+  {
+    alert: 'KubeProxyApiRequestsSlow',
+    // POSTs of node a take 60–120 s: p99 = 60 + 60 × 0.99 = 119.4 s.
+    bad: histogram('rest_client_request_duration_seconds', { job: 'kube-proxy', node: 'a', verb: 'POST', url: 'https://10.96.0.1:443/api/v1/namespaces/%7Bnamespace%7D/events' }, ['30', '60', '120'], 90, 1, 40),
+    good: [
+      ...histogram('rest_client_request_duration_seconds', { job: 'kube-proxy', node: 'b', verb: 'POST', url: 'https://10.96.0.1:443/api/v1/namespaces/%7Bnamespace%7D/events' }, ['30', '60', '120'], 1, 1, 40),
+      // Long watches (GET) are slow by design, and other components are not kube-proxy.
+      ...histogram('rest_client_request_duration_seconds', { job: 'kube-proxy', node: 'b', verb: 'GET', url: 'https://10.96.0.1:443/apis/discovery.k8s.io/v1/endpointslices' }, ['30', '60', '120'], 90, 1, 40),
+      ...histogram('rest_client_request_duration_seconds', { job: 'kubelet', node: 'c', verb: 'POST', url: 'https://10.96.0.1:443/api/v1/namespaces/%7Bnamespace%7D/events' }, ['30', '60', '120'], 90, 1, 40),
+    ],
+    evalTime: '30m',
+    expected: [{ labels: { node: 'a', verb: 'POST', url: 'https://10.96.0.1:443/api/v1/namespaces/%7Bnamespace%7D/events' }, value: 119.4 }],
+  },
+  {
+    alert: 'KubeProxyApiErrors',
+    bad: [
+      series('rest_client_requests_total', { job: 'kubenurse', node: 'a', code: '500', host: '10.96.0.1:443', method: 'GET' }, '0+3x30'),
+      series('rest_client_requests_total', { job: 'kubenurse', node: 'a', code: '200', host: '10.96.0.1:443', method: 'GET' }, '0+7x30'),
+    ],
+    good: [
+      series('rest_client_requests_total', { job: 'kubenurse', node: 'b', code: '503', host: '10.96.0.1:443', method: 'GET' }, '0+0.1x30'),
+      series('rest_client_requests_total', { job: 'kubenurse', node: 'b', code: '200', host: '10.96.0.1:443', method: 'GET' }, '0+10x30'),
+      series('rest_client_requests_total', { job: 'kubelet', node: 'c', code: '500', host: '10.96.0.1:443', method: 'GET' }, '0+10x30'),
+    ],
+    evalTime: '25m',
+    expected: [{ labels: { node: 'a' }, value: 0.3 }],
+  },
+];
+
+// ---- Go text/template subset used by the annotations, with Prometheus' humanize functions ----
+
+/** Go's %.4g: 4 significant digits, no trailing zeros, exponent form outside 1e-4 ≤ |v| < 1e4. */
+function g4(value) {
+  if (value === 0) return '0';
+  const exponent = Math.floor(Math.log10(Math.abs(value)));
+  if (exponent < -4 || exponent >= 4) {
+    const [mantissa, exp] = value.toExponential(3).split('e');
+    const trimmed = mantissa.replace(/\.?0+$/, '');
+    const sign = exp.startsWith('-') ? '-' : '+';
+    return `${trimmed}e${sign}${exp.replace(/^[+-]/, '').padStart(2, '0')}`;
+  }
+  return String(Number(value.toPrecision(4)));
+}
+
+function humanizeDuration(value) {
+  if (value === 0) return '0s';
+  if (Math.abs(value) >= 1) {
+    const sign = value < 0 ? '-' : '';
+    const v = Math.abs(value);
+    const whole = Math.trunc(v);
+    const seconds = whole % 60;
+    const minutes = Math.trunc(whole / 60) % 60;
+    const hours = Math.trunc(whole / 3600) % 24;
+    const days = Math.trunc(whole / 86400);
+    if (days !== 0) return `${sign}${days}d ${hours}h ${minutes}m ${seconds}s`;
+    if (hours !== 0) return `${sign}${hours}h ${minutes}m ${seconds}s`;
+    if (minutes !== 0) return `${sign}${minutes}m ${seconds}s`;
+    return `${sign}${g4(v)}s`;
+  }
+  let v = value;
+  let prefix = '';
+  for (const p of ['m', 'u', 'n', 'p']) {
+    if (Math.abs(v) >= 1) break;
+    prefix = p;
+    v *= 1000;
+  }
+  return `${g4(v)}${prefix}s`;
+}
+
+function humanize(value) {
+  if (value === 0) return '0';
+  let v = value;
+  let prefix = '';
+  if (Math.abs(v) >= 1) {
+    for (const p of ['k', 'M', 'G', 'T', 'P', 'E']) {
+      if (Math.abs(v) < 1000) break;
+      prefix = p;
+      v /= 1000;
+    }
+    return `${g4(v)}${prefix}`;
+  }
+  for (const p of ['m', 'u', 'n', 'p']) {
+    if (Math.abs(v) >= 1) break;
+    prefix = p;
+    v *= 1000;
+  }
+  return `${g4(v)}${prefix}`;
+}
+
+const FUNCTIONS = {
+  humanize,
+  humanizeDuration,
+  humanizePercentage: (value) => `${g4(value * 100)}%`,
+};
+
+function render(template, labels, value) {
+  return template.replace(/\{\{\s*(.*?)\s*\}\}/g, (whole, action) => {
+    const [head, ...pipes] = action.split('|').map((part) => part.trim());
+    let result;
+    if (head === '$value') result = value;
+    else if (head.startsWith('$labels.')) result = labels[head.slice('$labels.'.length)] ?? '';
+    else throw new Error(`template action not supported by this generator: ${whole}`);
+    for (const pipe of pipes) {
+      const fn = FUNCTIONS[pipe];
+      if (!fn) throw new Error(`template function not supported by this generator: ${pipe}`);
+      result = fn(result);
+    }
+    return typeof result === 'number' ? g4(result) : result;
+  });
+}
+
+// ---- assemble ----
+
+const rules = new Map();
+for (const group of parse(readFileSync(RULES_FILE, 'utf8')).groups) {
+  for (const rule of group.rules) if (rule.alert) rules.set(rule.alert, rule);
+}
+
+function expectedAlerts(rule, scenario) {
+  return scenario.expected.map(({ labels, value }) => ({
+    exp_labels: { ...labels, ...rule.labels },
+    exp_annotations: Object.fromEntries(Object.entries(rule.annotations).map(([key, template]) => [key, render(template, labels, value)])),
+  }));
+}
+
+const tests = [];
+for (const scenario of SCENARIOS) {
+  const rule = rules.get(scenario.alert);
+  if (!rule) throw new Error(`scenario for unknown alert ${scenario.alert}`);
+  const test = (name, inputSeries, expAlerts) => ({
+    name,
+    interval: '1m',
+    input_series: inputSeries,
+    alert_rule_test: [{ eval_time: scenario.evalTime, alertname: scenario.alert, exp_alerts: expAlerts }],
+  });
+  tests.push(test(`${scenario.alert} fires on the bad series only`, [...scenario.bad, ...scenario.good], expectedAlerts(rule, scenario)));
+  if (!scenario.goodAloneFires) tests.push(test(`${scenario.alert} stays quiet on good series`, scenario.good, []));
+  for (const quiet of scenario.alsoQuiet ?? []) tests.push(test(`${scenario.alert} stays quiet on good series`, quiet, []));
+}
+for (const alert of rules.keys()) {
+  if (!SCENARIOS.some((scenario) => scenario.alert === alert)) throw new Error(`alert ${alert} has no scenario`);
+}
+
+const HEADER = `# Generated by scripts/generate-rule-tests.mjs from its scenarios and the rules' annotations.
+# Run: promtool test rules examples/rules/kubenurse.rules.test.yaml
+`;
+writeFileSync(TEST_FILE, HEADER + stringify({ rule_files: ['kubenurse.rules.yaml'], evaluation_interval: '1m', tests }, { lineWidth: 0 }));
+console.log(`wrote ${TEST_FILE}: ${tests.length} test groups for ${rules.size} alerts`);
