@@ -1,9 +1,8 @@
 // The test process' window into the test network: an HTTP client running inside a test
 // namespace (children/http-agent.ts), driven over its stdin/stdout.
-import { fileURLToPath } from 'node:url';
 import type { ProcessGroup } from './processes.ts';
-import { RpcClient } from './rpc.ts';
-import { helperCommand } from './helpers.ts';
+import type { RpcClient } from './rpc.ts';
+import { startRpcHelper } from './helpers.ts';
 
 export interface HttpAnswer {
   readonly status: number;
@@ -18,10 +17,7 @@ export class HttpAgent {
   }
 
   static start(group: ProcessGroup, ns: string): HttpAgent {
-    const { command, args, env } = helperCommand(fileURLToPath(new URL('./children/http-agent.ts', import.meta.url)));
-    const managed = group.spawn(ns, 'http-agent', command, args, { env, stdio: 'rpc' });
-    if (!managed.child.stdout || !managed.child.stdin) throw new Error('http-agent: no stdio pipes');
-    return new HttpAgent(new RpcClient('http-agent', managed.child.stdout, managed.child.stdin));
+    return new HttpAgent(startRpcHelper(group, ns, 'http-agent', 'http-agent.ts').rpc);
   }
 
   get(url: string, { timeoutMs = 3000, headers = {}, caPath }: { timeoutMs?: number; headers?: Record<string, string>; caPath?: string } = {}): Promise<HttpAnswer> {

@@ -154,7 +154,8 @@ export class Network {
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     this.agent?.close();
-    await this.group.stopAll();
+    // Nothing here needs a graceful end: the namespaces and files go away with them.
+    await this.group.killAll();
     this.destroySync();
   }
 

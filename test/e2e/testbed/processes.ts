@@ -106,8 +106,9 @@ export class ProcessGroup {
     return managed;
   }
 
-  async stopAll(): Promise<void> {
-    await Promise.all(this.processes.map((managed) => managed.stop(2000)));
+  async killAll(): Promise<void> {
+    for (const managed of this.processes) managed.signal('SIGKILL');
+    await Promise.all(this.processes.map((managed) => managed.exited));
   }
 
   /** For process-exit handlers: no waiting possible, so straight to SIGKILL. */

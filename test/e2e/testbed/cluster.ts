@@ -1,0 +1,279 @@
+// The whole emulated cluster: the network (network.ts), the fake apiserver behind the
+// `kubernetes` Service, one fake kube-proxy and one real prober (dist/main.js) per node, and
+// Prometheus scraping the probers with the example rules loaded.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { parse, stringify } from 'yaml';
+import { createTestCa } from '../../support/pki.ts';
+import { ApiServerControl } from './apiserver.ts';
+import { DIST_MAIN } from './build.ts';
+import { NODE_BINARY, PROJECT_ROOT, SYSTEM_PATH, startRpcHelper } from './helpers.ts';
+import { readIngress } from './ingress.ts';
+import { MetricsSnapshot } from './metrics-reader.ts';
+import { Network } from './network.ts';
+import type { NetworkNode } from './network.ts';
+import { containerEnv, readDaemonSet } from './pod-env.ts';
+import type { DaemonSetContainer } from './pod-env.ts';
+import type { ManagedProcess } from './processes.ts';
+import { PrometheusClient, startPrometheus } from './prometheus.ts';
+import type { RpcClient } from './rpc.ts';
+import { waitFor } from './wait.ts';
+import {
+  ADDRESSES,
+  APISERVER_PORT,
+  INGRESS_HTTPS_PORT,
+  KUBENURSE_SERVICE,
+  KUBERNETES_SERVICE,
+  PROBER_NAMESPACE,
+  PROBER_PORT,
+  PROMETHEUS_PORT,
+  VIPS,
+  clusterServices,
+} from './topology.ts';
+
+export const EXAMPLES = join(PROJECT_ROOT, 'examples');
+const PROBER_START_TIMEOUT_MS = 30_000;
+
+/**
+ * The only variables the probers get beyond what the DaemonSet and the kubelet give them.
+ * Shorter timings keep the suite fast; the two paths replace files a cluster mounts.
+ */
+export function testOverrides(paths: { serviceAccountDir: string; ingressCa: string }): Record<string, string> {
+  return {
+    KUBENURSE_CHECK_INTERVAL: '1s',
+    KUBENURSE_CHECK_TIMEOUT: '1s',
+    // Below the interval, so every tick runs a round (the cache spaces rounds by its TTL).
+    KUBENURSE_CACHE_TTL: '500ms',
+    // The projected service-account volume of a pod.
+    KUBENURSE_SERVICE_ACCOUNT_DIR: paths.serviceAccountDir,
+    // The ingress' certificate comes from a CA a cluster would trust through the image or a volume.
+    KUBENURSE_EXTRA_CA: paths.ingressCa,
+  };
+}
+
+/** What the image sets (Dockerfile ENV) and the container runtime adds. */
+function imageEnv(podName: string): Record<string, string> {
+  return { PATH: SYSTEM_PATH, NODE_ENV: 'production', HOSTNAME: podName };
+}
+
+export interface ClusterNode extends NetworkNode {
+  readonly podName: string;
+  readonly env: Record<string, string>;
+  readonly proberEntry: string;
+  prober: ManagedProcess;
+  readonly kubeProxy: RpcClient;
+}
+
+export interface AliveDocument {
+  hostname: string;
+  last_check_result: Record<string, string>;
+  neighbourhood_state?: string;
+  neighbourhood?: { NodeName: string; PodName: string }[];
+  [key: string]: unknown;
+}
+
+export class Cluster {
+  readonly network: Network;
+  readonly apiserver: ApiServerControl;
+  readonly nodes: ClusterNode[];
+  readonly prometheus: PrometheusClient;
+  readonly daemonSet: DaemonSetContainer;
+
+  private constructor(network: Network, apiserver: ApiServerControl, nodes: ClusterNode[], prometheus: PrometheusClient, daemonSet: DaemonSetContainer) {
+    this.network = network;
+    this.apiserver = apiserver;
+    this.nodes = nodes;
+    this.prometheus = prometheus;
+    this.daemonSet = daemonSet;
+  }
+
+  get agent() {
+    return this.network.agent;
+  }
+
+  /**
+   * `proberEntry` defaults to the shipped bundle; `extraEnv` is for debugging only (the suite
+   * passes none, so the probers get the DaemonSet's env and testOverrides() alone).
+   */
+  static async start({ nodeCount, proberEntry = DIST_MAIN, extraEnv = {} }: { nodeCount: number; proberEntry?: string; extraEnv?: Record<string, string> }): Promise<Cluster> {
+    const daemonSet = readDaemonSet(join(EXAMPLES, 'daemonset.yaml'));
+    const ingressRule = readIngress(join(EXAMPLES, 'ingress.yaml'));
+    const clusterCa = createTestCa('e2e cluster CA');
+    const ingressCa = createTestCa('e2e ingress CA');
+    const apiserverCert = clusterCa.issue('apiserver', [
+      ADDRESSES.apiserver,
+      VIPS.kubernetes,
+      'kubernetes',
+      'kubernetes.default',
+      'kubernetes.default.svc',
+      'kubernetes.default.svc.cluster.local',
+    ]);
+    const ingressCert = ingressCa.issue('ingress', [ingressRule.host]);
+
+    const network = await Network.start({
+      nodeCount,
+      // Like an EndpointSlice, the prober Service gets its endpoints once the pods are ready.
+      services: clusterServices([]),
+      dnsRecords: [
+        { name: `kubernetes.default.svc.cluster.local`, address: VIPS.kubernetes },
+        { name: `kube-dns.kube-system.svc.cluster.local`, address: VIPS.kubeDns },
+        { name: `${KUBENURSE_SERVICE.name}.${PROBER_NAMESPACE}.svc.cluster.local`, address: VIPS.kubenurse },
+        // The ingress host is an outside name; cluster DNS would forward it upstream.
+        { name: ingressRule.host, address: ADDRESSES.ingress },
+      ],
+      podNamespace: PROBER_NAMESPACE,
+      dnsOptions: daemonSet.dnsOptions,
+      ingress: {
+        listen: `${ADDRESSES.ingress}:${INGRESS_HTTPS_PORT}`,
+        host: ingressRule.host,
+        tls: { certPath: ingressCert.certPath, keyPath: ingressCert.keyPath },
+        routes: ingressRule.paths.map((path) => {
+          if (path.serviceName !== KUBENURSE_SERVICE.name) throw new Error(`ingress.yaml routes to unknown Service ${path.serviceName}`);
+          return { path: path.path, pathType: path.pathType, upstream: `${VIPS.kubenurse}:${PROBER_PORT}` };
+        }),
+      },
+    });
+
+    try {
+      const serviceAccountDir = join(network.runDir, 'serviceaccount');
+      mkdirSync(serviceAccountDir, { recursive: true });
+      const kubeProxies = network.nodes.map((netNode) => startRpcHelper(network.group, netNode.ns, `kube-proxy-${netNode.name}`, 'kube-proxy.ts', [netNode.ip]));
+      const [apiserver] = await Promise.all([
+        ApiServerControl.start(network.group, network.infraNamespaces.apiserver, {
+          host: ADDRESSES.apiserver,
+          port: APISERVER_PORT,
+          token: randomBytes(24).toString('base64url'),
+          certPath: apiserverCert.certPath,
+          keyPath: apiserverCert.keyPath,
+          caCertPath: clusterCa.caCertPath,
+          serviceAccountDir,
+          serviceAccountNamespace: PROBER_NAMESPACE,
+        }),
+        ...kubeProxies.map(async ({ rpc, process }) => {
+          try {
+            await rpc.call('ping', {}, 15_000);
+          } catch (error) {
+            throw new Error(`${process.name} did not start: ${(error as Error).message}\n${process.log()}`);
+          }
+        }),
+      ]);
+      const overrides = testOverrides({ serviceAccountDir, ingressCa: ingressCa.caCertPath });
+
+      const nodes: ClusterNode[] = [];
+      for (const [index, netNode] of network.nodes.entries()) {
+        const podName = `kubenurse-${randomBytes(3).toString('hex').slice(0, 5)}`;
+        await apiserver.addNode({ name: netNode.name, internalIP: netNode.ip });
+        await apiserver.addPod({ name: podName, namespace: PROBER_NAMESPACE, nodeName: netNode.name, podIP: netNode.ip, hostIP: netNode.ip, labels: daemonSet.podLabels });
+        const env = {
+          ...imageEnv(podName),
+          ...containerEnv(
+            daemonSet,
+            { podName, namespace: PROBER_NAMESPACE, nodeName: netNode.name, hostIp: netNode.ip, podIp: netNode.ip, serviceAccountName: daemonSet.serviceAccountName },
+            KUBERNETES_SERVICE,
+            [KUBENURSE_SERVICE],
+          ),
+          ...overrides,
+          ...extraEnv,
+        };
+        const kubeProxy = kubeProxies[index] as { rpc: RpcClient };
+        const node: ClusterNode = { ...netNode, podName, env, proberEntry, kubeProxy: kubeProxy.rpc, prober: undefined as unknown as ManagedProcess };
+        node.prober = Cluster.spawnProber(network, node);
+        nodes.push(node);
+      }
+
+      startPrometheus(
+        network.group,
+        network.infraNamespaces.prometheus,
+        network.runDir,
+        `${ADDRESSES.prometheus}:${PROMETHEUS_PORT}`,
+        [
+          {
+            // What the example ServiceMonitor produces: job from the app label, node from the pod's node.
+            name: daemonSet.podLabels['app.kubernetes.io/name'] ?? 'kubenurse',
+            targets: nodes.map((node) => ({
+              address: `${node.ip}:${PROBER_PORT}`,
+              labels: { namespace: PROBER_NAMESPACE, pod: node.podName, node: node.name, service: KUBENURSE_SERVICE.name, endpoint: 'http' },
+            })),
+          },
+        ],
+        readRules(),
+      );
+      const prometheus = new PrometheusClient(network.agent, `http://${ADDRESSES.prometheus}:${PROMETHEUS_PORT}`);
+      const cluster = new Cluster(network, apiserver, nodes, prometheus, daemonSet);
+      await cluster.waitUntilReady();
+      return cluster;
+    } catch (error) {
+      await network.destroy();
+      throw error;
+    }
+  }
+
+  /** Every prober answers /ready (then it becomes a Service endpoint) and Prometheus scrapes them all. */
+  private async waitUntilReady(): Promise<void> {
+    await waitFor('every prober answers /ready with 200', PROBER_START_TIMEOUT_MS, async () => {
+      const answers = await Promise.all(this.nodes.map((node) => this.agent.tryGet(this.proberUrl(node, '/ready'), 1000)));
+      const notReady = this.nodes.filter((_node, index) => answers[index]?.status !== 200);
+      return notReady.length === 0 ? true : `not ready: ${notReady.map((node) => `${node.name} (${node.prober.running ? 'running' : `exited: ${node.prober.log(500)}`})`).join(', ')}`;
+    });
+    await this.setProberEndpoints(this.nodes);
+    await waitFor('Prometheus scrapes every prober', PROBER_START_TIMEOUT_MS, async () => {
+      if (!(await this.prometheus.ready())) return 'Prometheus not ready';
+      const { up } = await this.prometheus.targetsUp();
+      return up === this.nodes.length ? true : `${up} of ${this.nodes.length} targets up`;
+    });
+  }
+
+  /** The ready prober pods behind the kubenurse Service, programmed on every node. */
+  async setProberEndpoints(nodes: readonly ClusterNode[]): Promise<void> {
+    await this.network.setServices(clusterServices(nodes.map((node) => node.ip)));
+  }
+
+  private static spawnProber(network: Network, node: ClusterNode): ManagedProcess {
+    // Its own UTS namespace, so os.hostname() is the pod name as in a container.
+    return network.group.spawn(
+      node.ns,
+      `prober-${node.name}`,
+      'unshare',
+      ['--uts', '--', 'sh', '-c', 'hostname "$0" && exec "$@"', node.podName, NODE_BINARY, node.proberEntry],
+      { env: node.env, cwd: PROJECT_ROOT },
+    );
+  }
+
+  /** Starts the node's prober again (after a SIGTERM scenario). */
+  restartProber(node: ClusterNode): ManagedProcess {
+    node.prober = Cluster.spawnProber(this.network, node);
+    return node.prober;
+  }
+
+  proberUrl(node: ClusterNode, path: string): string {
+    return `http://${node.ip}:${PROBER_PORT}${path}`;
+  }
+
+  async metrics(node: ClusterNode): Promise<MetricsSnapshot> {
+    const answer = await this.agent.get(this.proberUrl(node, '/metrics'));
+    if (answer.status !== 200) throw new Error(`${node.name} /metrics answered ${answer.status}`);
+    return new MetricsSnapshot(answer.body);
+  }
+
+  async alive(node: ClusterNode): Promise<AliveDocument> {
+    const answer = await this.agent.get(this.proberUrl(node, '/alive'), { timeoutMs: 5000 });
+    return JSON.parse(answer.body) as AliveDocument;
+  }
+
+  async destroy(): Promise<void> {
+    await this.network.destroy();
+  }
+
+  /** The logs of every process that exited, for failure messages. */
+  diagnostics(): string {
+    return this.network.group.describeFailures();
+  }
+}
+
+/** The groups of examples/prometheusrule.yaml as a plain Prometheus rules file. */
+export function readRules(): string {
+  const resource = parse(readFileSync(join(EXAMPLES, 'prometheusrule.yaml'), 'utf8')) as { kind?: string; spec?: { groups?: unknown[] } };
+  if (resource.kind !== 'PrometheusRule' || !Array.isArray(resource.spec?.groups)) throw new Error('examples/prometheusrule.yaml: expected a PrometheusRule with spec.groups');
+  return stringify({ groups: resource.spec.groups });
+}

@@ -1,0 +1,137 @@
+// One fault scenario, the same shape every time: healthy baseline → fault → the expected
+// errors appear on the expected nodes within interval + timeout (+ slack), and no other error
+// counter moves → fault removed → every check is ok again and the counters stand still.
+import type { Cluster, ClusterNode } from './cluster.ts';
+import { grownErrors } from './metrics-reader.ts';
+import type { MetricsSnapshot } from './metrics-reader.ts';
+import { waitFor } from './wait.ts';
+
+export const CHECK_INTERVAL_MS = 1000;
+export const CHECK_TIMEOUT_MS = 1000;
+/** Scheduling, a scrape of /metrics and a loaded CI machine. */
+const SLACK_MS = 4000;
+export const DETECTION_MS = CHECK_INTERVAL_MS + CHECK_TIMEOUT_MS + SLACK_MS;
+const RECOVERY_MS = 20_000;
+/** The check every prober runs every round, failing or not: its request counter counts rounds. */
+const ROUND_COUNTER_TYPE = 'api_server_direct';
+
+export interface ErrorExpectation {
+  readonly node: string;
+  readonly type: string;
+  /** Default: any event. */
+  readonly event?: RegExp;
+}
+
+export function checkTypes(cluster: Cluster, node: ClusterNode, absent: readonly string[] = []): string[] {
+  const neighbours = cluster.nodes.filter((other) => other !== node && !absent.includes(other.name)).map((other) => `path_${other.name}`);
+  return ['api_server_direct', 'api_server_dns', 'me_ingress', 'me_service', 'kube_proxy_metrics', 'kube_proxy_healthz', ...neighbours];
+}
+
+/** Every prober reports every expected check as ok in /alive; `absent` nodes are not expected as neighbours. */
+export async function waitHealthy(cluster: Cluster, { timeoutMs = RECOVERY_MS, absent = [] as readonly string[] } = {}): Promise<void> {
+  await waitFor('every check on every node is ok', timeoutMs, async () => {
+    const problems: string[] = [];
+    await Promise.all(
+      cluster.nodes.map(async (node) => {
+        const results = (await cluster.alive(node)).last_check_result ?? {};
+        const expected = checkTypes(cluster, node, absent);
+        for (const type of expected) if (results[type] !== 'ok') problems.push(`${node.name} ${type}: ${results[type] ?? 'missing'}`);
+        for (const type of Object.keys(results)) if (!expected.includes(type)) problems.push(`${node.name} unexpected ${type}: ${results[type]}`);
+      }),
+    );
+    return problems.length === 0 ? true : problems.join('; ');
+  }, 500);
+}
+
+export async function snapshots(cluster: Cluster, nodes: readonly ClusterNode[] = cluster.nodes): Promise<Map<string, MetricsSnapshot>> {
+  const taken = await Promise.all(nodes.map(async (node) => [node.name, await cluster.metrics(node)] as const));
+  return new Map(taken);
+}
+
+/** Until every node in `since` has run `rounds` more rounds (so a fault has had its chance to show). */
+export async function waitRounds(cluster: Cluster, since: Map<string, MetricsSnapshot>, rounds: number): Promise<void> {
+  const nodes = cluster.nodes.filter((node) => since.has(node.name));
+  await waitFor(`${rounds} more check rounds on every node`, rounds * (CHECK_INTERVAL_MS + CHECK_TIMEOUT_MS) + 10_000, async () => {
+    const now = await snapshots(cluster, nodes);
+    const behind = nodes.filter((node) => {
+      const count = (snapshot: MetricsSnapshot | undefined) => snapshot?.value('kubenurse_httpclient_requests_total', { type: ROUND_COUNTER_TYPE }) ?? 0;
+      return count(now.get(node.name)) - count(since.get(node.name)) < rounds;
+    });
+    return behind.length === 0 ? true : `behind: ${behind.map((node) => node.name).join(', ')}`;
+  });
+}
+
+function matches(expectation: ErrorExpectation, node: string, key: string): boolean {
+  const [type, event] = key.split(' ') as [string, string];
+  return expectation.node === node && expectation.type === type && (expectation.event?.test(event) ?? true);
+}
+
+/** "node: type event +n" for every error counter that grew. */
+export function describeGrowth(before: Map<string, MetricsSnapshot>, after: Map<string, MetricsSnapshot>): string[] {
+  const lines: string[] = [];
+  for (const [node, snapshot] of after) {
+    const previous = before.get(node);
+    if (!previous) continue;
+    for (const [key, delta] of grownErrors(previous, snapshot)) lines.push(`${node}: ${key} +${delta}`);
+  }
+  return lines.sort();
+}
+
+export interface FaultScenario {
+  /** Injects the fault; returns its undo. */
+  readonly inject: () => Promise<() => Promise<void>>;
+  /** Errors that must appear during the fault. */
+  readonly must: readonly ErrorExpectation[];
+  /** Errors that may appear as a consequence (documented at the scenario); anything else fails. */
+  readonly may?: readonly ErrorExpectation[];
+  /** Extra assertions while the fault is on, after detection. */
+  readonly during?: () => Promise<void>;
+  /** Neighbours that are legitimately absent while healthy (cordoned...). */
+  readonly absent?: readonly string[];
+}
+
+export async function runFaultScenario(cluster: Cluster, scenario: FaultScenario): Promise<void> {
+  await waitHealthy(cluster, { absent: scenario.absent ?? [] });
+  const before = await snapshots(cluster);
+  const heal = await scenario.inject();
+  let healed = false;
+  try {
+    const injectedAt = Date.now();
+    await waitFor(`the expected errors appear within ${DETECTION_MS} ms`, DETECTION_MS, async () => {
+      const now = await snapshots(cluster);
+      const grown = describeGrowth(before, now);
+      const missing = scenario.must.filter((expectation) => !grown.some((line) => {
+        const [node, key] = line.split(': ') as [string, string];
+        return matches(expectation, node, key.replace(/ \+\d+$/, ''));
+      }));
+      return missing.length === 0 ? true : `missing ${missing.map((m) => `${m.node} ${m.type} ${m.event ?? ''}`).join(', ')}; grown so far: ${grown.join(', ') || 'nothing'}`;
+    });
+    const detectedAfter = Date.now() - injectedAt;
+
+    // Let the fault run two more rounds, then nothing but the expected errors may have moved.
+    const detected = await snapshots(cluster);
+    await waitRounds(cluster, detected, 2);
+    const after = await snapshots(cluster);
+    const allowed = [...scenario.must, ...(scenario.may ?? [])];
+    const unexpected = describeGrowth(before, after).filter((line) => {
+      const [node, key] = line.split(': ') as [string, string];
+      return !allowed.some((expectation) => matches(expectation, node, key.replace(/ \+\d+$/, '')));
+    });
+    if (unexpected.length > 0) throw new Error(`errors where none were expected (detected after ${detectedAfter} ms):\n  ${unexpected.join('\n  ')}`);
+    await scenario.during?.();
+
+    await heal();
+    healed = true;
+    await waitHealthy(cluster, { absent: scenario.absent ?? [] });
+    const recovered = await snapshots(cluster);
+    await waitRounds(cluster, recovered, 2);
+    const still = describeGrowth(recovered, await snapshots(cluster));
+    if (still.length > 0) throw new Error(`errors still counted after recovery:\n  ${still.join('\n  ')}`);
+  } finally {
+    if (!healed) await heal();
+  }
+}
+
+export function everyNode(cluster: Cluster, type: string, event?: RegExp): ErrorExpectation[] {
+  return cluster.nodes.map((node) => ({ node: node.name, type, ...(event ? { event } : {}) }));
+}
