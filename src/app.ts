@@ -12,6 +12,7 @@ import { ProbeMetrics } from './metrics.ts';
 import { Prober } from './probe/http.ts';
 import { buildTrust } from './probe/tls.ts';
 import { startServer, type RunningServer } from './server.ts';
+import { StatusPage } from './status/index.ts';
 
 /** Slack on top of the per-request deadline before a whole round is cut off. */
 const ROUND_SLACK_MS = 1000;
@@ -33,7 +34,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
   if (!trust.serviceAccountCa) logger.info({ dir: config.serviceAccountDir }, 'no service-account ca.crt; trusting system roots and KUBENURSE_EXTRA_CA only');
   const incoming = new IncomingChecks();
   const metrics = new ProbeMetrics({ buckets: config.histogramBuckets, legacyMetrics: config.legacyMetrics, incomingChecks: () => incoming.count() });
-  const prober = new Prober({ metrics, trust, timeoutMs: config.checkTimeout, reuseConnections: config.reuseConnections });
+  const prober = new Prober({ metrics, trust, timeoutMs: config.checkTimeout, reuseConnections: config.reuseConnections, proxy: config.proxy });
   const ctx: ProberContext = { config, metrics, logger, prober };
 
   const sources: CheckSource[] = [builtinChecks(ctx)];
@@ -54,7 +55,8 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
   }
 
   const runner = new RoundRunner({ sources, metrics, logger, roundTimeoutMs: config.checkTimeout + ROUND_SLACK_MS });
-  const scheduler = new Scheduler({ executor: runner, intervalMs: config.checkInterval, cacheTtlMs: config.cacheTtl, logger });
+  const status = new StatusPage({ config, logger, metrics, contributors });
+  const scheduler = new Scheduler({ executor: status.observe(runner), intervalMs: config.checkInterval, cacheTtlMs: config.cacheTtl, logger });
 
   let shuttingDown = false;
   const server = await startServer({
@@ -65,6 +67,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     incoming,
     contributors,
     ready: () => !shuttingDown && (neighbourhood?.nodeReady() ?? true),
+    extend: (app) => status.mount(app, scheduler),
   });
   neighbourhood?.start();
   scheduler.start();
@@ -81,6 +84,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
       await scheduler.stop();
       await neighbourhood?.stop();
       await server.close();
+      await status.close();
       await prober.close();
     },
   };

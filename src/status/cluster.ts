@@ -1,0 +1,158 @@
+// The cluster view: every neighbour's own check results, fetched server-side and laid out as a
+// node × node matrix. Reading is bounded (concurrency, per-request deadline, body size, number
+// of rows) and cached for the TTL, so a page left open in many browsers costs the neighbours
+// one request per TTL window from this prober, however many viewers there are.
+import { isIP } from 'node:net';
+import type { FetchResult } from './fetch.ts';
+import { PeerFormatError, isStatusDocument, parseAliveDocument, parseStatusDocument, type PeerChecks } from './parse.ts';
+import { compareTypes } from './snapshot.ts';
+import { PATH_PREFIX, type Cell, type CheckView, type ClusterRow, type ClusterView, type NeighbourEntry, type SelfStatus } from './types.ts';
+
+export interface JsonGetter {
+  get(url: string): Promise<FetchResult>;
+}
+
+export interface ClusterOptions {
+  readonly fetcher: JsonGetter;
+  /** The neighbours' HTTP port (KUBENURSE_PORT: every prober of a DaemonSet uses the same). */
+  readonly port: number;
+  readonly concurrency: number;
+  /** Neighbour rows shown at most; this prober's own row comes on top. */
+  readonly maxRows: number;
+  readonly cacheTtlMs: number;
+  readonly now?: () => number;
+  /** Called once per neighbour that could not be read. */
+  readonly onUnreachable?: (neighbour: NeighbourEntry, error: string) => void;
+}
+
+export const STATUS_PATH = '/status.json';
+/** `?view=self`: only the prober's own checks (what neighbours read from each other). */
+export const SELF_VIEW = 'self';
+
+function urlHost(ip: string): string {
+  return isIP(ip) === 6 ? `[${ip}]` : ip;
+}
+
+function cellOf(view: CheckView): Cell {
+  return { status: view.status, durationMs: view.durationMs, event: view.event, message: view.message };
+}
+
+function splitChecks(checks: Iterable<[string, Cell]>): { paths: Record<string, Cell>; other: Record<string, Cell> } {
+  const paths: Record<string, Cell> = {};
+  const other: Record<string, Cell> = {};
+  for (const [type, cell] of [...checks].sort(([a], [b]) => compareTypes(a, b))) {
+    if (type.startsWith(PATH_PREFIX)) paths[type.slice(PATH_PREFIX.length)] = cell;
+    else other[type] = cell;
+  }
+  return { paths, other };
+}
+
+/** Runs `work` over `items` with at most `limit` in flight; results keep the input order. */
+export async function mapBounded<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/** One pod per node (a DaemonSet mid-rollout can briefly have two), the ones we probe first. */
+export function pickNeighbours(neighbours: readonly NeighbourEntry[], probed: ReadonlySet<string>, maxRows: number, selfNode: string | null): NeighbourEntry[] {
+  const byNode = new Map<string, NeighbourEntry>();
+  for (const entry of [...neighbours].sort((a, b) => a.podName.localeCompare(b.podName))) {
+    if (entry.nodeName === selfNode || byNode.has(entry.nodeName)) continue;
+    byNode.set(entry.nodeName, entry);
+  }
+  const all = [...byNode.values()];
+  const rank = (entry: NeighbourEntry): number => (probed.has(entry.nodeName) ? 0 : 1);
+  const chosen = all.sort((a, b) => rank(a) - rank(b) || a.nodeName.localeCompare(b.nodeName)).slice(0, maxRows);
+  return chosen.sort((a, b) => a.nodeName.localeCompare(b.nodeName));
+}
+
+export class ClusterCollector {
+  private readonly options: ClusterOptions;
+  private readonly now: () => number;
+  private cached: { at: number; key: string; rows: ClusterRow[] } | undefined;
+  private inFlight: { key: string; rows: Promise<ClusterRow[]> } | undefined;
+
+  constructor(options: ClusterOptions) {
+    this.options = options;
+    this.now = options.now ?? Date.now;
+  }
+
+  async view(self: SelfStatus, neighbours: readonly NeighbourEntry[]): Promise<ClusterView> {
+    const probed = new Set(self.checks.filter((check) => check.type.startsWith(PATH_PREFIX)).map((check) => check.type.slice(PATH_PREFIX.length)));
+    const distinctNodes = new Set(neighbours.map((entry) => entry.nodeName).filter((node) => node !== self.node));
+    const chosen = pickNeighbours(neighbours, probed, this.options.maxRows, self.node);
+    const neighbourRows = await this.neighbourRows(chosen);
+
+    const own = splitChecks(self.checks.map((check) => [check.type, cellOf(check)] as [string, Cell]));
+    const selfRow: ClusterRow = { node: self.node ?? `(${self.pod})`, pod: self.pod, podIP: null, source: 'self', error: null, paths: own.paths, checks: own.other };
+    const rows = [selfRow, ...neighbourRows];
+
+    const columns = new Set(rows.map((row) => row.node));
+    const maxColumns = this.options.maxRows * 2;
+    for (const row of rows) {
+      for (const target of Object.keys(row.paths)) if (columns.size < maxColumns) columns.add(target);
+    }
+    return {
+      generatedAt: new Date(this.now()).toISOString(),
+      nodes: [...columns].sort((a, b) => a.localeCompare(b)),
+      rows,
+      truncated: distinctNodes.size > chosen.length ? { shown: chosen.length, total: distinctNodes.size } : null,
+    };
+  }
+
+  private neighbourRows(chosen: NeighbourEntry[]): Promise<ClusterRow[]> {
+    const key = chosen.map((entry) => `${entry.nodeName}=${entry.podIP}`).join(',');
+    if (this.cached && this.cached.key === key && this.now() - this.cached.at < this.options.cacheTtlMs) return Promise.resolve(this.cached.rows);
+    if (this.inFlight?.key === key) return this.inFlight.rows;
+    const startedAt = this.now();
+    const rows = mapBounded(chosen, this.options.concurrency, (entry) => this.readNeighbour(entry))
+      .then((result) => {
+        this.cached = { at: startedAt, key, rows: result };
+        return result;
+      })
+      .finally(() => {
+        if (this.inFlight?.rows === rows) this.inFlight = undefined;
+      });
+    this.inFlight = { key, rows };
+    return rows;
+  }
+
+  private async readNeighbour(entry: NeighbourEntry): Promise<ClusterRow> {
+    const base = { node: entry.nodeName, pod: entry.podName, podIP: entry.podIP || null };
+    const unreachable = (error: string): ClusterRow => {
+      this.options.onUnreachable?.(entry, error);
+      return { ...base, source: 'unreachable', error, paths: {}, checks: {} };
+    };
+    if (entry.podIP === '' || isIP(entry.podIP) === 0) return unreachable('the pod has no valid IP');
+    const origin = `http://${urlHost(entry.podIP)}:${this.options.port}`;
+    try {
+      const status = await this.options.fetcher.get(`${origin}${STATUS_PATH}?view=${SELF_VIEW}`);
+      let peer: PeerChecks;
+      let source: 'status' | 'alive';
+      if (!status.ok && status.statusCode === null) return unreachable(status.error);
+      if (status.ok && isStatusDocument(status.json)) {
+        peer = parseStatusDocument(status.json);
+        source = 'status';
+      } else {
+        // It answered, but not with our document: a plain kubenurse (redirects / to /alive).
+        const alive = await this.options.fetcher.get(`${origin}/alive`);
+        if (!alive.ok) return unreachable(`/alive: ${alive.error}`);
+        peer = parseAliveDocument(alive.json);
+        source = 'alive';
+      }
+      const { paths, other } = splitChecks(peer.checks);
+      return { ...base, source, error: null, paths, checks: other };
+    } catch (error) {
+      if (error instanceof PeerFormatError) return unreachable(`invalid answer: ${error.message}`);
+      throw error;
+    }
+  }
+}

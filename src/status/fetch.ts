@@ -1,0 +1,72 @@
+// A bounded JSON GET for reading neighbours: one deadline for the whole exchange, a body size
+// limit, no redirects followed. Never throws; the failure is described in one line.
+import { Agent, request } from 'undici';
+
+export type FetchResult =
+  | { readonly ok: true; readonly statusCode: number; readonly json: unknown }
+  | { readonly ok: false; readonly statusCode: number | null; readonly error: string };
+
+export interface JsonFetcherOptions {
+  readonly timeoutMs: number;
+  readonly maxBytes: number;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+    return code !== undefined && !error.message.includes(code) ? `${code}: ${error.message}${cause}` : `${error.message}${cause}`;
+  }
+  return String(error);
+}
+
+export class JsonFetcher {
+  private readonly agent: Agent;
+  private readonly options: JsonFetcherOptions;
+
+  constructor(options: JsonFetcherOptions) {
+    this.options = options;
+    // Keep-alive: the page refreshes every few seconds and asks the same neighbours again.
+    this.agent = new Agent({ keepAliveTimeout: 4000, connections: 2 });
+  }
+
+  async get(url: string): Promise<FetchResult> {
+    const deadline = AbortSignal.timeout(this.options.timeoutMs);
+    let statusCode: number | null = null;
+    try {
+      const response = await request(url, {
+        dispatcher: this.agent,
+        method: 'GET',
+        headers: { accept: 'application/json', 'user-agent': 'kubenurse-ts-status' },
+        signal: deadline,
+      });
+      statusCode = response.statusCode;
+      if (statusCode !== 200) {
+        await response.body.dump().catch(() => undefined);
+        return { ok: false, statusCode, error: `HTTP ${statusCode}` };
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of response.body) {
+        size += (chunk as Buffer).length;
+        if (size > this.options.maxBytes) {
+          response.body.destroy();
+          return { ok: false, statusCode, error: `response larger than ${this.options.maxBytes} bytes` };
+        }
+        chunks.push(chunk as Buffer);
+      }
+      try {
+        return { ok: true, statusCode, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) };
+      } catch {
+        return { ok: false, statusCode, error: 'response is not valid JSON' };
+      }
+    } catch (error) {
+      if (deadline.aborted) return { ok: false, statusCode, error: `no answer within ${this.options.timeoutMs} ms` };
+      return { ok: false, statusCode, error: describe(error) };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close().catch(() => undefined);
+  }
+}

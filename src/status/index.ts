@@ -1,0 +1,159 @@
+// The status page: served by every prober at `/` to browsers (anything else still gets
+// kubenurse's redirect to /alive), plus `/status.json`, which the page polls and which
+// neighbours read from each other (`?view=self`) to fill the cluster matrix.
+//
+// Wiring (app.ts):
+//   const status = new StatusPage({ config, logger, metrics, contributors });
+//   new Scheduler({ executor: status.observe(runner), … })    // remembers last errors
+//   startServer({ …, extend: (app) => status.mount(app, scheduler) })
+//   status.close() on stop
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type express from 'express';
+import { Counter } from 'prom-client';
+import type { RoundExecutor, Scheduler } from '../checks/scheduler.ts';
+import type { AliveContributor } from '../checks/types.ts';
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import { METRIC_PREFIX, type ProbeMetrics } from '../metrics.ts';
+import { ClusterCollector, SELF_VIEW, STATUS_PATH } from './cluster.ts';
+import { JsonFetcher } from './fetch.ts';
+import { LastErrors } from './last-errors.ts';
+import { aliveExtras, selfStatus } from './snapshot.ts';
+import type { FullStatus, SelfStatus } from './types.ts';
+
+export { STATUS_PATH } from './cluster.ts';
+export type * from './types.ts';
+
+/**
+ * Where index.html, status.css and status.js live. Running from source that is
+ * src/status/static/; the production bundle (dist/main.js) finds them in dist/static/, which
+ * scripts/bundle.mjs copies there.
+ */
+export const STATIC_DIR = fileURLToPath(new URL('./static/', import.meta.url));
+export const PAGE_PATH = '/status.html';
+export const ASSET_PREFIX = '/status/';
+const ASSETS: Readonly<Record<string, string>> = {
+  'status.css': 'text/css; charset=utf-8',
+  'status.js': 'text/javascript; charset=utf-8',
+};
+
+/** Neighbours read at once, their deadline and answer size, and how many rows the page shows. */
+export const CLUSTER_LIMITS = { concurrency: 8, timeoutMs: 1000, maxBytes: 2 * 1024 * 1024, maxRows: 50 } as const;
+
+// Everything the page needs comes from this prober: no CDN, no inline script.
+const CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+export interface StatusPageOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly metrics: ProbeMetrics;
+  readonly contributors: readonly AliveContributor[];
+  /** This prober's node, once known (KUBENURSE_NODE_NAME or the own pod's spec.nodeName). */
+  readonly nodeName?: () => string | undefined;
+}
+
+/** Browsers list text/html explicitly; curl (`*\/*`), Prometheus and kubenurse clients do not. */
+export function wantsHtml(accept: string | undefined): boolean {
+  return accept !== undefined && /(^|,)\s*text\/html\s*(;|,|$)/i.test(accept);
+}
+
+function readAssets(logger: Logger): Map<string, string> | undefined {
+  try {
+    const files = new Map<string, string>([['index.html', readFileSync(`${STATIC_DIR}index.html`, 'utf8')]]);
+    for (const name of Object.keys(ASSETS)) files.set(name, readFileSync(`${STATIC_DIR}${name}`, 'utf8'));
+    return files;
+  } catch (error) {
+    logger.warn({ dir: STATIC_DIR, err: error }, 'status page files not found; / keeps redirecting to /alive and /status.json still works');
+    return undefined;
+  }
+}
+
+export class StatusPage {
+  private readonly options: StatusPageOptions;
+  private readonly lastErrors = new LastErrors();
+  private readonly fetcher = new JsonFetcher({ timeoutMs: CLUSTER_LIMITS.timeoutMs, maxBytes: CLUSTER_LIMITS.maxBytes });
+  private readonly cluster: ClusterCollector;
+  private readonly assets: Map<string, string> | undefined;
+
+  constructor(options: StatusPageOptions) {
+    this.options = options;
+    const readFailures = new Counter({
+      name: `${METRIC_PREFIX}status_neighbour_read_failures_total`,
+      help: 'Neighbours whose status could not be read for the status page (unreachable, timeout, too large or invalid).',
+      registers: [options.metrics.registry],
+    });
+    this.cluster = new ClusterCollector({
+      fetcher: this.fetcher,
+      port: options.config.port,
+      concurrency: CLUSTER_LIMITS.concurrency,
+      maxRows: CLUSTER_LIMITS.maxRows,
+      cacheTtlMs: options.config.cacheTtl,
+      onUnreachable: (neighbour, error) => {
+        readFailures.inc();
+        options.logger.debug({ node: neighbour.nodeName, podIP: neighbour.podIP, err: error }, 'status page: neighbour not readable');
+      },
+    });
+    this.assets = readAssets(options.logger);
+  }
+
+  /** Wraps the round executor so every round's failures are remembered, viewed or not. */
+  observe(executor: RoundExecutor): RoundExecutor {
+    return this.lastErrors.observe(executor);
+  }
+
+  self(scheduler: Scheduler): SelfStatus {
+    const { config } = this.options;
+    return selfStatus({
+      result: scheduler.lastResult,
+      lastErrors: this.lastErrors,
+      extras: aliveExtras(this.options.contributors),
+      node: this.options.nodeName?.() ?? config.nodeName,
+      pod: config.podName,
+      refreshMs: Math.min(10_000, Math.max(2000, config.checkInterval)),
+    });
+  }
+
+  async full(scheduler: Scheduler): Promise<FullStatus> {
+    const self = this.self(scheduler);
+    const { neighbourhood } = aliveExtras(this.options.contributors);
+    return { ...self, neighbourhood, cluster: await this.cluster.view(self, neighbourhood) };
+  }
+
+  mount(app: express.Express, scheduler: Scheduler): void {
+    const sendPage = (res: express.Response): void => {
+      if (!this.assets) {
+        res.status(503).type('text/plain').send(`status page files are missing (${STATIC_DIR}); the data is at ${STATUS_PATH}\n`);
+        return;
+      }
+      res.set({ 'content-security-policy': CONTENT_SECURITY_POLICY, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff', vary: 'Accept' });
+      res.type('text/html; charset=utf-8').send(this.assets.get('index.html'));
+    };
+
+    app.get('/', (req, res, next) => {
+      if (wantsHtml(req.get('accept')) && this.assets) sendPage(res);
+      else next();
+    });
+    app.get(PAGE_PATH, (_req, res) => sendPage(res));
+    app.get(`${ASSET_PREFIX}:file`, (req, res, next) => {
+      const file = String(req.params.file);
+      const contentType = ASSETS[file];
+      const body = this.assets?.get(file);
+      if (contentType === undefined || body === undefined) {
+        next();
+        return;
+      }
+      res.set({ 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' }).type(contentType).send(body);
+    });
+    app.get(STATUS_PATH, async (req, res) => {
+      res.set({ 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+      // Neighbours ask for the self view only: the full view would make them fetch theirs in turn.
+      const body = req.query.view === SELF_VIEW ? this.self(scheduler) : await this.full(scheduler);
+      res.type('application/json').send(`${JSON.stringify(body)}\n`);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.fetcher.close();
+  }
+}

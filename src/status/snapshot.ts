@@ -1,0 +1,96 @@
+// This prober's own view, from the newest round and what the contributors add to /alive.
+import { hostname } from 'node:os';
+import type { RoundResult } from '../checks/round.ts';
+import type { AliveContributor, CheckOutcome } from '../checks/types.ts';
+import { clip, type LastErrors } from './last-errors.ts';
+import { PATH_PREFIX, STATUS_KIND, STATUS_VERSION, type CheckView, type NeighbourEntry, type SelfStatus } from './types.ts';
+
+/** The built-in checks first, in kubenurse's order, then everything else by name. */
+const ORDER = ['api_server_direct', 'api_server_dns', 'me_ingress', 'me_service'];
+
+export function compareTypes(a: string, b: string): number {
+  const rank = (type: string): number => {
+    const index = ORDER.indexOf(type);
+    if (index >= 0) return index;
+    return type.startsWith(PATH_PREFIX) ? ORDER.length + 2 : ORDER.length + 1;
+  };
+  return rank(a) - rank(b) || a.localeCompare(b);
+}
+
+function roundMs(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+function phasesOf(phases: Readonly<Record<string, number>> | undefined): Record<string, number> | null {
+  if (phases === undefined) return null;
+  const out: Record<string, number> = {};
+  for (const [event, ms] of Object.entries(phases)) out[event] = roundMs(ms);
+  return out;
+}
+
+export function checkView(type: string, outcome: CheckOutcome, lastErrors: LastErrors): CheckView {
+  const lastError = lastErrors.get(type);
+  switch (outcome.status) {
+    case 'ok':
+      return { type, status: 'ok', durationMs: roundMs(outcome.durationMs), phases: phasesOf(outcome.phases), event: null, message: null, lastError };
+    case 'skipped':
+      return { type, status: 'skipped', durationMs: null, phases: null, event: null, message: clip(outcome.reason), lastError };
+    case 'error':
+      return { type, status: 'error', durationMs: roundMs(outcome.durationMs), phases: phasesOf(outcome.phases), event: outcome.event, message: clip(outcome.message), lastError };
+  }
+}
+
+export interface AliveExtras {
+  readonly neighbourhoodState: string | null;
+  readonly neighbourhood: NeighbourEntry[];
+  readonly kubeProxy: Record<string, unknown> | null;
+}
+
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+/** Reads the fields the neighbour and kube-proxy modules add to /alive. */
+export function aliveExtras(contributors: readonly AliveContributor[]): AliveExtras {
+  const fields: Record<string, unknown> = {};
+  for (const contributor of contributors) Object.assign(fields, contributor.aliveFields());
+  const list = Array.isArray(fields.neighbourhood) ? (fields.neighbourhood as unknown[]) : [];
+  const neighbourhood: NeighbourEntry[] = [];
+  for (const entry of list) {
+    if (typeof entry !== 'object' || entry === null) continue;
+    const record = entry as Record<string, unknown>;
+    const nodeName = text(record.NodeName);
+    if (nodeName === '') continue;
+    neighbourhood.push({ podName: text(record.PodName), podIP: text(record.PodIP), hostIP: text(record.HostIP), nodeName });
+  }
+  const kubeProxy = typeof fields.kube_proxy === 'object' && fields.kube_proxy !== null ? (fields.kube_proxy as Record<string, unknown>) : null;
+  return { neighbourhoodState: typeof fields.neighbourhood_state === 'string' ? fields.neighbourhood_state : null, neighbourhood, kubeProxy };
+}
+
+export interface SelfStatusInput {
+  readonly result: RoundResult | undefined;
+  readonly lastErrors: LastErrors;
+  readonly extras: AliveExtras;
+  readonly node: string | undefined;
+  readonly pod: string;
+  readonly refreshMs: number;
+  readonly now?: Date;
+}
+
+export function selfStatus(input: SelfStatusInput): SelfStatus {
+  const { result } = input;
+  const checks = result ? [...result.outcomes].map(([type, outcome]) => checkView(type, outcome, input.lastErrors)).sort((a, b) => compareTypes(a.type, b.type)) : [];
+  return {
+    kind: STATUS_KIND,
+    version: STATUS_VERSION,
+    node: input.node ?? null,
+    pod: input.pod,
+    hostname: hostname(),
+    generatedAt: (input.now ?? new Date()).toISOString(),
+    round: result ? { startedAt: result.startedAt.toISOString(), finishedAt: result.finishedAt.toISOString() } : null,
+    checks,
+    neighbourhoodState: input.extras.neighbourhoodState,
+    kubeProxy: input.extras.kubeProxy,
+    refreshMs: input.refreshMs,
+  };
+}

@@ -1,0 +1,90 @@
+// The JSON the status page reads (`/status.json`) and that probers read from each other
+// (`/status.json?view=self`). One shape for both, so a neighbour's answer is parsed with the
+// same validator (parse.ts) that guards against anything a hostile or broken peer sends.
+
+export const STATUS_KIND = 'kubenurse-ts-status';
+export const STATUS_VERSION = 1;
+
+export type CellStatus = 'ok' | 'error' | 'skipped';
+
+export interface LastError {
+  readonly message: string;
+  readonly event: string;
+  /** ISO time the failing round finished. */
+  readonly at: string;
+}
+
+export interface CheckView {
+  readonly type: string;
+  readonly status: CellStatus;
+  readonly durationMs: number | null;
+  /** Time from probe start to each request phase (kubenurse's trace events), in ms. */
+  readonly phases: Readonly<Record<string, number>> | null;
+  readonly event: string | null;
+  /** Error text, or the reason a check was skipped. */
+  readonly message: string | null;
+  /** The newest failure of this check, even when it is ok again now. */
+  readonly lastError: LastError | null;
+}
+
+export interface NeighbourEntry {
+  readonly podName: string;
+  readonly podIP: string;
+  readonly hostIP: string;
+  readonly nodeName: string;
+}
+
+/** What one prober knows about itself. */
+export interface SelfStatus {
+  readonly kind: typeof STATUS_KIND;
+  readonly version: typeof STATUS_VERSION;
+  readonly node: string | null;
+  readonly pod: string;
+  readonly hostname: string;
+  readonly generatedAt: string;
+  readonly round: { readonly startedAt: string; readonly finishedAt: string } | null;
+  readonly checks: readonly CheckView[];
+  readonly neighbourhoodState: string | null;
+  readonly kubeProxy: Readonly<Record<string, unknown>> | null;
+  /** How often the page should refresh, in ms. */
+  readonly refreshMs: number;
+}
+
+export interface Cell {
+  readonly status: CellStatus;
+  readonly durationMs: number | null;
+  readonly event: string | null;
+  readonly message: string | null;
+}
+
+/** Where a matrix row came from: our own round, a neighbour's status.json, its /alive (plain kubenurse), or nothing. */
+export type RowSource = 'self' | 'status' | 'alive' | 'unreachable';
+
+export interface ClusterRow {
+  readonly node: string;
+  readonly pod: string;
+  readonly podIP: string | null;
+  readonly source: RowSource;
+  /** Why the row could not be fetched (source unreachable). */
+  readonly error: string | null;
+  /** Target node → this row's path_<target> result. */
+  readonly paths: Readonly<Record<string, Cell>>;
+  /** Every other check of that prober (apiserver, service, ingress, extra, kube-proxy). */
+  readonly checks: Readonly<Record<string, Cell>>;
+}
+
+export interface ClusterView {
+  readonly generatedAt: string;
+  /** Column order: every node that appears as a row or as a path target, sorted. */
+  readonly nodes: readonly string[];
+  readonly rows: readonly ClusterRow[];
+  /** Set when the neighbourhood is larger than the page shows. */
+  readonly truncated: { readonly shown: number; readonly total: number } | null;
+}
+
+export interface FullStatus extends SelfStatus {
+  readonly neighbourhood: readonly NeighbourEntry[];
+  readonly cluster: ClusterView;
+}
+
+export const PATH_PREFIX = 'path_';
