@@ -1,0 +1,74 @@
+// Our prober as the process that ships: the production bundle (scripts/bundle.mjs →
+// main.js), built fresh from this tree into a temporary directory, started with a clean
+// environment of KUBENURSE_* variables only.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { answers, freePort, NODE, startChild, waitFor, type Child } from './children.ts';
+import { PROJECT_ROOT } from './report.ts';
+
+let bundled: string | undefined;
+
+/** Builds the production bundle once per benchmark process; returns the path of main.js. */
+export function buildBundle(): string {
+  if (bundled && existsSync(bundled)) return bundled;
+  const outdir = mkdtempSync(join(tmpdir(), 'bench-bundle-'));
+  execFileSync(NODE, ['scripts/bundle.mjs', '--outdir', outdir], { cwd: PROJECT_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  bundled = join(outdir, 'main.js');
+  if (!existsSync(bundled)) throw new Error(`scripts/bundle.mjs did not produce ${bundled}`);
+  return bundled;
+}
+
+export interface ProberProcess {
+  readonly child: Child;
+  readonly pid: number;
+  readonly baseUrl: string;
+  stop(): Promise<void>;
+}
+
+export interface ProberProcessOptions {
+  readonly host: string;
+  /** 0 or undefined: a free port. */
+  readonly port?: number;
+  /** KUBENURSE_* (and KUBERNETES_*, KUBECONFIG) variables on top of the bench defaults. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Run src/main.ts through type stripping instead of the bundle. */
+  readonly fromSource?: boolean;
+}
+
+/** Nothing external: no apiserver, no kube-proxy, no neighbours unless `env` turns them on. */
+const QUIET_DEFAULTS: Readonly<Record<string, string>> = {
+  KUBENURSE_CHECK_NEIGHBOURHOOD: 'false',
+  KUBENURSE_CHECK_KUBE_PROXY: 'false',
+  KUBENURSE_CHECK_API_SERVER_DIRECT: 'false',
+  KUBENURSE_CHECK_API_SERVER_DNS: 'false',
+  KUBENURSE_CHECK_ME_INGRESS: 'false',
+  KUBENURSE_CHECK_ME_SERVICE: 'false',
+  KUBENURSE_SHUTDOWN_DURATION: '0s',
+  KUBENURSE_LOG_LEVEL: 'warn',
+  KUBENURSE_SERVICE_ACCOUNT_DIR: '/nonexistent-bench-service-account',
+};
+
+export async function startProber(options: ProberProcessOptions): Promise<ProberProcess> {
+  const port = options.port || (await freePort(options.host));
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/tmp',
+    ...QUIET_DEFAULTS,
+    KUBENURSE_BIND_ADDRESS: options.host,
+    KUBENURSE_PORT: String(port),
+    KUBENURSE_POD_NAME: `bench-${options.host}`,
+    ...options.env,
+  };
+  const entry = options.fromSource ? join(PROJECT_ROOT, 'src/main.ts') : buildBundle();
+  const child = startChild(NODE, [entry], { env, cwd: PROJECT_ROOT, name: 'prober' });
+  const baseUrl = `http://${options.host}:${port}`;
+  try {
+    await waitFor(`prober on ${baseUrl}/ready`, () => answers(`${baseUrl}/ready`, 200), 30_000);
+  } catch (error) {
+    await child.stop();
+    throw new Error(`${String(error)}\nprober output:\n${child.output()}`);
+  }
+  return { child, pid: child.pid, baseUrl, stop: () => child.stop() };
+}
