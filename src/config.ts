@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { parseGoDuration } from './duration.ts';
+import { ProxyConfigError, proxySettingsFromEnv, type ProxySettings } from './probe/proxy.ts';
 
 export class ConfigError extends Error {
   readonly variable: string;
@@ -63,6 +64,7 @@ export interface Config {
   readonly extraCaPem: string | undefined;
   readonly insecure: boolean;
   readonly reuseConnections: boolean;
+  readonly proxy: ProxySettings;
 
   readonly checkKubeProxy: boolean;
   readonly kubeProxyMetricsUrl: string | undefined;
@@ -124,6 +126,9 @@ export const ENV_VARS = {
   KUBENURSE_VICTORIAMETRICS_HISTOGRAM: ['false', 'Accepted for compatibility; not supported (logged at start).'],
   KUBENURSE_LOG_LEVEL: ['info', 'pino log level: fatal, error, warn, info, debug, trace.'],
   KUBECONFIG: ['', 'Outside a cluster: kubeconfig used for neighbour discovery.'],
+  HTTP_PROXY: ['', 'Proxy for http:// probes (also `http_proxy`), as in Go: loopback targets and `NO_PROXY` matches go direct.'],
+  HTTPS_PROXY: ['', 'Proxy for https:// probes (also `https_proxy`): CONNECT tunnel, TLS with the target verified as usual.'],
+  NO_PROXY: ['', 'Comma-separated hosts, domains (`.svc` matches subdomains), IPs and CIDRs that bypass the proxy; `*` for all.'],
 } as const satisfies Record<string, readonly [string, string]>;
 
 export type EnvVar = keyof typeof ENV_VARS;
@@ -278,6 +283,15 @@ function parseHostIp(reader: EnvReader): string | undefined {
   return text;
 }
 
+function parseProxy(env: Env): ProxySettings {
+  try {
+    return proxySettingsFromEnv(env);
+  } catch (error) {
+    if (error instanceof ProxyConfigError) throw new ConfigError(error.variable, error.value, error.expected);
+    throw error;
+  }
+}
+
 function hostForUrl(ip: string): string {
   return isIP(ip) === 6 ? `[${ip}]` : ip;
 }
@@ -357,6 +371,7 @@ export function parseConfig(env: Env): Config {
     extraCaPem: parseExtraCa(reader),
     insecure: reader.enabledOnlyIfTrue('KUBENURSE_INSECURE'),
     reuseConnections: reader.enabledOnlyIfTrue('KUBENURSE_REUSE_CONNECTIONS'),
+    proxy: parseProxy(env),
 
     checkKubeProxy: reader.disabledOnlyIfFalse('KUBENURSE_CHECK_KUBE_PROXY'),
     kubeProxyMetricsUrl: kubeProxyUrl('KUBENURSE_KUBE_PROXY_METRICS_URL', 10249, '/metrics'),
@@ -373,6 +388,12 @@ export function parseConfig(env: Env): Config {
 
 /** What is safe to log at start: no token, no CA material. */
 export function configSummary(config: Config): Record<string, unknown> {
-  const { extraCaPem, kubeProxyMetricsFilter, ...rest } = config;
-  return { ...rest, extraCa: extraCaPem === undefined ? 'none' : 'loaded', kubeProxyMetricsFilter: kubeProxyMetricsFilter.source };
+  const { extraCaPem, kubeProxyMetricsFilter, proxy, ...rest } = config;
+  // Proxy URLs may carry credentials: log only whether one is set.
+  return {
+    ...rest,
+    extraCa: extraCaPem === undefined ? 'none' : 'loaded',
+    kubeProxyMetricsFilter: kubeProxyMetricsFilter.source,
+    proxy: { http: proxy.httpProxy !== undefined, https: proxy.httpsProxy !== undefined, noProxyRules: proxy.noProxy.length },
+  };
 }

@@ -9,12 +9,14 @@
 import diagnostics from 'node:diagnostics_channel';
 import { isIP, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { Client, buildConnector } from 'undici';
 import type { ProbeMetrics, TraceEvent } from '../metrics.ts';
 import type { CheckOutcome } from '../checks/types.ts';
 import { classifyFailure, describeError, type Progress } from './classify.ts';
 import type { TrustOptions } from './tls.ts';
+import { openTunnel, proxyAuthorization } from './tunnel.ts';
+import { proxyFor, type ProxySettings } from './proxy.ts';
 
 export interface ProbeTarget {
   /** The `type` label under which timings and codes are recorded. */
@@ -36,6 +38,8 @@ export interface ProberOptions {
   readonly trust: TrustOptions;
   readonly timeoutMs: number;
   readonly reuseConnections: boolean;
+  /** HTTP_PROXY/HTTPS_PROXY/NO_PROXY; none means every probe goes direct. */
+  readonly proxy?: ProxySettings;
 }
 
 /** Bodies we do not need are still read (to see the response end) but never kept beyond this. */
@@ -95,19 +99,22 @@ export class Prober {
     const url = new URL(target.url);
     const isTls = url.protocol === 'https:';
     const hostname = url.hostname.replace(/^\[|\]$/g, '');
-    const needsDns = isIP(hostname) === 0;
     const trace: Trace = { start: performance.now(), marks: new Map() };
     const deadline = AbortSignal.timeout(this.options.timeoutMs);
     const abort = signal ? AbortSignal.any([deadline, signal]) : deadline;
-    const { client, release } = this.dispatcherFor(url, trace);
+    const proxy = this.options.proxy ? proxyFor(url, this.options.proxy) : undefined;
+    const forwardProxy = proxy !== undefined && url.protocol === 'http:';
+    // Through a proxy, the only name we resolve ourselves is the proxy's.
+    const needsDns = isIP(proxy?.hostname.replace(/^\[|\]$/g, '') ?? hostname) === 0;
+    const { client, release } = this.dispatcherFor(url, proxy, trace);
     const progress = (): Progress => ({ needsDns, isTls, reached: new Set(trace.marks.keys()) });
 
     try {
       const request = client.request({
         origin: url.origin,
-        path: `${url.pathname}${url.search}`,
+        path: forwardProxy ? url.href : `${url.pathname}${url.search}`,
         method: 'GET',
-        headers: { 'user-agent': 'kubenurse-ts', ...target.headers },
+        headers: { 'user-agent': 'kubenurse-ts', ...(forwardProxy ? forwardProxyHeaders(url, proxy) : {}), ...target.headers },
         signal: abort,
       });
       // undici does not give up a pending connect or TLS handshake when the request is
@@ -179,17 +186,18 @@ export class Prober {
     for (const [event, ms] of trace.marks) this.options.metrics.observeTrace(type, event, ms / 1000);
   }
 
-  private dispatcherFor(url: URL, trace: Trace): { client: Client; release: (broken: boolean) => void } {
+  private dispatcherFor(url: URL, proxy: URL | undefined, trace: Trace): { client: Client; release: (broken: boolean) => void } {
     if (!this.options.reuseConnections) {
       const holder: TraceHolder = { current: trace };
-      const client = this.newClient(url, holder);
+      const client = this.newClient(url, holder, proxy);
       return { client, release: () => void client.destroy().catch(() => {}) };
     }
-    let pooled = this.pooled.get(url.origin);
+    const key = `${url.origin} via ${proxy?.origin ?? 'direct'}`;
+    let pooled = this.pooled.get(key);
     if (!pooled) {
       const holder: TraceHolder = { current: undefined };
-      pooled = { client: this.newClient(url, holder), holder };
-      this.pooled.set(url.origin, pooled);
+      pooled = { client: this.newClient(url, holder, proxy), holder };
+      this.pooled.set(key, pooled);
     }
     // A reused connection is attributed to this probe when undici writes on it.
     pooled.holder.current = trace;
@@ -199,15 +207,30 @@ export class Prober {
       release: (broken) => {
         holder.current = undefined;
         if (broken) {
-          this.pooled.delete(url.origin);
+          this.pooled.delete(key);
           void client.destroy().catch(() => {});
         }
       },
     };
   }
 
-  private newClient(url: URL, holder: TraceHolder): Client {
-    const connect: ConnectorFn = (opts, callback) => {
+  private newClient(url: URL, holder: TraceHolder, proxy: URL | undefined): Client {
+    const tunnelled = proxy !== undefined && url.protocol === 'https:';
+    const connect = tunnelled ? this.tunnelConnector(url, proxy, holder) : this.tracedConnector(proxy ?? url, holder);
+    // Plain HTTP through a proxy talks to the proxy itself, with the absolute URL as the path.
+    return new Client(proxy !== undefined && !tunnelled ? proxy.origin : url.origin, {
+      connect,
+      pipelining: 1,
+      keepAliveTimeout: this.options.reuseConnections ? 30_000 : 1,
+      bodyTimeout: 0,
+      headersTimeout: 0,
+    });
+  }
+
+  /** Connects to `hop` (the target, or the proxy) and records dns/connect/tls phases of that connection. */
+  private tracedConnector(hop: URL, holder: TraceHolder, finalHop = true): ConnectorFn {
+    const hopIsTls = hop.protocol === 'https:';
+    return (opts, callback) => {
       const trace = holder.current;
       if (trace) {
         if (isIP(opts.hostname.replace(/^\[|\]$/g, '')) === 0) mark(trace, 'dns_start');
@@ -217,8 +240,8 @@ export class Prober {
         if (!error && connected && trace) {
           // undici's own secureConnect listener runs before ours: keep the phases in order.
           mark(trace, 'connect_done');
-          if (url.protocol === 'https:') mark(trace, 'tls_handshake_done');
-          mark(trace, 'got_conn');
+          if (hopIsTls && finalHop) mark(trace, 'tls_handshake_done');
+          if (finalHop) mark(trace, 'got_conn');
         }
         callback(error, connected as never);
       });
@@ -231,20 +254,64 @@ export class Prober {
         });
         socket.once('connect', () => {
           mark(trace, 'connect_done');
-          if (url.protocol === 'https:') mark(trace, 'tls_handshake_start');
+          if (hopIsTls && finalHop) mark(trace, 'tls_handshake_start');
         });
-        (socket as TLSSocket).once('secureConnect', () => mark(trace, 'tls_handshake_done'));
+        if (finalHop) (socket as TLSSocket).once('secureConnect', () => mark(trace, 'tls_handshake_done'));
       }
       return socket;
     };
-    return new Client(url.origin, {
-      connect,
-      pipelining: 1,
-      keepAliveTimeout: this.options.reuseConnections ? 30_000 : 1,
-      bodyTimeout: 0,
-      headersTimeout: 0,
-    });
   }
+
+  /** HTTPS through a proxy: CONNECT, then our own TLS handshake with the target inside the tunnel. */
+  private tunnelConnector(target: URL, proxy: URL, holder: TraceHolder): ConnectorFn {
+    const toProxy = this.tracedConnector(proxy, holder, false);
+    const proxyPort = proxy.port || (proxy.protocol === 'https:' ? '443' : '80');
+    const targetHost = target.hostname.replace(/^\[|\]$/g, '');
+    const authority = `${target.hostname}:${target.port || '443'}`;
+    return (_opts, callback) => {
+      const trace = holder.current;
+      let settled = false;
+      const finish = (error: Error | null, socket?: Socket) => {
+        if (settled) return;
+        settled = true;
+        callback(error, (socket ?? null) as never);
+      };
+      toProxy({ hostname: proxy.hostname, host: proxy.host, protocol: proxy.protocol, port: proxyPort, servername: proxy.protocol === 'https:' ? proxy.hostname : undefined } as Parameters<ConnectorFn>[0], (error, proxySocket) => {
+        if (error || !proxySocket) return finish(error ?? new Error('no proxy connection'));
+        openTunnel(proxySocket as Socket, authority, proxyAuthorization(proxy)).then(
+          () => {
+            if (trace) mark(trace, 'tls_handshake_start');
+            const secure = tlsConnect({
+              socket: proxySocket as Socket,
+              servername: isIP(targetHost) === 0 ? targetHost : undefined,
+              ca: this.options.trust.ca,
+              rejectUnauthorized: !this.options.trust.insecure,
+              minVersion: 'TLSv1.2',
+              ALPNProtocols: ['http/1.1'],
+            });
+            socketTraces.set(secure, holder);
+            secure.once('secureConnect', () => {
+              if (trace) {
+                mark(trace, 'tls_handshake_done');
+                mark(trace, 'got_conn');
+              }
+              finish(null, secure);
+            });
+            secure.once('error', (tlsError) => finish(tlsError));
+          },
+          (tunnelError: Error) => {
+            (proxySocket as Socket).destroy();
+            finish(tunnelError);
+          },
+        );
+      });
+    };
+  }
+}
+
+function forwardProxyHeaders(url: URL, proxy: URL): Record<string, string> {
+  const authorization = proxyAuthorization(proxy);
+  return authorization === undefined ? { host: url.host } : { host: url.host, 'proxy-authorization': authorization };
 }
 
 function rejectOnAbort(signal: AbortSignal): Promise<never> {
