@@ -296,6 +296,15 @@ function hostForUrl(ip: string): string {
   return isIP(ip) === 6 ? `[${ip}]` : ip;
 }
 
+/**
+ * In a namespace with a Service named `kubenurse` (kubenurse's own manifests), the kubelet sets
+ * KUBENURSE_PORT=tcp://<ClusterIP>:<port> in every pod (docker-link variables, on unless
+ * enableServiceLinks: false). That value is the kubelet's, not the operator's: it is ignored.
+ */
+function kubeletServiceLink(value: string | undefined): boolean {
+  return value !== undefined && /^(tcp|udp|sctp):\/\//.test(value);
+}
+
 export function parseConfig(env: Env): Config {
   const reader = new EnvReader(env);
 
@@ -335,7 +344,7 @@ export function parseConfig(env: Env): Config {
     shutdownDuration: reader.duration('KUBENURSE_SHUTDOWN_DURATION', 5000, { allowZero: true }),
 
     bindAddress: reader.string('KUBENURSE_BIND_ADDRESS', '0.0.0.0'),
-    port: reader.integer('KUBENURSE_PORT', 8080, 1, 65535),
+    port: kubeletServiceLink(reader.raw('KUBENURSE_PORT')) ? 8080 : reader.integer('KUBENURSE_PORT', 8080, 1, 65535),
     tlsPort: reader.integer('KUBENURSE_TLS_PORT', 8443, 1, 65535),
     useTls,
     certFile,

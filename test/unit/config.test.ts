@@ -117,6 +117,10 @@ describe('parseConfig values', () => {
     expect(config.apiServerHost).toBe('10.96.0.1');
   });
 
+  it("ignores the kubelet's KUBENURSE_PORT service link of a Service named kubenurse", () => {
+    expect(parseConfig({ ...noSa, KUBENURSE_PORT: 'tcp://10.96.12.34:8080' }).port).toBe(8080);
+  });
+
   it('a short interval caps the default timeout', () => {
     expect(parseConfig({ ...noSa, KUBENURSE_CHECK_INTERVAL: '2s' }).checkTimeout).toBe(2000);
   });
