@@ -145,7 +145,8 @@ export class NeighbourMesh implements Neighbourhood {
     const after = new Set(next.checks.map((check) => check.type));
     const added = [...after].filter((type) => !before.has(type));
     const removed = [...before].filter((type) => !after.has(type));
-    if (added.length === 0 && removed.length === 0 && previous?.state === next.state) return;
+    // Discovery logs its own failures; this line is about who gets checked.
+    if (previous && added.length === 0 && removed.length === 0) return;
     this.ctx.logger.info(
       {
         ownNode: next.ownNode,
