@@ -1,0 +1,142 @@
+// The demo's pod network: one small HTTP forwarder per pod IP, in front of that node's prober.
+// It exists so the demo can break paths between nodes without root.
+//
+// Why HTTP and not addresses: on loopback every connection comes from 127.0.0.1 whatever the
+// caller is, so the source address cannot tell node-2 from node-3. Neighbour probes do say who
+// they are, in the KUBENURSE-NEIGHBOUR-ORIGIN header (the caller's pod name), so a partition is
+// applied per request: a cut request is black-holed (read, never answered), like a firewall
+// that drops packets; the caller's deadline ends it. A "down" node's pod IP refuses connections.
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { PROBER_PORT, type DemoNode } from './topology.ts';
+
+const ORIGIN_HEADER = 'kubenurse-neighbour-origin';
+
+function pairKey(a: string, b: string): string {
+  return [a, b].sort().join('|');
+}
+
+class Forwarder {
+  private readonly node: DemoNode;
+  private readonly network: PodNetwork;
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  private readonly blackHoled = new Set<ServerResponse>();
+  private listening = false;
+
+  constructor(node: DemoNode, network: PodNetwork) {
+    this.node = node;
+    this.network = network;
+    this.server = createServer((req, res) => this.handle(req, res));
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  async listen(): Promise<void> {
+    if (this.listening) return;
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(PROBER_PORT, this.node.podIP, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.listening = true;
+  }
+
+  async close(): Promise<void> {
+    if (!this.listening) return;
+    this.listening = false;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.releaseBlackHoled();
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
+  }
+
+  /** Partitions healed: requests held so far are dropped (their callers gave up long ago). */
+  releaseBlackHoled(): void {
+    for (const res of this.blackHoled) res.destroy();
+    this.blackHoled.clear();
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const origin = req.headers[ORIGIN_HEADER];
+    const from = typeof origin === 'string' ? this.network.nodeOfPod(origin) : undefined;
+    if (from !== undefined && this.network.isCut(from, this.node.name)) {
+      this.blackHoled.add(res);
+      res.on('close', () => this.blackHoled.delete(res));
+      req.resume();
+      return;
+    }
+    const upstream = request(
+      { host: this.node.hostIP, port: PROBER_PORT, method: req.method, path: req.url, headers: req.headers, timeout: 10_000 },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on('timeout', () => upstream.destroy(new Error('upstream timeout')));
+    upstream.on('error', (error) => {
+      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' }).end(`pod network: ${this.node.name}'s prober: ${error.message}\n`);
+      else res.destroy();
+    });
+    req.pipe(upstream);
+  }
+}
+
+export class PodNetwork {
+  private readonly forwarders = new Map<string, Forwarder>();
+  private readonly podToNode = new Map<string, string>();
+  /** Pair → how many active faults cut it (partition and isolate may overlap). */
+  private readonly cuts = new Map<string, number>();
+
+  constructor(nodes: readonly DemoNode[]) {
+    for (const node of nodes) {
+      this.forwarders.set(node.name, new Forwarder(node, this));
+      this.podToNode.set(node.podName, node.name);
+    }
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([...this.forwarders.values()].map((forwarder) => forwarder.listen()));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.forwarders.values()].map((forwarder) => forwarder.close()));
+  }
+
+  nodeOfPod(podName: string): string | undefined {
+    return this.podToNode.get(podName);
+  }
+
+  isCut(a: string, b: string): boolean {
+    return this.cuts.has(pairKey(a, b));
+  }
+
+  /** Both directions between a and b stop working. */
+  cut(a: string, b: string): void {
+    const key = pairKey(a, b);
+    this.cuts.set(key, (this.cuts.get(key) ?? 0) + 1);
+  }
+
+  heal(a: string, b: string): void {
+    const key = pairKey(a, b);
+    const left = (this.cuts.get(key) ?? 0) - 1;
+    if (left > 0) {
+      this.cuts.set(key, left);
+      return;
+    }
+    this.cuts.delete(key);
+    for (const forwarder of this.forwarders.values()) forwarder.releaseBlackHoled();
+  }
+
+  /** The node's pod IP stops (or starts again) accepting connections. */
+  async setDown(node: string, down: boolean): Promise<void> {
+    const forwarder = this.forwarders.get(node);
+    if (!forwarder) throw new Error(`unknown node ${node}`);
+    if (down) await forwarder.close();
+    else await forwarder.listen();
+  }
+}

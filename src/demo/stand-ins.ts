@@ -1,0 +1,108 @@
+// The Service VIP and the Ingress of the demo.
+//
+// Service: a TCP round robin over the pod IPs, which is what kube-proxy's DNAT rules do for a
+// ClusterIP (per connection, no HTTP awareness). Stopping it makes the VIP refuse connections.
+// Ingress: an HTTP reverse proxy to the Service that, like examples/ingress.yaml, routes only
+// the exact path /alwayshappy (so /metrics and /alive are not published); when the Service is
+// down it answers 502, as nginx does.
+import { createServer as createHttpServer, request, type Server as HttpServer } from 'node:http';
+import { connect, createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
+
+interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** A server that can be stopped and started again on the same address, cutting live connections. */
+abstract class Restartable {
+  protected abstract readonly server: TcpServer | HttpServer;
+  private readonly sockets = new Set<Socket>();
+  private listening = false;
+  private readonly at: Endpoint;
+
+  constructor(at: Endpoint) {
+    this.at = at;
+  }
+
+  protected track(): void {
+    this.server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  get running(): boolean {
+    return this.listening;
+  }
+
+  async start(): Promise<void> {
+    if (this.listening) return;
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.at.port, this.at.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.listening = true;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.listening) return;
+    this.listening = false;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
+  }
+}
+
+export class ServiceProxy extends Restartable {
+  protected readonly server: TcpServer;
+  private next = 0;
+
+  constructor(at: Endpoint, endpoints: readonly Endpoint[]) {
+    super(at);
+    this.server = createTcpServer((client) => {
+      const target = endpoints[this.next++ % endpoints.length] as Endpoint;
+      const upstream = connect(target.port, target.host);
+      client.pipe(upstream).pipe(client);
+      const closeBoth = (): void => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('error', closeBoth);
+      upstream.on('error', closeBoth);
+      client.on('close', closeBoth);
+      upstream.on('close', closeBoth);
+    });
+    this.track();
+  }
+}
+
+export const INGRESS_PATH = '/alwayshappy';
+
+export class IngressProxy extends Restartable {
+  protected readonly server: HttpServer;
+
+  constructor(at: Endpoint, service: Endpoint) {
+    super(at);
+    this.server = createHttpServer((req, res) => {
+      const path = (req.url ?? '').split('?')[0];
+      if (path !== INGRESS_PATH) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('404 Not Found (the ingress only routes /alwayshappy)\n');
+        return;
+      }
+      const upstream = request({ host: service.host, port: service.port, method: req.method, path: req.url, headers: { ...req.headers, 'x-forwarded-for': req.socket.remoteAddress ?? '' }, timeout: 10_000 }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      upstream.on('timeout', () => upstream.destroy(new Error('upstream timeout')));
+      upstream.on('error', (error) => {
+        if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' }).end(`502 Bad Gateway: service ${service.host}:${service.port}: ${error.message}\n`);
+        else res.destroy();
+      });
+      req.pipe(upstream);
+    });
+    this.track();
+  }
+}
