@@ -97,6 +97,11 @@ export function describeError(error: unknown): string {
   return parts.join(': ').replace(/\s+/g, ' ').slice(0, MAX_ERROR_TEXT);
 }
 
+function sameExceptVersion(a: Summary, b: Summary): boolean {
+  const strip = (summary: Summary) => JSON.stringify({ ...summary, metadata: { ...summary.metadata, resourceVersion: undefined } });
+  return strip(a) === strip(b);
+}
+
 class ApiError extends Error {
   readonly statusCode: number;
 
@@ -166,6 +171,8 @@ class ResourceInformer<T extends Summary> {
   private readonly informer: ListWatch<T>;
   private readonly stopping = new AbortController();
   private attempt = 0;
+  /** Set by the watch just before client-node applies a MODIFIED event (and fires UPDATE). */
+  private pendingUpdateSignificant: boolean | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
   private started = false;
 
@@ -187,6 +194,11 @@ class ResourceInformer<T extends Summary> {
     this.hooks = options.hooks;
     const watch = new ObservedWatch(this.kubeConfig, {
       summarise: (raw) => this.summarise(raw),
+      beforeModified: (summary) => {
+        const cached = this.informer.get(summary.metadata.name, summary.metadata.namespace);
+        this.pendingUpdateSignificant = cached === undefined || !sameExceptVersion(cached, summary);
+      },
+      afterModified: () => void (this.pendingUpdateSignificant = undefined),
       stopSignal: this.stopping.signal,
       jitterMs: this.tuning.reconnectJitterMs,
       onEstablished: () => this.succeeded(),
@@ -201,8 +213,13 @@ class ResourceInformer<T extends Summary> {
     });
     const changed = () => this.hooks.onChange();
     this.informer.on(ADD, changed);
-    this.informer.on(UPDATE, changed);
     this.informer.on(DELETE, changed);
+    // Nodes post status all the time; only a change of what the filters read counts.
+    this.informer.on(UPDATE, () => {
+      const significant = this.pendingUpdateSignificant;
+      this.pendingUpdateSignificant = undefined;
+      if (significant !== false) changed();
+    });
     // client-node has given up on this error; we restart it.
     this.informer.on(ERROR, (error) => this.failed(error, true));
   }
@@ -292,10 +309,10 @@ class ResourceInformer<T extends Summary> {
       if (!Array.isArray(body.items)) throw new Error(`list ${this.resource}: response has no items`);
       const items = body.items.map((item) => this.summarise(item)).filter((item): item is T => item !== undefined);
       const resourceVersion = typeof body.metadata?.resourceVersion === 'string' ? body.metadata.resourceVersion : '';
-      const wasSynced = this.synced;
       this.synced = true;
       this.succeeded();
-      if (!wasSynced) this.hooks.onChange();
+      // client-node fills the cache from this list right after we return, before any round can run.
+      this.hooks.onChange();
       return { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion }, items };
     } finally {
       void dispatcher?.close().catch(() => undefined);
@@ -304,7 +321,9 @@ class ResourceInformer<T extends Summary> {
 }
 
 interface WatchHooks {
-  summarise(raw: unknown): unknown;
+  summarise(raw: unknown): Summary | undefined;
+  beforeModified(summary: Summary): void;
+  afterModified(): void;
   readonly stopSignal: AbortSignal;
   readonly jitterMs: number;
   onEstablished(): void;
@@ -342,7 +361,12 @@ class ObservedWatch extends Watch {
     const observedCallback = (phase: string, object: unknown, raw: unknown) => {
       if (phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED') {
         const summary = this.hooks.summarise(object);
-        if (summary !== undefined) callback(phase, summary, raw);
+        if (summary === undefined) return;
+        if (phase === 'MODIFIED') this.hooks.beforeModified(summary);
+        // client-node applies the event synchronously in here; UPDATE has consumed the flag
+        // unless the object was unchanged, so whatever is left must not leak to the next event.
+        callback(phase, summary, raw);
+        if (phase === 'MODIFIED') this.hooks.afterModified();
         return;
       }
       callback(phase, object, raw);

@@ -11,7 +11,7 @@ import type { ProberContext } from '../../src/context.ts';
 import { createLogger } from '../../src/log.ts';
 import { ProbeMetrics } from '../../src/metrics.ts';
 import { createNeighbourhood, type Neighbourhood } from '../../src/neighbours/index.ts';
-import type { DiscoveryTuning } from '../../src/neighbours/discovery.ts';
+import { Discovery, type DiscoveryTuning } from '../../src/neighbours/discovery.ts';
 import { nodeHash, selectNeighbours } from '../../src/neighbours/limit.ts';
 import { Prober, type ProbeTarget } from '../../src/probe/http.ts';
 import { FakeApiServer } from '../support/fake-apiserver.ts';
@@ -277,6 +277,30 @@ describe('path_ checks', () => {
     }
     await sleep(200);
     expect(api.requests.length).toBe(requestsBefore);
+  });
+});
+
+describe('discovery caches', () => {
+  it('treat node updates that change nothing the filters read as no change (no recomputation)', async () => {
+    const api = await startApi();
+    seed(api, 3);
+    const config = parseConfig({ ...api.inClusterEnv(api.writeServiceAccountDir(NAMESPACE)), KUBENURSE_POD_NAME: 'kubenurse-me', KUBENURSE_NEIGHBOUR_FILTER: SELECTOR });
+    const metrics = new ProbeMetrics({ buckets: [1], legacyMetrics: false, incomingChecks: () => 0 });
+    const discovery = new Discovery({ config, logger: createLogger('silent'), registry: metrics.registry, tuning: TUNING });
+    discovery.start();
+    cleanups.push(() => discovery.stop());
+    await eventually(() => expect(discovery.status().state).toBe('ok'));
+    await eventually(() => expect(api.watchCount('nodes')).toBe(1));
+    await eventually(() => expect(discovery.nodeLookup().get('worker-2')).toBeDefined());
+    const before = discovery.generation;
+
+    // A heartbeat-like status change and a label change: nothing the filters read.
+    api.updateNode('worker-1', (node) => void ((node.status as Record<string, unknown>).conditions = [{ type: 'Ready', status: 'True', lastHeartbeatTime: new Date().toISOString() }]));
+    api.updateNode('worker-1', (node) => void ((node.metadata as Record<string, Record<string, string>>).labels!.extra = 'x'));
+    // Then one that counts; the stream is ordered, so once it is seen the others were too.
+    api.cordon('worker-2');
+    await eventually(() => expect(discovery.nodeLookup().get('worker-2')?.spec.unschedulable).toBe(true));
+    expect(discovery.generation).toBe(before + 1);
   });
 });
 
