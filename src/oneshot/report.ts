@@ -1,0 +1,86 @@
+// What `kubenurse-ts check` prints: a table for people, JSON for machines, and the exit code.
+import { checkView, compareTypes } from '../status/snapshot.ts';
+import { LastErrors } from '../status/last-errors.ts';
+import type { CheckView } from '../status/types.ts';
+import type { OneShotResult } from './run.ts';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_CONFIG = 2;
+
+/** Request phases as kubenurse's trace events mark their end; each column is the time since the previous mark. */
+export const PHASE_COLUMNS = [
+  ['dns', 'dns_done'],
+  ['connect', 'connect_done'],
+  ['tls', 'tls_handshake_done'],
+  ['send', 'wrote_request'],
+  ['wait', 'got_first_resp_byte'],
+] as const;
+
+export function phaseSegments(phases: Readonly<Record<string, number>> | null): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (!phases) return out;
+  let previous = 0;
+  for (const [column, event] of PHASE_COLUMNS) {
+    const at = phases[event];
+    if (at === undefined) continue;
+    out[column] = Math.max(0, at - previous);
+    previous = at;
+  }
+  return out;
+}
+
+export function checksOf(result: OneShotResult): CheckView[] {
+  const none = new LastErrors();
+  return [...result.round.outcomes].map(([type, outcome]) => checkView(type, outcome, none)).sort((a, b) => compareTypes(a.type, b.type));
+}
+
+export function exitCode(result: OneShotResult): number {
+  const failed = [...result.round.outcomes.values()].some((outcome) => outcome.status === 'error');
+  const discoveryBroken = result.neighbourhoodState !== undefined && result.neighbourhoodState !== 'ok';
+  return failed || discoveryBroken ? EXIT_FAILED : EXIT_OK;
+}
+
+export function toJson(result: OneShotResult): Record<string, unknown> {
+  return {
+    ok: exitCode(result) === EXIT_OK,
+    startedAt: result.round.startedAt.toISOString(),
+    finishedAt: result.round.finishedAt.toISOString(),
+    neighbourhood: result.neighbourhoodState === undefined ? null : { state: result.neighbourhoodState, neighbours: result.extras.neighbourhood.length },
+    kubeProxy: result.extras.kubeProxy,
+    checks: checksOf(result).map(({ lastError: _unused, ...check }) => ({ ...check, phaseBreakdownMs: phaseSegments(check.phases) })),
+  };
+}
+
+const ms = (value: number | undefined | null): string => (value === undefined || value === null ? '' : value < 10 ? value.toFixed(1) : value.toFixed(0));
+
+export function toTable(result: OneShotResult): string {
+  const checks = checksOf(result);
+  const header = ['CHECK', 'RESULT', 'TOTAL ms', ...PHASE_COLUMNS.map(([column]) => column)];
+  const rows = checks.map((check) => {
+    const segments = phaseSegments(check.phases);
+    const outcome = check.status === 'error' ? `FAILED ${check.event ?? ''}`.trim() : check.status;
+    return [check.type, outcome, ms(check.durationMs), ...PHASE_COLUMNS.map(([column]) => ms(segments[column]))];
+  });
+  const widths = header.map((title, index) => Math.max(title.length, ...rows.map((row) => (row[index] as string).length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((cell, index) => (index >= 2 ? cell.padStart(widths[index] as number) : cell.padEnd(widths[index] as number)))
+      .join('  ')
+      .trimEnd();
+  const out = [line(header), ...rows.map(line)];
+
+  const details = checks.filter((check) => check.status !== 'ok' && check.message);
+  if (details.length > 0) {
+    out.push('');
+    for (const check of details) out.push(`${check.type}: ${check.message}`);
+  }
+  if (result.neighbourhoodState !== undefined) {
+    out.push('');
+    out.push(`neighbourhood: ${result.neighbourhoodState} (${result.extras.neighbourhood.length} neighbours found)`);
+  }
+  const failed = checks.filter((check) => check.status === 'error').length;
+  out.push('');
+  out.push(exitCode(result) === EXIT_OK ? `all ${checks.filter((check) => check.status === 'ok').length} checks ok` : `${failed} of ${checks.length} checks failed${result.neighbourhoodState !== undefined && result.neighbourhoodState !== 'ok' ? '; neighbour discovery is not ok' : ''}`);
+  return `${out.join('\n')}\n`;
+}
