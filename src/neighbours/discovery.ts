@@ -11,9 +11,11 @@
 //   callbacks and STOPS for good. We restart it with exponential backoff and jitter; it
 //   resumes from the last resourceVersion (410 → re-list) and keeps its cache meanwhile,
 //   which is the "last known set" rounds keep using while discovery is stale.
-// - Its watch request timeout (30 s: connect, then inactivity) ends a hung watch; it then
-//   reconnects at once. We count a watch that times out before it was ever established as
-//   a failure, so a hung apiserver shows up as stale discovery.
+// - Its watch request timeout (connect, then inactivity; we raise its 30 s to 2 min) ends a
+//   hung watch; it then reconnects at once. We count a watch that times out before it was
+//   ever established as a failure, so a hung apiserver shows up as stale discovery.
+// - It does not ask for bookmarks nor set a server-side watch timeout; we add both
+//   (allowWatchBookmarks, timeoutSeconds 5–10 min), as client-go's reflector does.
 // - Its list has no timeout and no size limit, and a Watch whose token file cannot be read
 //   rejects outside any promise chain; we supply our own list (bounded time and size) and
 //   wrap the watch so neither can hang discovery or crash the process.
@@ -45,8 +47,14 @@ import { summariseNode, summarisePod, type NodeSummary, type PodSummary } from '
 export interface DiscoveryTuning {
   /** Deadline of one list request; also reported as the error when the apiserver hangs. */
   readonly listTimeoutMs: number;
-  /** client-node's watch timeout: for the response headers, then for inactivity. */
+  /**
+   * client-node's watch timeout: for the response headers, then for inactivity. Longer than
+   * the apiserver's bookmark interval (about a minute), so a quiet watch is not re-opened
+   * for nothing; a hung apiserver is noticed after this long.
+   */
   readonly watchTimeoutMs: number;
+  /** Each watch asks the apiserver to end it after a random time in this range (client-go does the same). */
+  readonly watchDurationSeconds: readonly [number, number];
   /** Largest list response accepted. */
   readonly maxListBytes: number;
   /** Restart backoff after a failure: initial delay, doubled up to max, each with ±50 % jitter. */
@@ -58,7 +66,8 @@ export interface DiscoveryTuning {
 
 export const DEFAULT_TUNING: DiscoveryTuning = {
   listTimeoutMs: 30_000,
-  watchTimeoutMs: 30_000,
+  watchTimeoutMs: 120_000,
+  watchDurationSeconds: [300, 600],
   maxListBytes: 64 * 1024 * 1024,
   backoffInitialMs: 1000,
   backoffMaxMs: 30_000,
@@ -194,6 +203,7 @@ class ResourceInformer<T extends Summary> {
     this.hooks = options.hooks;
     const watch = new ObservedWatch(this.kubeConfig, {
       summarise: (raw) => this.summarise(raw),
+      watchDurationSeconds: this.tuning.watchDurationSeconds,
       beforeModified: (summary) => {
         const cached = this.informer.get(summary.metadata.name, summary.metadata.namespace);
         this.pendingUpdateSignificant = cached === undefined || !sameExceptVersion(cached, summary);
@@ -324,6 +334,7 @@ interface WatchHooks {
   summarise(raw: unknown): Summary | undefined;
   beforeModified(summary: Summary): void;
   afterModified(): void;
+  readonly watchDurationSeconds: readonly [number, number];
   readonly stopSignal: AbortSignal;
   readonly jitterMs: number;
   onEstablished(): void;
@@ -349,6 +360,15 @@ class ObservedWatch extends Watch {
     const { stopSignal } = this.hooks;
     if (this.opened++ > 0 && this.hooks.jitterMs > 0) await sleep(Math.random() * this.hooks.jitterMs, undefined, { signal: stopSignal }).catch(() => undefined);
     if (stopSignal.aborted) return new AbortController();
+    const [shortest, longest] = this.hooks.watchDurationSeconds;
+    const query = {
+      ...queryParams,
+      // Bookmarks keep our resourceVersion fresh in a quiet namespace, so re-opening a watch
+      // does not run into 410 Gone and a full re-list; client-node's ListWatch understands them
+      // but does not ask for them.
+      allowWatchBookmarks: true,
+      timeoutSeconds: Math.round(shortest + Math.random() * (longest - shortest)),
+    };
     let finished = false;
     let established = false;
     const observedDone = (error: unknown) => {
@@ -372,7 +392,7 @@ class ObservedWatch extends Watch {
       callback(phase, object, raw);
     };
     try {
-      const controller = await super.watch(path, queryParams, observedCallback, observedDone);
+      const controller = await super.watch(path, query, observedCallback, observedDone);
       if (stopSignal.aborted) controller.abort();
       else if (!finished) {
         established = true;

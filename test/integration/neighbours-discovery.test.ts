@@ -304,6 +304,36 @@ describe('discovery caches', () => {
   });
 });
 
+describe('watch requests', () => {
+  it('ask for bookmarks and a server-side timeout, and a bookmark spares the re-list after compaction', async () => {
+    const api = await startApi();
+    seed(api, 3);
+    const { mesh } = startMesh(api);
+    await eventually(() => expect(state(mesh)).toBe('ok'));
+    await eventually(() => expect(api.watchCount()).toBe(2));
+    for (const watch of api.requests.filter((r) => r.watch)) {
+      expect(watch.query.allowWatchBookmarks).toBe('true');
+      expect(Number(watch.query.timeoutSeconds)).toBeGreaterThanOrEqual(300);
+      expect(Number(watch.query.timeoutSeconds)).toBeLessThanOrEqual(600);
+      expect(watch.query.resourceVersion).toMatch(/^\d+$/);
+    }
+    const lists = () => api.requests.filter((r) => !r.watch).length;
+    const listsBefore = lists();
+    const watchesBefore = api.requests.filter((r) => r.watch).length;
+
+    // Changes nobody watches (another namespace) move the resourceVersion on; the bookmark tells us.
+    for (let i = 0; i < 5; i++) api.addPod({ name: `unrelated-${i}`, namespace: 'default', nodeName: 'worker-1', podIP: '10.9.9.9' });
+    api.sendBookmarks();
+    await sleep(200);
+    api.compact();
+    api.dropWatches();
+    await eventually(() => expect(api.requests.filter((r) => r.watch).length).toBeGreaterThanOrEqual(watchesBefore + 2));
+    await eventually(() => expect(api.watchCount()).toBe(2));
+    expect(lists()).toBe(listsBefore);
+    expect(state(mesh)).toBe('ok');
+  });
+});
+
 describe('discovery survives the apiserver', () => {
   it('re-watches after the watches are dropped, cleanly or abruptly', async () => {
     const api = await startApi();

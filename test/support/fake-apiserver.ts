@@ -51,6 +51,8 @@ export interface FakeApiServerOptions {
   readonly historyLimit?: number;
   /** Answer /version without a token, as clusters with the public-info-viewer role do. Default false. */
   readonly allowAnonymousVersion?: boolean;
+  /** Send BOOKMARK events this often to watches that ask for them, as real apiservers do (about 60 s). Default: only on sendBookmarks(). */
+  readonly bookmarkIntervalMs?: number;
 }
 
 export interface PodInit {
@@ -285,6 +287,10 @@ export class FakeApiServer {
     this.server = createServer({ cert: tls.cert, key: tls.key }, (request, response) => this.handle(request, response));
     // Watches are long-lived; keep-alive sockets must not hold close() up.
     this.server.keepAliveTimeout = 1000;
+    if (options.bookmarkIntervalMs !== undefined) {
+      // Unref'd: it never keeps a process alive, and it survives close()/listen().
+      setInterval(() => this.sendBookmarks(), options.bookmarkIntervalMs).unref();
+    }
   }
 
   static async start(options: FakeApiServerOptions = {}): Promise<FakeApiServer> {
