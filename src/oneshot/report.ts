@@ -81,6 +81,8 @@ export function toTable(result: OneShotResult): string {
   }
   const failed = checks.filter((check) => check.status === 'error').length;
   out.push('');
-  out.push(exitCode(result) === EXIT_OK ? `all ${checks.filter((check) => check.status === 'ok').length} checks ok` : `${failed} of ${checks.length} checks failed${result.neighbourhoodState !== undefined && result.neighbourhoodState !== 'ok' ? '; neighbour discovery is not ok' : ''}`);
+  const count = (status: string): number => checks.filter((check) => check.status === status).length;
+  const discoveryNote = result.neighbourhoodState !== undefined && result.neighbourhoodState !== 'ok' ? '; neighbour discovery is not ok' : '';
+  out.push(exitCode(result) === EXIT_OK ? `no failures: ${count('ok')} ok, ${count('skipped')} skipped` : `${failed} of ${checks.length} checks failed${discoveryNote}`);
   return `${out.join('\n')}\n`;
 }

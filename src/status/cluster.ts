@@ -137,7 +137,8 @@ export class ClusterCollector {
       const status = await this.options.fetcher.get(`${origin}${STATUS_PATH}?view=${SELF_VIEW}`);
       let peer: PeerChecks;
       let source: 'status' | 'alive';
-      if (!status.ok && status.statusCode === null) return unreachable(status.error);
+      // No answer, or one too large to be anyone's status: nothing else to try.
+      if (!status.ok && (status.failure === 'transport' || status.failure === 'too-large')) return unreachable(status.error);
       if (status.ok && isStatusDocument(status.json)) {
         peer = parseStatusDocument(status.json);
         source = 'status';

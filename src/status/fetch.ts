@@ -4,7 +4,13 @@ import { Agent, request } from 'undici';
 
 export type FetchResult =
   | { readonly ok: true; readonly statusCode: number; readonly json: unknown }
-  | { readonly ok: false; readonly statusCode: number | null; readonly error: string };
+  | {
+      readonly ok: false;
+      /** http: answered with another status; transport: no answer (refused, reset, deadline). */
+      readonly failure: 'http' | 'transport' | 'too-large' | 'not-json';
+      readonly statusCode: number | null;
+      readonly error: string;
+    };
 
 export interface JsonFetcherOptions {
   readonly timeoutMs: number;
@@ -43,7 +49,7 @@ export class JsonFetcher {
       statusCode = response.statusCode;
       if (statusCode !== 200) {
         await response.body.dump().catch(() => undefined);
-        return { ok: false, statusCode, error: `HTTP ${statusCode}` };
+        return { ok: false, failure: 'http', statusCode, error: `HTTP ${statusCode}` };
       }
       const chunks: Buffer[] = [];
       let size = 0;
@@ -51,18 +57,18 @@ export class JsonFetcher {
         size += (chunk as Buffer).length;
         if (size > this.options.maxBytes) {
           response.body.destroy();
-          return { ok: false, statusCode, error: `response larger than ${this.options.maxBytes} bytes` };
+          return { ok: false, failure: 'too-large', statusCode, error: `response larger than ${this.options.maxBytes} bytes` };
         }
         chunks.push(chunk as Buffer);
       }
       try {
         return { ok: true, statusCode, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) };
       } catch {
-        return { ok: false, statusCode, error: 'response is not valid JSON' };
+        return { ok: false, failure: 'not-json', statusCode, error: 'response is not valid JSON' };
       }
     } catch (error) {
-      if (deadline.aborted) return { ok: false, statusCode, error: `no answer within ${this.options.timeoutMs} ms` };
-      return { ok: false, statusCode, error: describe(error) };
+      if (deadline.aborted) return { ok: false, failure: 'transport', statusCode, error: `no answer within ${this.options.timeoutMs} ms` };
+      return { ok: false, failure: 'transport', statusCode, error: describe(error) };
     }
   }
 
