@@ -59,3 +59,21 @@ export function slope(xs: readonly number[], ys: readonly number[]): number {
 export function fmt(value: number | undefined, digits = 2): string {
   return value === undefined || Number.isNaN(value) ? '–' : value.toFixed(digits);
 }
+
+/** Most events (sorted or not; ms) that fall inside any half-open window [t, t + windowMs). */
+export function maxInWindow(times: readonly number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let best = 0;
+  let from = 0;
+  for (let to = 0; to < sorted.length; to++) {
+    while ((sorted[to] as number) - (sorted[from] as number) >= windowMs) from++;
+    best = Math.max(best, to - from + 1);
+  }
+  return best;
+}
+
+/** Differences between consecutive events, in time order. */
+export function gaps(times: readonly number[]): number[] {
+  const sorted = [...times].sort((a, b) => a - b);
+  return sorted.slice(1).map((time, i) => time - (sorted[i] as number));
+}

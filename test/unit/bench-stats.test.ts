@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fmt, percentile, slope, summarize } from '../../bench/lib/stats.ts';
+import { fmt, gaps, maxInWindow, percentile, slope, summarize } from '../../bench/lib/stats.ts';
 
 describe('bench percentile (nearest rank)', () => {
   it('returns observed values: p50 of 1..10 is 5, p99 is 10, p0 is the minimum', () => {
@@ -46,5 +46,19 @@ describe('bench summarize / slope / fmt', () => {
     expect(fmt(1.23456, 2)).toBe('1.23');
     expect(fmt(Number.NaN)).toBe('–');
     expect(fmt(undefined)).toBe('–');
+  });
+});
+
+describe('bench round windows', () => {
+  it('counts the most events inside any window of the given length', () => {
+    expect(maxInWindow([0, 3000, 6000, 9000], 3000)).toBe(1);
+    expect(maxInWindow([0, 2999, 6000], 3000)).toBe(2);
+    expect(maxInWindow([5, 1, 3, 2, 4], 10)).toBe(5);
+    expect(maxInWindow([], 3000)).toBe(0);
+  });
+
+  it('lists gaps between consecutive events in time order', () => {
+    expect(gaps([6000, 0, 3000])).toEqual([3000, 3000]);
+    expect(gaps([1])).toEqual([]);
   });
 });
