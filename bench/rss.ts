@@ -56,7 +56,7 @@ export const rss: Benchmark = async ({ quick, log }) => {
       idleBundle = readRss(idle.pid);
       await idle.stop();
 
-      const variants = [
+      const variants: { label: string; env: Record<string, string>; fromSource: boolean }[] = [
         { label: 'production bundle', env: {}, fromSource: false },
         { label: `production bundle, NODE_OPTIONS=${LEAN_NODE_OPTIONS} MALLOC_ARENA_MAX=2`, env: { NODE_OPTIONS: LEAN_NODE_OPTIONS, MALLOC_ARENA_MAX: '2' }, fromSource: false },
         { label: 'unbundled src/main.ts (type stripping)', env: {}, fromSource: true },
