@@ -39,6 +39,14 @@ function goHeaders(req: Request): Record<string, string[]> {
   return out;
 }
 
+// JSON.rawJSON (Node 21+) writes a number's digits verbatim; TypeScript's lib does not know it yet.
+const rawJson = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
+
+/** kubenurse's NodeHash is a uint64: written as an exact JSON number, not a rounded double. */
+export function stringifyAlive(body: unknown): string {
+  return JSON.stringify(body, (_key, value: unknown) => (typeof value === 'bigint' ? rawJson(value.toString()) : value), 1);
+}
+
 export function createApp(deps: ServerDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -56,7 +64,7 @@ export function createApp(deps: ServerDeps): express.Express {
       last_check_result: resultMap(result),
     };
     for (const contributor of deps.contributors) Object.assign(body, contributor.aliveFields());
-    res.type('application/json').send(`${JSON.stringify(body, null, 1)}\n`);
+    res.type('application/json').send(`${stringifyAlive(body)}\n`);
   });
 
   app.get(ROUTES.alwaysHappy, (req, res) => {

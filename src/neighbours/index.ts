@@ -64,9 +64,8 @@ export class NeighbourMesh implements Neighbourhood {
     const { all, state } = this.current();
     return {
       neighbourhood_state: state,
-      // NodeHash is kubenurse's uint64; as a JSON number it would lose precision in
-      // JavaScript (and in most JSON readers), so it is the exact decimal string.
-      neighbourhood: all.map((n) => ({ PodName: n.podName, PodIP: n.podIp, HostIP: n.hostIp, NodeName: n.nodeName, NodeHash: n.hash.toString() })),
+      // NodeHash stays a bigint: /alive writes it as an exact JSON number, as kubenurse does.
+      neighbourhood: all.map((n) => ({ PodName: n.podName, PodIP: n.podIp, HostIP: n.hostIp, NodeName: n.nodeName, NodeHash: n.hash })),
     };
   }
 

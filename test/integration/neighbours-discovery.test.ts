@@ -110,7 +110,7 @@ describe('neighbour discovery follows the cluster', () => {
     expect(checkedNodes(mesh)).toEqual(['worker-1', 'worker-2', 'worker-3']);
     expect(mesh.nodeReady()).toBe(true);
     const neighbourhood = mesh.aliveFields().neighbourhood as Record<string, unknown>[];
-    expect(neighbourhood).toContainEqual({ PodName: 'kubenurse-2', PodIP: '10.1.0.3', HostIP: '192.168.1.3', NodeName: 'worker-2', NodeHash: nodeHash('worker-2').toString() });
+    expect(neighbourhood).toContainEqual({ PodName: 'kubenurse-2', PodIP: '10.1.0.3', HostIP: '192.168.1.3', NodeName: 'worker-2', NodeHash: nodeHash('worker-2') });
     expect(neighbourhood.map((n) => n.PodName)).not.toContain('kubenurse-me');
 
     api.addNode({ name: 'worker-4' });

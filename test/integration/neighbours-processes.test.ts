@@ -26,12 +26,14 @@ const probers = new Map<number, ProberProcess>();
 interface Alive {
   last_check_result: Record<string, string>;
   neighbourhood_state: string;
-  neighbourhood: { PodName: string; PodIP: string; HostIP: string; NodeName: string; NodeHash: string }[];
+  neighbourhood: { PodName: string; PodIP: string; HostIP: string; NodeName: string; NodeHash: bigint }[];
 }
 
 async function alive(i: number): Promise<Alive> {
   const response = await fetch(`http://${ipOf(i)}:${PORT}/alive`, { signal: AbortSignal.timeout(5000) });
-  return (await response.json()) as Alive;
+  // NodeHash is an exact 64-bit JSON number: read its digits, not a rounded double.
+  const reviver = (key: string, value: unknown, context?: { source?: string }) => (key === 'NodeHash' && context?.source ? BigInt(context.source) : value);
+  return JSON.parse(await response.text(), reviver as Parameters<typeof JSON.parse>[1]) as Alive;
 }
 
 async function pathTypesInMetrics(i: number): Promise<string[]> {
@@ -120,7 +122,7 @@ describe('a mesh of real prober processes', () => {
     for (const i of initial) {
       const body = await alive(i);
       expect(body.neighbourhood.map((n) => n.PodName).sort()).toEqual(initial.filter((j) => j !== i).map(podOf).sort());
-      for (const n of body.neighbourhood) expect(n).toEqual({ PodName: n.PodName, PodIP: n.PodIP, HostIP: n.PodIP, NodeName: n.NodeName, NodeHash: nodeHash(n.NodeName).toString() });
+      for (const n of body.neighbourhood) expect(n).toEqual({ PodName: n.PodName, PodIP: n.PodIP, HostIP: n.PodIP, NodeName: n.NodeName, NodeHash: nodeHash(n.NodeName) });
       for (const type of pathTypes(body)) checkedBy.set(type, (checkedBy.get(type) ?? 0) + 1);
     }
     expect([...checkedBy.values()]).toEqual(initial.map(() => LIMIT));
