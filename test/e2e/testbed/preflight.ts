@@ -14,6 +14,8 @@ const TOOLS: readonly { binary: string; debianPackage: string }[] = [
   { binary: 'nginx', debianPackage: 'nginx' },
   { binary: 'prometheus', debianPackage: 'prometheus' },
   { binary: 'openssl', debianPackage: 'openssl' },
+  { binary: 'unshare', debianPackage: 'util-linux' },
+  { binary: 'hostname', debianPackage: 'hostname' },
 ];
 
 function onPath(binary: string): boolean {

@@ -1,13 +1,15 @@
 // One fault scenario, the same shape every time: healthy baseline → fault → the expected
 // errors appear on the expected nodes within interval + timeout (+ slack), and no other error
 // counter moves → fault removed → every check is ok again and the counters stand still.
+import { parseGoDuration } from '../../../src/duration.ts';
+import { CHECK_INTERVAL, CHECK_TIMEOUT } from './cluster.ts';
 import type { Cluster, ClusterNode } from './cluster.ts';
 import { grownErrors } from './metrics-reader.ts';
 import type { MetricsSnapshot } from './metrics-reader.ts';
 import { waitFor } from './wait.ts';
 
-export const CHECK_INTERVAL_MS = 1000;
-export const CHECK_TIMEOUT_MS = 1000;
+export const CHECK_INTERVAL_MS = parseGoDuration(CHECK_INTERVAL) as number;
+export const CHECK_TIMEOUT_MS = parseGoDuration(CHECK_TIMEOUT) as number;
 /** Scheduling, a scrape of /metrics and a loaded CI machine. */
 const SLACK_MS = 4000;
 export const DETECTION_MS = CHECK_INTERVAL_MS + CHECK_TIMEOUT_MS + SLACK_MS;
