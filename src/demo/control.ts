@@ -29,7 +29,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
 }
 
-function page(board: FaultBoard, nodes: readonly DemoNode[]): string {
+function page(board: FaultBoard, nodes: readonly DemoNode[], self: string): string {
   const probers = nodes
     .map((node) => `<li><a href="${proberUrl(node, '/')}" target="_blank">${node.name}</a> <small>(<a href="${proberUrl(node, '/alive')}" target="_blank">/alive</a> · <a href="${proberUrl(node, '/metrics')}" target="_blank">/metrics</a>)</small></li>`)
     .join('');
@@ -47,7 +47,7 @@ tr.on td{background:#fde8e7}button{font:inherit;padding:.2em 1em}code{font-size:
 <p>Status pages (each prober serves one; they refresh by themselves):</p><ul>${probers}</ul>
 <h2>Faults</h2><table>${faults}</table>
 <form method="post" action="/heal"><p><button>heal everything</button></p></form>
-<p><small>Same from a terminal: <code>curl -X POST http://…/api/faults -d '{"spec":"service","active":true}'</code></small></p>
+<p><small>Same from a terminal: <code>curl -X POST ${self}/api/faults -d '{"spec":"service","active":true}'</code></small></p>
 </body></html>`;
 }
 
@@ -57,7 +57,7 @@ export function startControlServer(board: FaultBoard, at: { host: string; port: 
       const path = (req.url ?? '/').split('?')[0];
       try {
         if (req.method === 'GET' && path === '/') {
-          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(page(board, NODES));
+          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(page(board, NODES, `http://${at.host}:${at.port}`));
         } else if (req.method === 'GET' && path === '/api/faults') {
           json(res, 200, board.list());
         } else if (req.method === 'POST' && path === '/api/faults') {

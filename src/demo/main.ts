@@ -24,6 +24,7 @@ import {
   KUBE_PROXY_HEALTHZ_PORT,
   KUBE_PROXY_METRICS_PORT,
   NAMESPACE,
+  NEIGHBOUR_FILTER,
   NODES,
   POD_LABELS,
   PROBER_PORT,
@@ -179,6 +180,7 @@ async function main(): Promise<void> {
       apiserver.addPod({ name: node.podName, namespace: NAMESPACE, nodeName: node.name, podIP: node.podIP, hostIP: node.hostIP, labels: POD_LABELS });
     }
     const serviceAccountDir = apiserver.writeServiceAccountDir(NAMESPACE, join(dir, 'serviceaccount'));
+    const kubeconfig = apiserver.writeKubeconfig(join(dir, 'kubeconfig'), NAMESPACE);
 
     const kubeProxies = new Map<string, FakeKubeProxy>();
     for (const node of NODES) {
@@ -212,6 +214,16 @@ async function main(): Promise<void> {
       throw new Error(addressHint(error, 'Service'));
     });
     cleanups.push(() => service.stop());
+    // The kubelet's readiness probe, through the pod network, decides who is behind the Service.
+    const readiness = setInterval(() => {
+      for (const node of NODES) {
+        const endpoint = { host: node.podIP, port: PROBER_PORT };
+        fetch(`http://${node.podIP}:${PROBER_PORT}/ready`, { signal: AbortSignal.timeout(800) })
+          .then((response) => service.setReady(endpoint, response.status === 200))
+          .catch(() => service.setReady(endpoint, false));
+      }
+    }, 500);
+    cleanups.push(async () => clearInterval(readiness));
     const ingress = new IngressProxy(INGRESS, SERVICE);
     await ingress.start().catch((error: unknown) => {
       throw new Error(addressHint(error, 'Ingress'));
@@ -270,7 +282,10 @@ async function main(): Promise<void> {
     }
     say('');
     say(`  apiserver ${apiserver.url}   Service ${url(SERVICE)}   Ingress ${url(INGRESS, '/alwayshappy')}${prometheus ? `   Prometheus ${url(PROMETHEUS, '/alerts')}` : ''}`);
-    say(`  logs and service-account files: ${dir}`);
+    say(`  logs, kubeconfig and service-account files: ${dir}`);
+    say('');
+    say(`  One-shot check from here: KUBECONFIG=${kubeconfig} KUBENURSE_POD_NAME=${NODES[0]!.podName} KUBENURSE_NODE_NAME=${NODES[0]!.name} KUBENURSE_NAMESPACE=${NAMESPACE} \\`);
+    say(`    KUBENURSE_NEIGHBOUR_FILTER=${NEIGHBOUR_FILTER} KUBENURSE_SERVICE_URL=${url(SERVICE)} node_modules/.bin/node src/cli.ts check`);
 
     for (const spec of options.faults) {
       const state = await board.set(spec, true);

@@ -1,7 +1,8 @@
 // The Service VIP and the Ingress of the demo.
 //
-// Service: a TCP round robin over the pod IPs, which is what kube-proxy's DNAT rules do for a
-// ClusterIP (per connection, no HTTP awareness). Stopping it makes the VIP refuse connections.
+// Service: a TCP round robin over the ready pod IPs, which is what kube-proxy's DNAT rules do
+// for a ClusterIP (per connection, no HTTP awareness). Stopping it makes the VIP refuse
+// connections.
 // Ingress: an HTTP reverse proxy to the Service that, like examples/ingress.yaml, routes only
 // the exact path /alwayshappy (so /metrics and /alive are not published); when the Service is
 // down it answers 502, as nginx does.
@@ -58,12 +59,21 @@ abstract class Restartable {
 
 export class ServiceProxy extends Restartable {
   protected readonly server: TcpServer;
+  private readonly ready = new Set<string>();
   private next = 0;
 
   constructor(at: Endpoint, endpoints: readonly Endpoint[]) {
     super(at);
+    const key = (endpoint: Endpoint): string => `${endpoint.host}:${endpoint.port}`;
     this.server = createTcpServer((client) => {
-      const target = endpoints[this.next++ % endpoints.length] as Endpoint;
+      // Like an EndpointSlice: only pods that pass their readiness probe receive traffic.
+      const candidates = endpoints.filter((endpoint) => this.ready.has(key(endpoint)));
+      if (candidates.length === 0) {
+        // kube-proxy rejects connections to a Service without ready endpoints.
+        client.resetAndDestroy();
+        return;
+      }
+      const target = candidates[this.next++ % candidates.length] as Endpoint;
       const upstream = connect(target.port, target.host);
       client.pipe(upstream).pipe(client);
       const closeBoth = (): void => {
@@ -76,6 +86,13 @@ export class ServiceProxy extends Restartable {
       upstream.on('close', closeBoth);
     });
     this.track();
+  }
+
+  /** What the demo's "kubelet" found when it probed the pod's /ready. */
+  setReady(endpoint: Endpoint, ready: boolean): void {
+    const key = `${endpoint.host}:${endpoint.port}`;
+    if (ready) this.ready.add(key);
+    else this.ready.delete(key);
   }
 }
 

@@ -197,6 +197,8 @@
   function flatten(prefix, value, out) {
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
       for (const [key, inner] of Object.entries(value)) flatten(prefix ? `${prefix}.${key}` : key, inner, out);
+    } else if (typeof value === 'number' && !Number.isInteger(value)) {
+      out.push([prefix, prefix.endsWith('seconds') || prefix.includes('seconds.') ? `${value.toFixed(1)} s` : value.toFixed(3)]);
     } else out.push([prefix, value === null ? 'unknown' : String(value)]);
     return out;
   }
