@@ -6,13 +6,19 @@
 //   --outdir  where to write (default dist/); tests bundle into a temporary directory.
 //   --entry   bundle these entries instead of ENTRY_POINTS (local experiments only).
 import { build } from 'esbuild';
-import { dirname, resolve } from 'node:path';
+import { cpSync, existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 /** Every program we ship: src/<name>.ts becomes dist/<name>.js. The Dockerfile runs dist/main.js. */
 export const ENTRY_POINTS = ['src/main.ts'];
 export const DEFAULT_OUTDIR = 'dist';
+/**
+ * Files the bundle reads at run time, copied next to it: the status page resolves
+ * new URL('./static/', import.meta.url), i.e. src/status/static/ from source, dist/static/ bundled.
+ */
+export const STATIC_ASSETS = [{ from: 'src/status/static', to: 'static' }];
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -24,7 +30,7 @@ const BANNER = [
 ].join('\n');
 
 export async function bundle({ entryPoints = ENTRY_POINTS, outdir = DEFAULT_OUTDIR } = {}) {
-  return build({
+  const result = await build({
     absWorkingDir: projectRoot,
     entryPoints,
     outdir,
@@ -36,13 +42,21 @@ export async function bundle({ entryPoints = ENTRY_POINTS, outdir = DEFAULT_OUTD
     format: 'esm',
     minify: true,
     sourcemap: 'external',
-    // Keeps stack traces readable (class and function names) while still minifying the rest.
-    keepNames: true,
+    // No keepNames: it wraps every function and class in a naming helper and cost ~10 MiB of
+    // RSS (98 vs 88 MiB measured). Custom error classes then log a minified `type`; their
+    // messages are unchanged, and main.js.map maps stack traces back to the source.
+    keepNames: false,
     legalComments: 'linked',
     banner: { js: BANNER },
     metafile: true,
     logLevel: 'warning',
   });
+  for (const { from, to } of STATIC_ASSETS) {
+    const source = join(projectRoot, from);
+    if (!existsSync(source)) throw new Error(`static assets ${from} not found (listed in STATIC_ASSETS of scripts/bundle.mjs)`);
+    cpSync(source, resolve(projectRoot, outdir, to), { recursive: true });
+  }
+  return result;
 }
 
 function isMain() {
