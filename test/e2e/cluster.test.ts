@@ -73,6 +73,17 @@ describe('end-to-end on an emulated cluster network', { concurrent: false }, () 
     });
   });
 
+  it('the kubenurse Service without endpoints (no prober pod ready): REJECTed, me_service and me_ingress fail everywhere', { timeout: SCENARIO_TIMEOUT_MS }, async () => {
+    await runFaultScenario(cluster, {
+      inject: async () => {
+        await cluster.setProberEndpoints([]);
+        return () => cluster.setProberEndpoints(cluster.nodes);
+      },
+      // kube-proxy's REJECT answers ICMP port unreachable: refused at once, not a timeout.
+      must: [...everyNode(cluster, 'me_service', /^connect_done$/), ...everyNode(cluster, 'me_ingress', /^status_code_502$/)],
+    });
+  });
+
   it('partition between two nodes: exactly their path_ checks fail, on both sides', { timeout: SCENARIO_TIMEOUT_MS }, async () => {
     const [a, b] = [node(0), node(1)];
     await runFaultScenario(cluster, {

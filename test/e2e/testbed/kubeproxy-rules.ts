@@ -2,7 +2,8 @@
 // ClusterIP:port and jumps to KUBE-SVC-<hash>, which picks an endpoint with
 // `-m statistic --mode random --probability 1/remaining` and jumps to KUBE-SEP-<hash> (DNAT).
 // A Service without endpoints is REJECTed in the filter table. Chain names use kube-proxy's
-// own hash (sha256 of "ns/name:port" + protocol, base32, 16 characters).
+// own hash (sha256 of "ns/name:port" + lower-case protocol, base32, 16 characters), so they
+// read like a real node's: default/kubernetes:https is KUBE-SVC-NPX46M4PTMTKRN6Y.
 import { createHash } from 'node:crypto';
 import { nsRun } from './shell.ts';
 
@@ -48,11 +49,11 @@ export function servicePortName(service: ServicePort): string {
 }
 
 export function serviceChain(service: ServicePort): string {
-  return `KUBE-SVC-${hash16(servicePortName(service) + service.protocol)}`;
+  return `KUBE-SVC-${hash16(servicePortName(service) + service.protocol.toLowerCase())}`;
 }
 
 export function endpointChain(service: ServicePort, endpoint: Endpoint): string {
-  return `KUBE-SEP-${hash16(servicePortName(service) + service.protocol + `${endpoint.ip}:${endpoint.port}`)}`;
+  return `KUBE-SEP-${hash16(servicePortName(service) + service.protocol.toLowerCase() + `${endpoint.ip}:${endpoint.port}`)}`;
 }
 
 /** The probability kube-proxy gives the i-th of n endpoints, so each is picked 1/n of the time. */

@@ -39,10 +39,17 @@ let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  // A test runner that dies or is interrupted still leaves no process and no namespace.
+  // A test runner that ends or is interrupted still leaves no process and no namespace.
   process.once('exit', () => {
     for (const network of live) network.destroySync();
   });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      for (const network of live) network.destroySync();
+      // Then die of the signal as if nobody had listened.
+      process.kill(process.pid, signal);
+    });
+  }
 }
 
 export class Network {

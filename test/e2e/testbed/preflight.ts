@@ -18,8 +18,8 @@ const TOOLS: readonly { binary: string; debianPackage: string }[] = [
   { binary: 'hostname', debianPackage: 'hostname' },
 ];
 
-function onPath(binary: string): boolean {
-  return SYSTEM_PATH.split(':').some((dir) => {
+function onPath(binary: string, path: string): boolean {
+  return path.split(':').some((dir) => {
     try {
       accessSync(join(dir, binary), constants.X_OK);
       return true;
@@ -29,18 +29,27 @@ function onPath(binary: string): boolean {
   });
 }
 
-export function preflightProblems(): string[] {
+export interface Machine {
+  readonly platform: string;
+  readonly uid: number | undefined;
+  readonly path: string;
+  readonly nodeBinary: string;
+}
+
+const THIS_MACHINE: Machine = { platform: process.platform, uid: process.getuid?.(), path: SYSTEM_PATH, nodeBinary: NODE_BINARY };
+
+export function preflightProblems(machine: Machine = THIS_MACHINE): string[] {
   const problems: string[] = [];
-  if (process.platform !== 'linux') problems.push(`Linux is required (network namespaces), this is ${process.platform}`);
-  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
-    problems.push(`root is required (ip netns, iptables), running as uid ${process.getuid()}: run with sudo or as root in CI`);
+  if (machine.platform !== 'linux') problems.push(`Linux is required (network namespaces), this is ${machine.platform}`);
+  if (machine.uid !== undefined && machine.uid !== 0) {
+    problems.push(`root is required (ip netns, iptables), running as uid ${machine.uid}: run with sudo or as root in CI`);
   }
-  const missing = TOOLS.filter((tool) => !onPath(tool.binary));
+  const missing = TOOLS.filter((tool) => !onPath(tool.binary, machine.path));
   if (missing.length > 0) {
     const packages = [...new Set(missing.map((tool) => tool.debianPackage))];
     problems.push(`missing tools: ${missing.map((tool) => tool.binary).join(', ')} (apt-get install ${packages.join(' ')})`);
   }
-  if (!existsSync(NODE_BINARY)) problems.push(`${NODE_BINARY} is missing: run npm ci`);
+  if (!existsSync(machine.nodeBinary)) problems.push(`${machine.nodeBinary} is missing: run npm ci`);
   return problems;
 }
 
