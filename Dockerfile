@@ -4,7 +4,7 @@
 #   runtime — distroless Node 24: no shell, no package manager, no node_modules. The esbuild
 #             bundle in dist/ is self-contained (tested in test/deploy/bundle.test.ts).
 
-# Pin by version tag; renovate/dependabot can add @sha256 digests on top.
+# Build image pinned to an exact Node release; renovate/dependabot can add @sha256 digests.
 FROM node:24.21.0-bookworm AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -18,7 +18,9 @@ COPY src/ src/
 COPY test/support/ test/support/
 RUN npm run build
 
-# distroless/nodejs24 ships Node 24 at /nodejs/bin/node and a "nonroot" user (65532).
+# distroless/nodejs24 ships Node 24 at /nodejs/bin/node and a "nonroot" user (65532). Its tags
+# name the Node major and Debian release only (distroless publishes no patch tags), so pin a
+# release build by digest: nodejs24-debian12:nonroot@sha256:<digest>.
 FROM gcr.io/distroless/nodejs24-debian12:nonroot AS runtime
 WORKDIR /app
 COPY --from=build /app/dist/ /app/dist/
