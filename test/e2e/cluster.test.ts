@@ -113,7 +113,7 @@ describe('end-to-end on an emulated cluster network', { concurrent: false }, () 
 
   it('apiserver hanging: both apiserver checks hit the deadline', { timeout: SCENARIO_TIMEOUT_MS }, async () => {
     // Connected, TLS done, request written, no answer: the deadline fires waiting for the response.
-    const deadline = /^(round_trip_error|wrote_request|got_first_resp_byte)$/;
+    const deadline = /^round_trip_error$/;
     await runFaultScenario(cluster, {
       inject: async () => {
         await cluster.apiserver.hang();
@@ -220,10 +220,12 @@ describe('end-to-end on an emulated cluster network', { concurrent: false }, () 
     expect((await cluster.agent.get(cluster.proberUrl(cordoned, '/ready'))).status).toBe(200);
   });
 
-  it('every alert and recording rule expression and every Grafana panel query parses in Prometheus; latency and error panels have data', { timeout: SCENARIO_TIMEOUT_MS }, async () => {
+  it('every alert and recording rule expression and every Grafana query parses in Prometheus; every panel has data', { timeout: SCENARIO_TIMEOUT_MS }, async () => {
     await waitHealthy(cluster);
     for (const [name, expr] of ruleExpressions()) {
-      await expect(cluster.prometheus.query(expr), `rule ${name}`).resolves.toBeDefined();
+      await cluster.prometheus.query(expr).catch((error: Error) => {
+        throw new Error(`rule ${name}: ${error.message}`);
+      });
     }
     const panels = dashboardQueries();
     expect(panels.length).toBeGreaterThan(0);
@@ -232,10 +234,11 @@ describe('end-to-end on an emulated cluster network', { concurrent: false }, () 
       const { samples } = await cluster.prometheus.query(panel.expr).catch((error: Error) => {
         throw new Error(`panel "${panel.title}": ${error.message}`);
       });
-      // Error series exist from the first error on (as in kubenurse); the fault scenarios above made them.
-      if (/latency|error/i.test(panel.title) && !/kube-proxy|network programming|sync rules/i.test(panel.title) && samples.length === 0) empty.push(`${panel.title}: ${panel.expr}`);
+      // Error series exist from a prober's first error on (as in kubenurse): the start-up (no
+      // endpoints yet) and the fault scenarios above made them, so the error panels have data too.
+      if (samples.length === 0) empty.push(`${panel.title}: ${panel.expr}`);
     }
-    expect(empty, 'latency and error panels without data').toEqual([]);
+    expect(empty, 'queries without data in the healthy state').toEqual([]);
   });
 
   it('SIGTERM: /ready answers 503 for the shutdown duration while the prober still serves, then it exits 0', { timeout: SCENARIO_TIMEOUT_MS }, async () => {

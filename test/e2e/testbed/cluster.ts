@@ -1,7 +1,7 @@
 // The whole emulated cluster: the network (network.ts), the fake apiserver behind the
 // `kubernetes` Service, one fake kube-proxy and one real prober (dist/main.js) per node, and
 // Prometheus scraping the probers with the example rules loaded.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parse, stringify } from 'yaml';
@@ -118,6 +118,9 @@ export class Cluster {
       'kubernetes.default.svc.cluster.local',
     ]);
     const ingressCert = ingressCa.issue('ingress', [ingressRule.host]);
+    const removeCas = (): void => {
+      for (const ca of [clusterCa, ingressCa]) rmSync(ca.dir, { recursive: true, force: true });
+    };
 
     const network = await Network.start({
       nodeCount,
@@ -208,11 +211,13 @@ export class Cluster {
         readRules(),
       );
       const prometheus = new PrometheusClient(network.agent, `http://${ADDRESSES.prometheus}:${PROMETHEUS_PORT}`);
+      network.onDestroy(removeCas);
       const cluster = new Cluster(network, apiserver, nodes, prometheus, daemonSet);
       await cluster.waitUntilReady();
       return cluster;
     } catch (error) {
       await network.destroy();
+      removeCas();
       throw error;
     }
   }

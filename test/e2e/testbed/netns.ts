@@ -1,6 +1,7 @@
 // Network namespaces of one test run. Every name starts with `kn-e2e-<pid>-`, so a later run
 // can tell the leftovers of a crashed run (its pid is gone) from a run still in progress.
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, runSyncQuietly } from './shell.ts';
 
@@ -62,14 +63,16 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Namespaces (and /etc/netns dirs) left by runs whose process no longer exists. */
+function leftByDeadRun(name: string): boolean {
+  const pid = Number(/^kn-e2e-(\d+)-/.exec(name)?.[1] ?? NaN);
+  return Number.isInteger(pid) && pid !== process.pid && !isAlive(pid);
+}
+
+/** Namespaces, /etc/netns dirs and run directories left by runs whose process no longer exists. */
 export function removeStaleNamespaces(): string[] {
-  const owner = (name: string): number => Number(/^kn-e2e-(\d+)-/.exec(name)?.[1] ?? NaN);
   const etcNames = existsSync(NETNS_ETC) ? readdirSync(NETNS_ETC) : [];
-  const stale = [...new Set([...listNamespaces(), ...etcNames])].filter((name) => {
-    const pid = owner(name);
-    return Number.isInteger(pid) && pid !== process.pid && !isAlive(pid);
-  });
+  const stale = [...new Set([...listNamespaces(), ...etcNames])].filter(leftByDeadRun);
   for (const name of stale) deleteNamespaceSync(name);
+  for (const dir of readdirSync(tmpdir()).filter(leftByDeadRun)) rmSync(join(tmpdir(), dir), { recursive: true, force: true });
   return stale;
 }

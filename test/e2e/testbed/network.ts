@@ -65,6 +65,7 @@ export class Network {
   nginx: ManagedProcess | undefined;
   services: ServicePort[];
   private destroyed = false;
+  private readonly cleanups: (() => void)[] = [];
 
   private constructor(options: NetworkOptions) {
     this.options = options;
@@ -158,6 +159,11 @@ export class Network {
     await Promise.all(this.serviceNamespaces.map((ns) => applyServices(ns, this.services)));
   }
 
+  /** Synchronous cleanup to run with the teardown (temp files of the layers above). */
+  onDestroy(cleanup: () => void): void {
+    this.cleanups.push(cleanup);
+  }
+
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     this.agent?.close();
@@ -172,6 +178,7 @@ export class Network {
     live.delete(this);
     this.group.killAllSync();
     for (const ns of [...this.namespaces].reverse()) deleteNamespaceSync(ns);
+    for (const cleanup of this.cleanups) cleanup();
     if (process.env.KN_E2E_KEEP_LOGS !== '1') rmSync(this.runDir, { recursive: true, force: true });
   }
 }
