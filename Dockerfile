@@ -2,7 +2,7 @@
 # kubenurse-ts: a per-node network prober. Two stages:
 #   build   — full Node 24 toolchain: install all dependencies, type-check, bundle with esbuild.
 #   runtime — distroless Node 24: no shell, no package manager, no node_modules. The esbuild
-#             bundle in dist/ is self-contained (tested in test/deploy/bundle.test.ts).
+#             bundle in dist/ is self-contained (tested in test/deploy/dockerfile.test.ts).
 
 # Build image pinned to an exact Node release; renovate/dependabot can add @sha256 digests.
 FROM node:24.21.0-bookworm AS build

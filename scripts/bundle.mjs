@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 /** Every program we ship: src/<name>.ts becomes dist/<name>.js. The Dockerfile runs dist/main.js. */
-export const ENTRY_POINTS = ['src/main.ts'];
+export const ENTRY_POINTS = ['src/main.ts', 'src/cli.ts'];
 export const DEFAULT_OUTDIR = 'dist';
 /**
  * Files the bundle reads at run time, copied next to it: the status page resolves
