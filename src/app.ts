@@ -55,7 +55,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
   }
 
   const runner = new RoundRunner({ sources, metrics, logger, roundTimeoutMs: config.checkTimeout + ROUND_SLACK_MS });
-  const status = new StatusPage({ config, logger, metrics, contributors });
+  const status = new StatusPage({ config, logger, metrics, contributors, nodeName: () => neighbourhood?.ownNode() ?? config.nodeName });
   const scheduler = new Scheduler({ executor: status.observe(runner), intervalMs: config.checkInterval, cacheTtlMs: config.cacheTtl, logger });
 
   let shuttingDown = false;

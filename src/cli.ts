@@ -5,7 +5,7 @@
 // Exit codes: 0 every check ok (or skipped), 1 a check or neighbour discovery failed,
 // 2 bad usage or configuration (one line on stderr).
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
+import { createLogger } from './log.ts';
 import { ConfigError, parseConfig, type Config } from './config.ts';
 import { runOnce } from './oneshot/run.ts';
 import { EXIT_CONFIG, exitCode, toJson, toTable } from './oneshot/report.ts';
@@ -60,10 +60,7 @@ const { json } = parseCommand();
 const config = loadConfig();
 // stdout carries the result; logs, if asked for, go to stderr.
 const explicitLevel = process.env.KUBENURSE_LOG_LEVEL?.trim();
-const logger = pino(
-  { level: explicitLevel ? config.logLevel : 'silent', base: { app: 'kubenurse-ts' }, redact: { paths: ['headers.authorization', '*.headers.authorization', 'token'], censor: '[redacted]' } },
-  pino.destination(2),
-);
+const logger = createLogger(explicitLevel ? config.logLevel : 'silent', 2);
 
 try {
   const result = await runOnce(config, logger);

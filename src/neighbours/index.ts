@@ -11,6 +11,8 @@ export interface Neighbourhood extends CheckSource, AliveContributor {
   start(): void;
   stop(): Promise<void>;
   nodeReady(): boolean;
+  /** This prober's node: KUBENURSE_NODE_NAME, or the own pod's spec.nodeName once seen. */
+  ownNode(): string | undefined;
 }
 
 export const NEIGHBOUR_ORIGIN_HEADER = 'KUBENURSE-NEIGHBOUR-ORIGIN';
@@ -54,6 +56,10 @@ export class NeighbourMesh implements Neighbourhood {
 
   stop(): Promise<void> {
     return this.discovery.stop();
+  }
+
+  ownNode(): string | undefined {
+    return this.discovery.ownNodeName();
   }
 
   checks(): readonly Check[] {

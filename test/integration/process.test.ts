@@ -52,7 +52,7 @@ beforeAll(async () => {
     KUBENURSE_POD_NAME: 'kubenurse-test',
     KUBENURSE_CHECK_INTERVAL: '1s',
     KUBENURSE_CACHE_TTL: '500ms',
-    KUBENURSE_SHUTDOWN_DURATION: '1500ms',
+    KUBENURSE_SHUTDOWN_DURATION: '3s',
     KUBENURSE_SERVICE_URL: `http://${PROBER_HOST}:${PROBER_PORT}`,
     KUBENURSE_INGRESS_URL: `http://${PROBER_HOST}:${PROBER_PORT}/`,
     KUBENURSE_EXTRA_CHECKS: `broken:http://127.0.1.21:${brokenPort}/health`,
@@ -145,11 +145,14 @@ describe('prober process', () => {
   it('on SIGTERM: /ready 503 at once, serving for the shutdown duration, then exit 0', async () => {
     const ready = await fetch(`${prober.baseUrl}/ready`);
     expect(ready.status).toBe(200);
+    const signalledAt = Date.now();
     prober.child.kill('SIGTERM');
-    await sleep(300);
-    expect((await fetch(`${prober.baseUrl}/ready`)).status).toBe(503);
+    // "At once" on a loaded machine means: before the shutdown duration is over.
+    const status = await eventually(async () => (await fetch(`${prober.baseUrl}/ready`)).status, (code) => code === 503, 2500);
+    expect(status).toBe(503);
     expect((await fetch(`${prober.baseUrl}/alwayshappy`)).status).toBe(200);
     expect(await prober.exited).toBe(0);
+    expect(Date.now() - signalledAt).toBeGreaterThanOrEqual(3000);
     await expect(fetch(`${prober.baseUrl}/alwayshappy`, { signal: AbortSignal.timeout(1000) })).rejects.toThrow();
   });
 });

@@ -24,6 +24,8 @@ beforeAll(async () => {
     KUBENURSE_CHECK_KUBE_PROXY: 'false',
     // Probe our own HTTPS endpoint, verified with the extra CA.
     KUBENURSE_SERVICE_URL: `https://${HOST}:18443`,
+    KUBENURSE_CHECK_INTERVAL: '1s',
+    KUBENURSE_CACHE_TTL: '500ms',
   });
   await prober.waitUntilServing();
 });
@@ -38,8 +40,13 @@ describe('TLS serving', () => {
     const response = await request(`https://${HOST}:18443/alwayshappy`, { dispatcher });
     expect(response.statusCode).toBe(200);
     await response.body.dump();
-    const alive = await request(`https://${HOST}:18443/alive`, { dispatcher });
-    const body = (await alive.body.json()) as { last_check_result: Record<string, string> };
+    // The first round may race the server start on a loaded machine; a later round must be ok.
+    let body: { last_check_result: Record<string, string> } = { last_check_result: {} };
+    for (let attempt = 0; attempt < 20 && body.last_check_result.me_service !== 'ok'; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 500));
+      const alive = await request(`https://${HOST}:18443/alive`, { dispatcher });
+      body = (await alive.body.json()) as typeof body;
+    }
     expect(body.last_check_result.me_service).toBe('ok');
     expect(body.last_check_result.api_server_direct).toBe('skipped');
     await dispatcher.close();
