@@ -6,7 +6,7 @@
 // 2 bad usage or configuration (one line on stderr).
 import { parseArgs } from 'node:util';
 import { createLogger } from './log.ts';
-import { ConfigError, parseConfig, type Config } from './config.ts';
+import { configFromEnvOrExit } from './config.ts';
 import { runOnce } from './oneshot/run.ts';
 import { EXIT_CONFIG, exitCode, toJson, toTable } from './oneshot/report.ts';
 
@@ -44,20 +44,8 @@ function parseCommand(): { json: boolean } {
   return { json: values.json };
 }
 
-function loadConfig(): Config {
-  try {
-    return parseConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`kubenurse-ts: invalid configuration: ${error.message}\n`);
-      process.exit(EXIT_CONFIG);
-    }
-    throw error;
-  }
-}
-
 const { json } = parseCommand();
-const config = loadConfig();
+const config = configFromEnvOrExit();
 // stdout carries the result; logs, if asked for, go to stderr.
 const explicitLevel = process.env.KUBENURSE_LOG_LEVEL?.trim();
 const logger = createLogger(explicitLevel ? config.logLevel : 'silent', 2);

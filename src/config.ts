@@ -406,3 +406,17 @@ export function configSummary(config: Config): Record<string, unknown> {
     proxy: { http: proxy.httpProxy !== undefined, https: proxy.httpsProxy !== undefined, noProxyRules: proxy.noProxy.length },
   };
 }
+
+/** Exit code of a process stopped by bad configuration (kubenurse-ts and its check command). */
+export const EXIT_BAD_CONFIG = 2;
+
+/** For entry points: the config, or one line on stderr naming the problem and exit code 2. */
+export function configFromEnvOrExit(env: Env = process.env): Config {
+  try {
+    return parseConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`kubenurse-ts: invalid configuration: ${error.message}\n`);
+    process.exit(EXIT_BAD_CONFIG);
+  }
+}

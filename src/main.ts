@@ -1,22 +1,10 @@
 // Process entry: env → config (exit 2 on bad configuration), start, graceful SIGTERM.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConfigError, parseConfig, type Config } from './config.ts';
+import { configFromEnvOrExit } from './config.ts';
 import { createLogger } from './log.ts';
 import { startApp, type App } from './app.ts';
 
-function loadConfig(): Config {
-  try {
-    return parseConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`kubenurse-ts: invalid configuration: ${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
-}
-
-const config = loadConfig();
+const config = configFromEnvOrExit();
 const logger = createLogger(config.logLevel);
 
 process.on('unhandledRejection', (reason) => {

@@ -6,7 +6,7 @@ import type { OneShotResult } from './run.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
-export const EXIT_CONFIG = 2;
+export { EXIT_BAD_CONFIG as EXIT_CONFIG } from '../config.ts';
 
 /** Request phases as kubenurse's trace events mark their end; each column is the time since the previous mark. */
 export const PHASE_COLUMNS = [

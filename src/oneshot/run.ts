@@ -1,18 +1,12 @@
 // One check round without a server: the same components the prober wires in app.ts
 // (built-in checks, neighbour discovery, kube-proxy scrape, RoundRunner), run once.
 import type { Config } from '../config.ts';
-import type { ProberContext } from '../context.ts';
-import { builtinChecks } from '../checks/builtin.ts';
-import { RoundRunner, type RoundResult } from '../checks/round.ts';
-import type { AliveContributor, CheckSource } from '../checks/types.ts';
+import type { RoundResult } from '../checks/round.ts';
+import type { AliveContributor } from '../checks/types.ts';
+import { buildComponents } from '../components.ts';
 import type { Logger } from '../log.ts';
-import { ProbeMetrics } from '../metrics.ts';
-import { Prober } from '../probe/http.ts';
-import { buildTrust } from '../probe/tls.ts';
 import { aliveExtras, type AliveExtras } from '../status/snapshot.ts';
 
-/** Same slack as the prober's rounds (app.ts). */
-const ROUND_SLACK_MS = 1000;
 /** Discovery lists pods and nodes once before the round; a slow apiserver gets this long. */
 export const DISCOVERY_WAIT_MS = 10_000;
 const DISCOVERY_STARTING = 'neighbour discovery starting';
@@ -34,35 +28,17 @@ async function waitForDiscovery(contributor: AliveContributor, timeoutMs: number
 }
 
 export async function runOnce(config: Config, logger: Logger, discoveryWaitMs = DISCOVERY_WAIT_MS): Promise<OneShotResult> {
-  const trust = buildTrust(config);
-  const metrics = new ProbeMetrics({ buckets: config.histogramBuckets, legacyMetrics: false, incomingChecks: () => 0 });
-  const prober = new Prober({ metrics, trust, timeoutMs: config.checkTimeout, reuseConnections: config.reuseConnections });
-  const ctx: ProberContext = { config, metrics, logger, prober };
-
-  const sources: CheckSource[] = [builtinChecks(ctx)];
-  const contributors: AliveContributor[] = [];
-  const neighbourhood = config.checkNeighbourhood ? (await import('../neighbours/index.ts')).createNeighbourhood(ctx) : undefined;
-  if (neighbourhood) {
-    sources.push(neighbourhood);
-    contributors.push(neighbourhood);
-  }
-  const kubeProxy = (await import('../kubeproxy/index.ts')).createKubeProxyMonitor(ctx);
-  if (kubeProxy) {
-    sources.push(kubeProxy);
-    contributors.push(kubeProxy);
-  }
-
+  const { ctx, runner, contributors, neighbourhood } = await buildComponents(config, logger, { legacyMetrics: false, incomingChecks: () => 0 });
   try {
     if (neighbourhood) {
       neighbourhood.start();
       await waitForDiscovery(neighbourhood, discoveryWaitMs);
     }
-    const runner = new RoundRunner({ sources, metrics, logger, roundTimeoutMs: config.checkTimeout + ROUND_SLACK_MS });
     const round = await runner.run();
     const extras = aliveExtras(contributors);
     return { round, neighbourhoodState: neighbourhood ? (extras.neighbourhoodState ?? 'unknown') : undefined, extras };
   } finally {
     await neighbourhood?.stop();
-    await prober.close();
+    await ctx.prober.close();
   }
 }

@@ -1,0 +1,55 @@
+// The check components every mode needs — the long-running prober (app.ts) and the one-shot
+// command (oneshot/run.ts) — built in one place so both probe exactly alike.
+import type { Config } from './config.ts';
+import type { ProberContext } from './context.ts';
+import { builtinChecks } from './checks/builtin.ts';
+import { RoundRunner } from './checks/round.ts';
+import type { AliveContributor, CheckSource } from './checks/types.ts';
+import type { KubeProxyMonitor } from './kubeproxy/index.ts';
+import type { Logger } from './log.ts';
+import { ProbeMetrics } from './metrics.ts';
+import type { Neighbourhood } from './neighbours/index.ts';
+import { Prober } from './probe/http.ts';
+import { buildTrust } from './probe/tls.ts';
+
+/** Slack on top of the per-request deadline before a whole round is cut off. */
+const ROUND_SLACK_MS = 1000;
+
+export interface Components {
+  readonly ctx: ProberContext;
+  readonly runner: RoundRunner;
+  readonly sources: readonly CheckSource[];
+  readonly contributors: readonly AliveContributor[];
+  /** undefined when KUBENURSE_CHECK_NEIGHBOURHOOD=false. */
+  readonly neighbourhood: Neighbourhood | undefined;
+  readonly kubeProxy: KubeProxyMonitor | undefined;
+}
+
+export interface ComponentOptions {
+  readonly legacyMetrics: boolean;
+  readonly incomingChecks: () => number;
+}
+
+export async function buildComponents(config: Config, logger: Logger, options: ComponentOptions): Promise<Components> {
+  const trust = buildTrust(config);
+  if (!trust.serviceAccountCa) logger.info({ dir: config.serviceAccountDir }, 'no service-account ca.crt; trusting system roots and KUBENURSE_EXTRA_CA only');
+  const metrics = new ProbeMetrics({ buckets: config.histogramBuckets, legacyMetrics: options.legacyMetrics, incomingChecks: options.incomingChecks });
+  const prober = new Prober({ metrics, trust, timeoutMs: config.checkTimeout, reuseConnections: config.reuseConnections, proxy: config.proxy });
+  const ctx: ProberContext = { config, metrics, logger, prober };
+
+  const sources: CheckSource[] = [builtinChecks(ctx)];
+  const contributors: AliveContributor[] = [];
+  // Loaded only when used: client-node is most of the prober's memory.
+  const neighbourhood = config.checkNeighbourhood ? (await import('./neighbours/index.ts')).createNeighbourhood(ctx) : undefined;
+  if (neighbourhood) {
+    sources.push(neighbourhood);
+    contributors.push(neighbourhood);
+  }
+  const kubeProxy = (await import('./kubeproxy/index.ts')).createKubeProxyMonitor(ctx);
+  if (kubeProxy) {
+    sources.push(kubeProxy);
+    contributors.push(kubeProxy);
+  }
+  const runner = new RoundRunner({ sources, metrics, logger, roundTimeoutMs: config.checkTimeout + ROUND_SLACK_MS });
+  return { ctx, runner, sources, contributors, neighbourhood, kubeProxy };
+}
