@@ -15,6 +15,7 @@ import { Discovery, type DiscoveryTuning } from '../../src/neighbours/discovery.
 import { nodeHash, selectNeighbours } from '../../src/neighbours/limit.ts';
 import { Prober, type ProbeTarget } from '../../src/probe/http.ts';
 import { FakeApiServer } from '../support/fake-apiserver.ts';
+import { eventually as waitFor } from '../support/eventually.ts';
 
 const API_HOST = '127.0.2.1';
 const NAMESPACE = 'kube-system';
@@ -68,19 +69,7 @@ function startMesh(api: FakeApiServer, env: Record<string, string> = {}, options
   return { api, mesh, metrics, prober };
 }
 
-/** Retries `assertion` until it passes, up to `timeoutMs`; the last failure is reported. */
-async function eventually(assertion: () => void | Promise<void>, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await assertion();
-      return;
-    } catch (error) {
-      if (Date.now() > until) throw error;
-      await sleep(25);
-    }
-  }
-}
+const eventually = (assertion: () => void | Promise<void>, timeoutMs = 10_000) => waitFor(assertion, timeoutMs, 25);
 
 const checkedNodes = (mesh: Neighbourhood) => mesh.checks().map((check) => check.type.replace(/^path_/, '')).sort();
 const state = (mesh: Neighbourhood) => mesh.aliveFields().neighbourhood_state as string;

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeHash, selectNeighbours } from '../../src/neighbours/limit.ts';
 import { FakeApiServer } from '../support/fake-apiserver.ts';
 import { startProber, type ProberProcess } from '../support/prober-process.ts';
+import { eventually as waitFor } from '../support/eventually.ts';
 
 const API_HOST = '127.0.2.1';
 const PORT = 18480;
@@ -49,18 +50,7 @@ function expectedTypes(i: number, present: readonly number[]): string[] {
   return selectNeighbours(nodeOf(i), others, LIMIT).map((n) => `path_${n.nodeName}`).sort();
 }
 
-async function eventually(assertion: () => Promise<void>, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await assertion();
-      return;
-    } catch (error) {
-      if (Date.now() > until) throw error;
-      await sleep(250);
-    }
-  }
-}
+const eventually = (assertion: () => void | Promise<void>, timeoutMs = 20_000) => waitFor(assertion, timeoutMs, 250);
 
 /** Every prober in `members` checks exactly its ring neighbours among `members`, all ok, in /alive and /metrics. */
 async function meshSettled(members: readonly number[]): Promise<void> {
