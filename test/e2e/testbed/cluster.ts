@@ -65,12 +65,17 @@ function imageEnv(podName: string): Record<string, string> {
   return { PATH: SYSTEM_PATH, NODE_ENV: 'production', HOSTNAME: podName };
 }
 
-export interface ClusterNode extends NetworkNode {
+interface ProberSpec extends NetworkNode {
   readonly podName: string;
   readonly env: Record<string, string>;
   readonly proberEntry: string;
-  prober: ManagedProcess;
+  /** The node's fake kube-proxy (children/kube-proxy.ts): hangSync, sync. */
   readonly kubeProxy: RpcClient;
+}
+
+export interface ClusterNode extends ProberSpec {
+  /** Replaced when the suite restarts the prober. */
+  prober: ManagedProcess;
 }
 
 export interface AliveDocument {
@@ -187,10 +192,8 @@ export class Cluster {
           ...overrides,
           ...extraEnv,
         };
-        const kubeProxy = kubeProxies[index] as { rpc: RpcClient };
-        const node: ClusterNode = { ...netNode, podName, env, proberEntry, kubeProxy: kubeProxy.rpc, prober: undefined as unknown as ManagedProcess };
-        node.prober = Cluster.spawnProber(network, node);
-        nodes.push(node);
+        const spec: ProberSpec = { ...netNode, podName, env, proberEntry, kubeProxy: (kubeProxies[index] as { rpc: RpcClient }).rpc };
+        nodes.push({ ...spec, prober: Cluster.spawnProber(network, spec) });
       }
 
       startPrometheus(
@@ -244,7 +247,7 @@ export class Cluster {
     await this.network.setServices(clusterServices(nodes.map((node) => node.ip)));
   }
 
-  private static spawnProber(network: Network, node: ClusterNode): ManagedProcess {
+  private static spawnProber(network: Network, node: ProberSpec): ManagedProcess {
     // Its own UTS namespace, so os.hostname() is the pod name as in a container.
     return network.group.spawn(
       node.ns,
