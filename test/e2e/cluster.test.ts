@@ -13,6 +13,7 @@ import { deleteServiceRules, partition, slowNode } from './testbed/faults.ts';
 import { dashboardQueries, ruleExpressions } from './testbed/grafana.ts';
 import { everyNode, runFaultScenario, snapshots, waitHealthy, waitRounds } from './testbed/scenario.ts';
 import { waitFor } from './testbed/wait.ts';
+import { run } from './testbed/shell.ts';
 import { PROBER_PORT } from './testbed/topology.ts';
 import { parseGoDuration } from '../../src/duration.ts';
 
@@ -43,6 +44,10 @@ describe('end-to-end on an emulated cluster network', { concurrent: false }, () 
       return seen.size === NODE_COUNT ? true : `seen ${[...seen].join(', ')}`;
     }, 50);
     expect([...seen].sort()).toEqual(cluster.nodes.map((n) => n.podName).sort());
+    // And none of it is reachable from the root namespace: no address, no route of the test ranges.
+    const rootAddresses = await run('ip', ['-o', 'addr', 'show']);
+    const rootRoutes = await run('ip', ['route', 'show', 'table', 'all']);
+    expect(`${rootAddresses}\n${rootRoutes}`).not.toMatch(/198\.1[89]\./);
   });
 
   it('DNS down: api_server_dns fails at dns_done while api_server_direct stays ok', { timeout: SCENARIO_TIMEOUT_MS }, async () => {
@@ -253,7 +258,18 @@ describe('end-to-end on an emulated cluster network', { concurrent: false }, () 
     }, 50);
     // Still serving neighbours and the Service while it drains.
     expect((await cluster.agent.get(cluster.proberUrl(stopping, '/alwayshappy'))).status).toBe(200);
-    const exit = await Promise.race([stopping.prober.exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), shutdownMs + 10_000))]);
+    // From then on /ready never says 200 again: 503 until the server closes, then nothing.
+    const readyAnswers = new Set<number | 'closed'>();
+    const exited = stopping.prober.exited;
+    let done = false;
+    void exited.then(() => (done = true));
+    while (!done && Date.now() - signalledAt < shutdownMs + 10_000) {
+      const answer = await cluster.agent.tryGet(cluster.proberUrl(stopping, '/ready'), 500);
+      readyAnswers.add(answer?.status ?? 'closed');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect([...readyAnswers].filter((status) => status !== 503 && status !== 'closed')).toEqual([]);
+    const exit = await Promise.race([exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 5000))]);
     expect(exit).toEqual({ code: 0, signal: null });
     expect(Date.now() - signalledAt, 'exited only after the shutdown duration').toBeGreaterThanOrEqual(shutdownMs);
     // The pod is gone: the kubelet would restart it, here the suite does.
