@@ -78,8 +78,10 @@ export class Scheduler {
     if (this.stopped) return;
     const started = this.now();
     try {
-      // A round that /alive triggered moments ago already refreshed the metrics.
-      await this.result();
+      // A round that /alive triggered moments ago already refreshed the metrics; otherwise the
+      // interval decides, even when it is shorter than the cache TTL.
+      const freshFor = Math.min(this.options.cacheTtlMs, this.options.intervalMs);
+      if (!this.last || started - this.last.at >= freshFor) await this.runShared();
     } catch (error) {
       this.options.logger.error({ err: error }, 'check round failed');
     }

@@ -90,6 +90,28 @@ describe('Scheduler', () => {
     expect(state.started).toBeLessThanOrEqual(7);
   });
 
+  it('an interval shorter than the cache TTL still decides how often rounds run', async () => {
+    const { executor, state } = countingExecutor(10);
+    const scheduler = new Scheduler({ executor, intervalMs: 1000, cacheTtlMs: 3000, logger });
+    scheduler.start();
+    await vi.advanceTimersByTimeAsync(9_990);
+    await scheduler.stop();
+    expect(state.started).toBe(10);
+  });
+
+  it('a scheduled round right after an /alive round is skipped', async () => {
+    const { executor, state } = countingExecutor(10);
+    const scheduler = new Scheduler({ executor, intervalMs: 5000, cacheTtlMs: 3000, logger });
+    scheduler.start();
+    await vi.advanceTimersByTimeAsync(4000);
+    void scheduler.result(); // cache (4 s old) expired: this caller triggers a round
+    await vi.advanceTimersByTimeAsync(1500); // the tick at 5 s finds it 1 s old
+    expect(state.started).toBe(2);
+    await vi.advanceTimersByTimeAsync(5000); // the tick at 10 s runs
+    expect(state.started).toBe(3);
+    await scheduler.stop();
+  });
+
   it('interval rounds keep their rhythm', async () => {
     const { executor, state } = countingExecutor(100);
     const scheduler = new Scheduler({ executor, intervalMs: 5000, cacheTtlMs: 3000, logger });
