@@ -97,10 +97,13 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** A burst of neighbours, scrapers and /alive callers must not overflow Node's default 511. */
+const LISTEN_BACKLOG = 4096;
+
 function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen(port, host, LISTEN_BACKLOG, () => {
       server.off('error', reject);
       resolve();
     });

@@ -18,7 +18,8 @@ export interface SchedulerOptions {
 export class Scheduler {
   private readonly options: SchedulerOptions;
   private readonly now: () => number;
-  private last: { result: RoundResult; at: number } | undefined;
+  /** The newest finished round: the cache runs from its end (as kubenurse's), the rhythm from its start. */
+  private last: { result: RoundResult; startedAt: number; finishedAt: number } | undefined;
   private inFlight: Promise<RoundResult> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly abort = new AbortController();
@@ -46,7 +47,7 @@ export class Scheduler {
 
   /** The cached result while it is younger than the TTL, else a (shared) fresh round. */
   async result(): Promise<RoundResult> {
-    if (this.last && this.now() - this.last.at < this.options.cacheTtlMs) return this.last.result;
+    if (this.last && this.now() - this.last.finishedAt < this.options.cacheTtlMs) return this.last.result;
     return this.runShared();
   }
 
@@ -64,7 +65,7 @@ export class Scheduler {
     const round = this.options.executor
       .run(this.abort.signal)
       .then((result) => {
-        this.last = { result, at: startedAt };
+        this.last = { result, startedAt, finishedAt: this.now() };
         return result;
       })
       .finally(() => {
@@ -81,7 +82,7 @@ export class Scheduler {
       // A round that /alive triggered moments ago already refreshed the metrics; otherwise the
       // interval decides, even when it is shorter than the cache TTL.
       const freshFor = Math.min(this.options.cacheTtlMs, this.options.intervalMs);
-      if (!this.last || started - this.last.at >= freshFor) await this.runShared();
+      if (!this.last || started - this.last.startedAt >= freshFor) await this.runShared();
     } catch (error) {
       this.options.logger.error({ err: error }, 'check round failed');
     }

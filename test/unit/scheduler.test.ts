@@ -7,10 +7,11 @@ const logger = pino({ level: 'silent' });
 
 /** A round executor whose rounds take `roundMs` of (fake) time and count themselves. */
 function countingExecutor(roundMs: number) {
-  const state = { started: 0, concurrent: 0, maxConcurrent: 0, lastSignal: undefined as AbortSignal | undefined };
+  const state = { started: 0, concurrent: 0, maxConcurrent: 0, lastSignal: undefined as AbortSignal | undefined, startTimes: [] as number[] };
   const executor: RoundExecutor = {
     async run(signal) {
       state.started++;
+      state.startTimes.push(Date.now());
       state.concurrent++;
       state.maxConcurrent = Math.max(state.maxConcurrent, state.concurrent);
       state.lastSignal = signal;
@@ -74,6 +75,9 @@ describe('Scheduler', () => {
       await vi.advanceTimersByTimeAsync(10);
     }
     await scheduler.stop();
+    // Any 3 s window holds at most one round start: consecutive starts are a TTL (plus a round) apart.
+    const gaps = state.startTimes.slice(1).map((time, i) => time - (state.startTimes[i] as number));
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(3000);
     expect(state.started).toBeLessThanOrEqual(Math.ceil(30_000 / 3000) + 1);
     expect(state.started).toBeGreaterThanOrEqual(Math.floor(30_000 / 3050));
     expect(state.maxConcurrent).toBe(1);
