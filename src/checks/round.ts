@@ -32,6 +32,10 @@ export class RoundRunner {
     const deadline = AbortSignal.timeout(this.options.roundTimeoutMs);
     const abort = signal ? AbortSignal.any([deadline, signal]) : deadline;
     const checks = this.collectChecks();
+    // A type that is not part of this round (a neighbour that left) must not linger in /metrics:
+    // dropped before the round's probes add the new ones, so a scrape never sees both.
+    const current = new Set(checks.map((check) => check.type));
+    for (const type of metrics.knownTypes()) if (!current.has(type)) metrics.forgetType(type);
 
     const settled = await Promise.all(checks.map((check) => this.runOne(check, abort)));
     const outcomes = new Map<string, CheckOutcome>();
@@ -45,8 +49,6 @@ export class RoundRunner {
         logger.error({ type, event: outcome.event, durationMs: Math.round(outcome.durationMs), target: outcome.target, err: outcome.message }, 'check failed');
       }
     }
-    // A type that is not part of this round (a neighbour that left) must not linger in /metrics.
-    for (const type of metrics.knownTypes()) if (!outcomes.has(type)) metrics.forgetType(type);
 
     return { startedAt, finishedAt: new Date(), outcomes };
   }

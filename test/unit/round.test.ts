@@ -82,6 +82,21 @@ describe('RoundRunner', () => {
     expect(text).not.toContain('path_node-b');
   });
 
+  it('forgets a departed type before the round probes, so a scrape never shows more than the current set', async () => {
+    const metrics = metricsWithLegacy();
+    metrics.countError('path_old', 'connect_done');
+    let seenDuringRound = '';
+    const probing: Check = {
+      type: 'path_new',
+      async run() {
+        seenDuringRound = await metrics.render();
+        return { status: 'ok', durationMs: 1 };
+      },
+    };
+    await new RoundRunner({ sources: [{ checks: () => [probing] }], metrics, logger, roundTimeoutMs: 1000 }).run();
+    expect(seenDuringRound).not.toContain('path_old');
+  });
+
   it('keeps the first of two checks with the same type', async () => {
     const metrics = metricsWithLegacy();
     const sources: CheckSource[] = [{ checks: () => [fixed('x', { status: 'ok', durationMs: 1 })] }, { checks: () => [fixed('x', { status: 'skipped', reason: '' })] }];
