@@ -46,7 +46,8 @@ export interface ProberOptions {
 const DISCARDED_BODY_LIMIT = 1024 * 1024;
 
 interface Trace {
-  readonly start: number;
+  /** Set when the request is handed to undici: creating our per-probe dispatcher is not network time. */
+  start: number;
   readonly marks: Map<TraceEvent, number>;
 }
 
@@ -62,15 +63,26 @@ function mark(trace: Trace, event: TraceEvent): void {
   if (!trace.marks.has(event)) trace.marks.set(event, performance.now() - trace.start);
 }
 
+/** undici's request object → the probe it belongs to, from sendHeaders until its headers arrive. */
+const requestTraces = new WeakMap<object, Trace>();
+
 // undici publishes when it has written a request's headers; a GET has no body, so that is
 // kubenurse's wrote_request.
 diagnostics.subscribe('undici:client:sendHeaders', (message) => {
-  const { socket } = message as { socket: Socket };
+  const { socket, request } = message as { socket: Socket; request: object };
   const trace = socketTraces.get(socket)?.current;
   if (trace) {
     mark(trace, 'got_conn');
     mark(trace, 'wrote_request');
+    requestTraces.set(request, trace);
   }
+});
+
+// Published by the HTTP parser the moment the response headers are complete: the first byte
+// as closely as undici lets us see it, before any promise or event-loop turn in between.
+diagnostics.subscribe('undici:request:headers', (message) => {
+  const trace = requestTraces.get((message as { request: object }).request);
+  if (trace) mark(trace, 'got_first_resp_byte');
 });
 
 type ConnectorFn = ReturnType<typeof buildConnector>;
@@ -110,6 +122,7 @@ export class Prober {
     const progress = (): Progress => ({ needsDns, isTls, reached: new Set(trace.marks.keys()) });
 
     try {
+      trace.start = performance.now();
       const request = client.request({
         origin: url.origin,
         path: forwardProxy ? url.href : `${url.pathname}${url.search}`,
@@ -122,7 +135,7 @@ export class Prober {
       request.catch(() => undefined);
       const response = await Promise.race([request, rejectOnAbort(abort)]);
       mark(trace, 'got_first_resp_byte');
-      const headersAt = performance.now() - trace.start;
+      const headersAt = trace.marks.get('got_first_resp_byte') as number;
       const bodyLimit = target.bodyLimit ?? DISCARDED_BODY_LIMIT;
       const body = await readBounded(response.body, bodyLimit, target.bodyLimit !== undefined);
       this.recordPhases(target.type, trace);
