@@ -201,7 +201,8 @@ export const scale: Benchmark = async ({ quick, log }) => {
     title: `4. Discovery and selection at ${NODES.toLocaleString('en-US')} nodes`,
     command: 'npm run bench -- --only scale',
     goals: [
-      { what: `selection after a change at ${NODES} nodes (end to end, p99)`, target: '≤ 50 ms', measured: `${fmt(e2e.p99, 1)} ms (p50 ${fmt(e2e.p50, 1)})`, met: e2e.p99 <= 50 },
+      { what: `selection after a change at ${NODES} nodes: recompute in checks(), p99`, target: '≤ 50 ms', measured: `${fmt(comp.p99, 1)} ms (p50 ${fmt(comp.p50, 1)})`, met: comp.p99 <= 50 },
+      { what: `selection after a change at ${NODES} nodes: end to end from the apiserver change, p99`, target: '≤ 50 ms', measured: `${fmt(e2e.p99, 1)} ms (p50 ${fmt(e2e.p50, 1)})`, met: e2e.p99 <= 50 },
       { what: `in-degree of the selection at ${NODES} nodes`, target: `exactly ${K} for all`, measured: `min ${minDegree}, max ${maxDegree}`, met: minDegree === K && maxDegree === K },
       { what: `informer memory, ${NODES} vs 50 nodes`, target: 'reported (no goal figure)', measured: `+${fmt(big.rssMiB - small.rssMiB, 1)} MiB RSS, +${fmt(big.heapUsedMiB - small.heapUsedMiB, 1)} MiB heap`, met: undefined },
     ],
