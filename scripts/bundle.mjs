@@ -1,12 +1,15 @@
-// Production bundle: one self-contained ESM file per entry, so the runtime image needs no
-// node_modules and the process loads only the code it uses (client-node's full generated API
-// costs tens of MiB of RSS when imported unbundled; see REFERENCE.md "Memory").
+// Production bundle: self-contained ESM, so the runtime image needs no node_modules, and the
+// process loads only the code it uses: code size is RSS (every MB of bundled code cost ~10 MiB
+// in a prober, see BENCHMARKS.md 2b). With code splitting, whatever is only imported
+// dynamically (client-node's KubeConfig for KUBECONFIG, the kube-proxy monitor, …) is a chunk
+// of its own that a prober never reads unless it needs it. Chunks sit next to the entries, so
+// new URL('./static/', import.meta.url) means dist/static/ in every one of them.
 //
 // Usage: node scripts/bundle.mjs [--outdir DIR] [--entry src/x.ts ...]
 //   --outdir  where to write (default dist/); tests bundle into a temporary directory.
 //   --entry   bundle these entries instead of ENTRY_POINTS (local experiments only).
 import { build } from 'esbuild';
-import { cpSync, existsSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -29,7 +32,15 @@ const BANNER = [
   'const require = __kubenurseCreateRequire(import.meta.url);',
 ].join('\n');
 
+/** Shared and dynamically imported code: CHUNK_PREFIX<hash>.js next to the entries. */
+export const CHUNK_PREFIX = 'chunk-';
+
 export async function bundle({ entryPoints = ENTRY_POINTS, outdir = DEFAULT_OUTDIR } = {}) {
+  // Chunk names change with their content; drop the previous build's so dist/ holds one build.
+  const target = resolve(projectRoot, outdir);
+  if (existsSync(target)) {
+    for (const name of readdirSync(target)) if (name.startsWith(CHUNK_PREFIX)) rmSync(join(target, name));
+  }
   const result = await build({
     absWorkingDir: projectRoot,
     entryPoints,
@@ -40,6 +51,8 @@ export async function bundle({ entryPoints = ENTRY_POINTS, outdir = DEFAULT_OUTD
     platform: 'node',
     target: 'node24',
     format: 'esm',
+    splitting: true,
+    chunkNames: `${CHUNK_PREFIX}[hash]`,
     minify: true,
     sourcemap: 'external',
     // No keepNames: it wraps every function and class in a naming helper and cost ~10 MiB of
