@@ -32,6 +32,23 @@ const BANNER = [
   'const require = __kubenurseCreateRequire(import.meta.url);',
 ].join('\n');
 
+/**
+ * Code the prober provably never runs, replaced by stubs at bundle time. express 5 requires
+ * body-parser for express.json()/urlencoded()/raw()/text(), which pull in iconv-lite (every
+ * legacy charset table, ~480 KB) and raw-body; the prober reads no request body on any route
+ * (GET only). The stub throws if anyone starts using a body parser, and
+ * test/deploy/bundle-stubs.test.ts serves every route from the bundle and checks src/ uses none.
+ */
+export const STUBBED_MODULES = { 'body-parser': 'scripts/stubs/body-parser.cjs' };
+
+const stubPlugin = {
+  name: 'kubenurse-stubs',
+  setup(build) {
+    const names = Object.keys(STUBBED_MODULES).map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    build.onResolve({ filter: new RegExp(`^(${names.join('|')})$`) }, (args) => ({ path: join(projectRoot, STUBBED_MODULES[args.path]) }));
+  },
+};
+
 /** Shared and dynamically imported code: CHUNK_PREFIX<hash>.js next to the entries. */
 export const CHUNK_PREFIX = 'chunk-';
 
@@ -62,6 +79,7 @@ export async function bundle({ entryPoints = ENTRY_POINTS, outdir = DEFAULT_OUTD
     legalComments: 'linked',
     banner: { js: BANNER },
     metafile: true,
+    plugins: [stubPlugin],
     logLevel: 'warning',
   });
   for (const { from, to } of STATIC_ASSETS) {
