@@ -28,7 +28,7 @@ export function readRss(pid: number): Rss {
 
 /** What the prober imports from each dependency (see src/); kept alive so nothing is dropped. */
 export const DEPENDENCY_ENTRIES: Readonly<Record<string, string>> = {
-  '@kubernetes/client-node (KubeConfig, ListWatch, Watch)': "import { KubeConfig, ListWatch, Watch } from '@kubernetes/client-node'; globalThis.keep = [new KubeConfig(), ListWatch, Watch];",
+  '@kubernetes/client-node (Watch, deep-imported as discovery does in a pod)': "import { Watch } from '@kubernetes/client-node/dist/watch.js'; globalThis.keep = [Watch];",
   'undici (Client, buildConnector, request)': "import { Client, buildConnector, request } from 'undici'; globalThis.keep = [Client, buildConnector({}), request];",
   'express (app)': "import express from 'express'; globalThis.keep = express();",
   'prom-client (Registry + default metrics)': "import { Registry, Histogram, collectDefaultMetrics } from 'prom-client'; const r = new Registry(); collectDefaultMetrics({ register: r }); globalThis.keep = [r, Histogram];",
