@@ -9,30 +9,13 @@ import type { Logger } from '../log.ts';
 import { METRIC_PREFIX } from '../metrics.ts';
 import { connect, inCluster, type ApiConnection } from './connection.ts';
 import type { NodeLookup } from './filter.ts';
-import { describeError, ResourceInformer, type InformerHooks } from './informer.ts';
+import { describeError, ResourceInformer, type InformerHooks, type InformerTuning } from './informer.ts';
 import { summariseNode, summarisePod, type NodeSummary, type PodSummary } from './objects.ts';
 
 export { describeError };
 
-export interface DiscoveryTuning {
-  /** Deadline of one list request; also reported as the error when the apiserver hangs. */
-  readonly listTimeoutMs: number;
-  /**
-   * The watch timeout: for the response headers, then for inactivity. Longer than
-   * the apiserver's bookmark interval (about a minute), so a quiet watch is not re-opened
-   * for nothing; a hung apiserver is noticed after this long.
-   */
-  readonly watchTimeoutMs: number;
-  /** Each watch asks the apiserver to end it after a random time in this range (client-go does the same). */
-  readonly watchDurationSeconds: readonly [number, number];
-  /** Largest list response accepted. */
-  readonly maxListBytes: number;
-  /** Restart backoff after a failure: initial delay, doubled up to max, each with ±50 % jitter. */
-  readonly backoffInitialMs: number;
-  readonly backoffMaxMs: number;
-  /** Random delay before re-opening a watch that ended, so probers spread out. */
-  readonly reconnectJitterMs: number;
-}
+/** How discovery lists, watches and backs off: the informer's knobs (see InformerTuning). */
+export type DiscoveryTuning = InformerTuning;
 
 export const DEFAULT_TUNING: DiscoveryTuning = {
   listTimeoutMs: 30_000,
