@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { stopProcess } from '../../test/support/stop-process.ts';
 
 export interface Child {
   readonly pid: number;
@@ -39,15 +40,7 @@ export function startChild(command: string, args: readonly string[], options: Sp
     pid,
     process: child,
     output: () => tail,
-    async stop(graceMs = 5000) {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const done = await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)]);
-      if (!done) {
-        child.kill('SIGKILL');
-        await exited;
-      }
-    },
+    stop: (graceMs = 5000) => stopProcess(child, exited, graceMs),
   };
 }
 

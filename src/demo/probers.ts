@@ -3,7 +3,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Node 24 runs .ts files directly; the system node may be older, the npm package's is not. */
 export function nodeBinary(projectRoot: string): string {
@@ -34,16 +33,7 @@ export function startProber(projectRoot: string, name: string, env: Record<strin
   return { name, child, logFile, exited };
 }
 
-/** SIGTERM, then SIGKILL if it is still there after `graceMs`. */
-export async function stopProcess(child: ChildProcess, exited: Promise<unknown>, graceMs = 5000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const done = await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)]);
-  if (!done) {
-    child.kill('SIGKILL');
-    await exited;
-  }
-}
+export { stopProcess } from '../../test/support/stop-process.ts';
 
 export function tail(file: string, lines = 15): string {
   try {

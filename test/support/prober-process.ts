@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { stopProcess } from './stop-process.ts';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Node 24 as the project runs it, even when the system node is older. */
@@ -60,12 +61,8 @@ export function startProber(env: Record<string, string>, options: { entry?: stri
       throw new Error(`prober at ${baseUrl} did not serve within ${timeoutMs} ms:\n${text}`);
     },
     async stop(graceMs = 10_000) {
-      if (done) return exited;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      const result = await exited;
-      clearTimeout(timer);
-      return result;
+      await stopProcess(child, exited, graceMs);
+      return exited;
     },
   };
 }
