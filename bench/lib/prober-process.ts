@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { answers, freePort, NODE, startChild, waitFor, type Child } from './children.ts';
 import { PROJECT_ROOT } from './report.ts';
+import { QUIET_PROBER_ENV } from '../../test/support/prober-process.ts';
 
 let bundled: string | undefined;
 
@@ -38,17 +39,7 @@ export interface ProberProcessOptions {
 }
 
 /** Nothing external: no apiserver, no kube-proxy, no neighbours unless `env` turns them on. */
-const QUIET_DEFAULTS: Readonly<Record<string, string>> = {
-  KUBENURSE_CHECK_NEIGHBOURHOOD: 'false',
-  KUBENURSE_CHECK_KUBE_PROXY: 'false',
-  KUBENURSE_CHECK_API_SERVER_DIRECT: 'false',
-  KUBENURSE_CHECK_API_SERVER_DNS: 'false',
-  KUBENURSE_CHECK_ME_INGRESS: 'false',
-  KUBENURSE_CHECK_ME_SERVICE: 'false',
-  KUBENURSE_SHUTDOWN_DURATION: '0s',
-  KUBENURSE_LOG_LEVEL: 'warn',
-  KUBENURSE_SERVICE_ACCOUNT_DIR: '/nonexistent-bench-service-account',
-};
+const QUIET_DEFAULTS: Readonly<Record<string, string>> = { ...QUIET_PROBER_ENV, KUBENURSE_LOG_LEVEL: 'warn' };
 
 export async function startProber(options: ProberProcessOptions): Promise<ProberProcess> {
   const port = options.port || (await freePort(options.host));

@@ -2,7 +2,6 @@
 // That is only safe while it stays true, so: src/ installs no body parser, the stubbed code is
 // really gone from the bundle, and the bundled prober serves every one of its routes
 // (127.0.6.40 belongs to this file).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -11,6 +10,7 @@ import { STUBBED_MODULES, bundle } from '../../scripts/bundle.mjs';
 import { ROUTES } from '../../src/server.ts';
 import { ASSET_PREFIX, PAGE_PATH, STATUS_PATH } from '../../src/status/index.ts';
 import { eventually } from '../support/eventually.ts';
+import { QUIET_PROBER_ENV, startProber, type ProberProcess } from '../support/prober-process.ts';
 import { ROOT } from './support.ts';
 
 const HOST = '127.0.6.40';
@@ -26,35 +26,17 @@ function sourceFiles(dir: string): string[] {
 describe('stubbed modules are never reached', () => {
   const outdir = mkdtempSync(join(tmpdir(), 'kubenurse-stubs-'));
   let inputs: string[] = [];
-  let child: ChildProcess | undefined;
-  let output = '';
+  let prober: ProberProcess | undefined;
 
   beforeAll(async () => {
     const result = await bundle({ outdir: relative(ROOT, outdir) });
     inputs = Object.keys(result.metafile.inputs);
-    child = spawn(process.execPath, [join(outdir, 'main.js')], {
-      env: {
-        PATH: process.env.PATH,
-        KUBENURSE_BIND_ADDRESS: HOST,
-        KUBENURSE_PORT: String(PORT),
-        KUBENURSE_CHECK_NEIGHBOURHOOD: 'false',
-        KUBENURSE_CHECK_KUBE_PROXY: 'false',
-        KUBENURSE_CHECK_API_SERVER_DIRECT: 'false',
-        KUBENURSE_CHECK_API_SERVER_DNS: 'false',
-        KUBENURSE_CHECK_ME_INGRESS: 'false',
-        KUBENURSE_CHECK_ME_SERVICE: 'false',
-        KUBENURSE_SHUTDOWN_DURATION: '0s',
-        KUBENURSE_SERVICE_ACCOUNT_DIR: join(outdir, 'no-service-account'),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    prober = startProber({ ...QUIET_PROBER_ENV, KUBENURSE_BIND_ADDRESS: HOST, KUBENURSE_PORT: String(PORT) }, { entry: join(outdir, 'main.js') });
     await eventually(async () => expect((await fetch(`${BASE}${ROUTES.ready}`)).status).toBe(200), 30_000, 100);
   }, 120_000);
 
-  afterAll(() => {
-    if (child && child.exitCode === null) child.kill('SIGKILL');
+  afterAll(async () => {
+    await prober?.stop();
   });
 
   it('src/ installs no express body parser (the only users of body-parser)', () => {
@@ -84,6 +66,6 @@ describe('stubbed modules are never reached', () => {
     // Bodies of any type are ignored, never parsed: GET routes answer as usual, others 404.
     const withBody = await fetch(`${BASE}${ROUTES.alive}`, { method: 'POST', headers: { 'content-type': 'application/json; charset=koi8-r' }, body: '{"a":1}' });
     expect(withBody.status).toBe(404);
-    expect(output).not.toMatch(/not in the kubenurse-ts bundle|stubbed out/);
+    expect(prober?.output()).not.toMatch(/not in the kubenurse-ts bundle|stubbed out/);
   });
 });

@@ -10,6 +10,18 @@ export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Node 24 as the project runs it, even when the system node is older. */
 export const NODE_BIN = existsSync(`${PROJECT_ROOT}node_modules/.bin/node`) ? `${PROJECT_ROOT}node_modules/.bin/node` : process.execPath;
 
+/** A prober that reaches out to nothing: every check and discovery off, no service account. */
+export const QUIET_PROBER_ENV: Readonly<Record<string, string>> = {
+  KUBENURSE_CHECK_NEIGHBOURHOOD: 'false',
+  KUBENURSE_CHECK_KUBE_PROXY: 'false',
+  KUBENURSE_CHECK_API_SERVER_DIRECT: 'false',
+  KUBENURSE_CHECK_API_SERVER_DNS: 'false',
+  KUBENURSE_CHECK_ME_INGRESS: 'false',
+  KUBENURSE_CHECK_ME_SERVICE: 'false',
+  KUBENURSE_SHUTDOWN_DURATION: '0s',
+  KUBENURSE_SERVICE_ACCOUNT_DIR: '/nonexistent-kubenurse-service-account',
+};
+
 export interface ProberProcess {
   readonly child: ChildProcess;
   readonly baseUrl: string;
