@@ -19,7 +19,7 @@ import { METRIC_PREFIX, type ProbeMetrics } from '../metrics.ts';
 import { ClusterCollector, SELF_VIEW, STATUS_PATH } from './cluster.ts';
 import { JsonFetcher } from './fetch.ts';
 import { LastErrors } from './last-errors.ts';
-import { aliveExtras, selfStatus } from './snapshot.ts';
+import { aliveExtras, selfStatus, type AliveExtras } from './snapshot.ts';
 import type { FullStatus, SelfStatus } from './types.ts';
 
 export { STATUS_PATH } from './cluster.ts';
@@ -102,12 +102,12 @@ export class StatusPage {
     return this.lastErrors.observe(executor);
   }
 
-  self(scheduler: Scheduler): SelfStatus {
+  self(scheduler: Scheduler, extras: AliveExtras = aliveExtras(this.options.contributors)): SelfStatus {
     const { config } = this.options;
     return selfStatus({
       result: scheduler.lastResult,
       lastErrors: this.lastErrors,
-      extras: aliveExtras(this.options.contributors),
+      extras,
       node: this.options.nodeName?.() ?? config.nodeName,
       pod: config.podName,
       refreshMs: Math.min(10_000, Math.max(2000, config.checkInterval)),
@@ -115,8 +115,10 @@ export class StatusPage {
   }
 
   async full(scheduler: Scheduler): Promise<FullStatus> {
-    const self = this.self(scheduler);
-    const { neighbourhood } = aliveExtras(this.options.contributors);
+    // The contributors' fields are read once: at 5,000 nodes the neighbourhood list is long.
+    const extras = aliveExtras(this.options.contributors);
+    const self = this.self(scheduler, extras);
+    const { neighbourhood } = extras;
     return { ...self, neighbourhood, cluster: await this.cluster.view(self, neighbourhood) };
   }
 
