@@ -148,14 +148,7 @@ export class KubeProxyCollector implements KubeProxyMonitor {
         families = parseExposition(result.body ?? '', { ...DEFAULT_PARSE_LIMITS, ...this.parseLimits });
       } catch (error) {
         this.metricsFailed();
-        return {
-          status: 'error',
-          event: PARSE_ERROR_EVENT,
-          message: `${url}: invalid exposition: ${error instanceof Error ? error.message : String(error)}`,
-          durationMs: result.outcome.durationMs,
-          target: new URL(url).host,
-          ...(result.outcome.phases ? { phases: result.outcome.phases } : {}),
-        };
+        return parseErrorOutcome(url, `invalid exposition: ${error instanceof Error ? error.message : String(error)}`, result.outcome);
       }
       this.passthrough = renderFamilies(selectPassthrough(families, this.ctx.config.kubeProxyMetricsFilter));
       this.metricsUp = true;
@@ -187,14 +180,7 @@ export class KubeProxyCollector implements KubeProxyMonitor {
       this.setHealth(health);
 
       if (result.outcome.status === 'ok' && parseError !== undefined) {
-        return {
-          status: 'error',
-          event: PARSE_ERROR_EVENT,
-          message: `${url}: ${parseError}`,
-          durationMs: result.outcome.durationMs,
-          target: new URL(url).host,
-          ...(result.outcome.phases ? { phases: result.outcome.phases } : {}),
-        };
+        return parseErrorOutcome(url, parseError, result.outcome);
       }
       if (result.outcome.status === 'error' && health !== undefined) {
         return { ...result.outcome, message: `${result.outcome.message} (${describeHealth(health)})` };
@@ -238,4 +224,16 @@ function describeHealth(health: KubeProxyHealth): string {
   const age = lastUpdatedAgeSeconds(health);
   const synced = age === undefined ? 'kube-proxy has not synced yet' : `kube-proxy last synced ${age.toFixed(1)}s ago`;
   return health.nodeEligible === false ? `${synced}, node not eligible` : synced;
+}
+
+/** The transfer worked but the body is not what kube-proxy sends: keep the probe's timings. */
+function parseErrorOutcome(url: string, problem: string, transferred: { durationMs: number; phases?: Readonly<Record<string, number>> }): CheckOutcome {
+  return {
+    status: 'error',
+    event: PARSE_ERROR_EVENT,
+    message: `${url}: ${problem}`,
+    durationMs: transferred.durationMs,
+    target: new URL(url).host,
+    ...(transferred.phases ? { phases: transferred.phases } : {}),
+  };
 }
