@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { parseGoDuration } from './duration.ts';
 import { ProxyConfigError, proxySettingsFromEnv, type ProxySettings } from './probe/proxy.ts';
+import { urlHost } from './url-host.ts';
 
 export class ConfigError extends Error {
   readonly variable: string;
@@ -292,10 +293,6 @@ function parseProxy(env: Env): ProxySettings {
   }
 }
 
-function hostForUrl(ip: string): string {
-  return isIP(ip) === 6 ? `[${ip}]` : ip;
-}
-
 /**
  * In a namespace with a Service named `kubenurse` (kubenurse's own manifests), the kubelet sets
  * KUBENURSE_PORT=tcp://<ClusterIP>:<port> in every pod (docker-link variables, on unless
@@ -334,7 +331,7 @@ export function parseConfig(env: Env): Config {
   const kubeProxyUrl = (name: EnvVar, port: number, path: string): string | undefined => {
     const explicit = reader.raw(name);
     if (explicit !== undefined) return validateHttpUrl(name, explicit);
-    return hostIp === undefined ? undefined : `http://${hostForUrl(hostIp)}:${port}${path}`;
+    return hostIp === undefined ? undefined : `http://${urlHost(hostIp)}:${port}${path}`;
   };
 
   return {

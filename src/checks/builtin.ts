@@ -1,9 +1,9 @@
 // kubenurse's fixed checks: the apiserver directly and by name, our own Service and Ingress,
 // and KUBENURSE_EXTRA_CHECKS.
-import { isIP } from 'node:net';
 import type { ProberContext } from '../context.ts';
 import { readToken } from '../probe/tls.ts';
 import type { Check, CheckOutcome, CheckSource } from './types.ts';
+import { urlHost } from '../url-host.ts';
 
 function skipped(type: string, reason: string): Check {
   const outcome: CheckOutcome = { status: 'skipped', reason };
@@ -11,7 +11,7 @@ function skipped(type: string, reason: string): Check {
 }
 
 function hostPort(host: string, port: string): string {
-  return `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+  return `${urlHost(host)}:${port}`;
 }
 
 function httpCheck(ctx: ProberContext, type: string, url: string, withToken = false): Check {

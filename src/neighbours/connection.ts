@@ -5,10 +5,10 @@
 // prober of the cluster). Outside a cluster (KUBECONFIG) the full KubeConfig is loaded on
 // demand from ./kubeconfig.ts, a separate chunk of the bundle that in-cluster probers never read.
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { Agent, type Dispatcher } from 'undici';
 import type { Config } from '../config.ts';
+import { urlHost } from '../url-host.ts';
 
 /** What one request to the apiserver needs: credentials and the TLS-configured dispatcher. */
 export interface RequestAuth {
@@ -42,7 +42,7 @@ export class InClusterConnection implements ApiConnection {
   private agent: Agent | undefined;
 
   constructor(host: string, port: number | string, serviceAccountDir: string) {
-    this.server = `https://${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+    this.server = `https://${urlHost(host)}:${port}`;
     this.tokenFile = join(serviceAccountDir, 'token');
     this.caFile = join(serviceAccountDir, 'ca.crt');
   }

@@ -1,11 +1,11 @@
 // The neighbour mesh as the prober core sees it: a CheckSource of path_<node> checks, the
 // neighbourhood fields of /alive, and whether our own node still wants traffic (/ready).
-import { isIP } from 'node:net';
 import type { AliveContributor, Check, CheckSource } from '../checks/types.ts';
 import type { ProberContext } from '../context.ts';
 import { Discovery, type DiscoveryTuning } from './discovery.ts';
 import { eligibleNeighbours, nodeBlock, type NeighbourPod } from './filter.ts';
 import { nodeHash, selectNeighbours } from './limit.ts';
+import { urlHost } from '../url-host.ts';
 
 export interface Neighbourhood extends CheckSource, AliveContributor {
   start(): void;
@@ -136,7 +136,7 @@ export class NeighbourMesh implements Neighbourhood {
     const cached = this.checkCache.get(`${type} ${neighbour.podIp}`);
     if (cached) return cached;
     const { config, prober } = this.ctx;
-    const host = isIP(neighbour.podIp) === 6 ? `[${neighbour.podIp}]` : neighbour.podIp;
+    const host = urlHost(neighbour.podIp);
     const url = config.useTls ? `https://${host}:${config.tlsPort}/alwayshappy` : `http://${host}:${config.port}/alwayshappy`;
     const headers = { [NEIGHBOUR_ORIGIN_HEADER]: config.podName };
     return {

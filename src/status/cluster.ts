@@ -7,6 +7,7 @@ import type { FetchResult } from './fetch.ts';
 import { PeerFormatError, isStatusDocument, parseAliveDocument, parseStatusDocument, type PeerChecks } from './parse.ts';
 import { compareTypes } from './snapshot.ts';
 import { PATH_PREFIX, type Cell, type CheckView, type ClusterRow, type ClusterView, type NeighbourEntry, type SelfStatus } from './types.ts';
+import { urlHost } from '../url-host.ts';
 
 export interface JsonGetter {
   get(url: string): Promise<FetchResult>;
@@ -28,10 +29,6 @@ export interface ClusterOptions {
 export const STATUS_PATH = '/status.json';
 /** `?view=self`: only the prober's own checks (what neighbours read from each other). */
 export const SELF_VIEW = 'self';
-
-function urlHost(ip: string): string {
-  return isIP(ip) === 6 ? `[${ip}]` : ip;
-}
 
 function cellOf(view: CheckView): Cell {
   return { status: view.status, durationMs: view.durationMs, event: view.event, message: view.message };
