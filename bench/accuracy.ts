@@ -24,9 +24,15 @@ interface Sample {
 }
 
 /** Our trace events (ms since start) → blackbox's phase split, computed the way blackbox does. */
-export function oursAsBlackboxPhases(events: Readonly<Record<string, number>>, totalMs: number): Sample['phases'] {
+export function oursAsBlackboxPhases(
+  events: Readonly<Record<string, number>>,
+  totalMs: number,
+): Sample['phases'] {
   const dnsDone = events.dns_done ?? events.connect_start ?? 0;
-  const resolve = events.dns_done !== undefined && events.dns_start !== undefined ? events.dns_done - events.dns_start : 0;
+  const resolve =
+    events.dns_done !== undefined && events.dns_start !== undefined
+      ? events.dns_done - events.dns_start
+      : 0;
   const gotConn = events.got_conn ?? Number.NaN;
   const tls = events.tls_handshake_done !== undefined ? gotConn - dnsDone : 0;
   const firstByte = events.got_first_resp_byte ?? Number.NaN;
@@ -56,7 +62,14 @@ export const accuracy: Benchmark = async ({ quick, log }) => {
         failures.ours++;
         return;
       }
-      if (keep) samples.ours.get(delay)?.push({ firstByteMs: result.firstByteMs, totalMs: result.totalMs, holdMs: Number.NaN, phases: oursAsBlackboxPhases(result.phases, result.totalMs), key } as Sample & { key: string });
+      if (keep)
+        samples.ours.get(delay)?.push({
+          firstByteMs: result.firstByteMs,
+          totalMs: result.totalMs,
+          holdMs: Number.NaN,
+          phases: oursAsBlackboxPhases(result.phases, result.totalMs),
+          key,
+        } as Sample & { key: string });
     };
     const bb = async (delay: number, keep: boolean) => {
       const key = `b${++id}`;
@@ -66,9 +79,22 @@ export const accuracy: Benchmark = async ({ quick, log }) => {
         return;
       }
       const p = result.phases;
-      const phases = { resolve: p.resolve * 1000, connect: p.connect * 1000, tls: p.tls * 1000, processing: p.processing * 1000, transfer: p.transfer * 1000 };
+      const phases = {
+        resolve: p.resolve * 1000,
+        connect: p.connect * 1000,
+        tls: p.tls * 1000,
+        processing: p.processing * 1000,
+        transfer: p.transfer * 1000,
+      };
       const firstByteMs = phases.resolve + phases.connect + phases.tls + phases.processing;
-      if (keep) samples.blackbox.get(delay)?.push({ firstByteMs, totalMs: result.durationSeconds * 1000, holdMs: Number.NaN, phases, key } as Sample & { key: string });
+      if (keep)
+        samples.blackbox.get(delay)?.push({
+          firstByteMs,
+          totalMs: result.durationSeconds * 1000,
+          holdMs: Number.NaN,
+          phases,
+          key,
+        } as Sample & { key: string });
     };
     for (const delay of DELAYS_MS) {
       samples.ours.set(delay, []);
@@ -89,7 +115,8 @@ export const accuracy: Benchmark = async ({ quick, log }) => {
     }
     const { holds } = await fleet.stats();
     for (const list of [...samples.ours.values(), ...samples.blackbox.values()]) {
-      for (const sample of list as (Sample & { key: string })[]) (sample as { holdMs: number }).holdMs = holds[sample.key] ?? Number.NaN;
+      for (const sample of list as (Sample & { key: string })[])
+        (sample as { holdMs: number }).holdMs = holds[sample.key] ?? Number.NaN;
     }
   } finally {
     await blackbox.stop();
@@ -107,10 +134,14 @@ export const accuracy: Benchmark = async ({ quick, log }) => {
       const list = samples[who].get(delay) ?? [];
       const s = {
         firstByteVsInjected: summarize(list.map((x) => x.firstByteMs - delay)),
-        firstByteVsHold: summarize(list.map((x) => x.firstByteMs - x.holdMs).filter(Number.isFinite)),
+        firstByteVsHold: summarize(
+          list.map((x) => x.firstByteMs - x.holdMs).filter(Number.isFinite),
+        ),
         totalVsInjected: summarize(list.map((x) => x.totalMs - delay)),
         holdSlack: summarize(list.map((x) => x.holdMs - delay).filter(Number.isFinite)),
-        ...Object.fromEntries(BLACKBOX_PHASES.map((phase) => [phase, summarize(list.map((x) => x.phases[phase]))])),
+        ...Object.fromEntries(
+          BLACKBOX_PHASES.map((phase) => [phase, summarize(list.map((x) => x.phases[phase]))]),
+        ),
       } as Record<string, Summary>;
       summaries[who] = s;
       const name = who === 'ours' ? 'kubenurse-ts' : 'blackbox_exporter';
@@ -126,7 +157,11 @@ export const accuracy: Benchmark = async ({ quick, log }) => {
         fmt(s.totalVsInjected?.p99, 3),
         fmt(s.holdSlack?.p50, 3),
       ]);
-      phaseRows.push([`${delay} ms`, name, ...BLACKBOX_PHASES.map((phase) => `${fmt(s[phase]?.p50, 3)} / ${fmt(s[phase]?.p99, 3)}`)]);
+      phaseRows.push([
+        `${delay} ms`,
+        name,
+        ...BLACKBOX_PHASES.map((phase) => `${fmt(s[phase]?.p50, 3)} / ${fmt(s[phase]?.p99, 3)}`),
+      ]);
     }
     data[`delay_${delay}`] = summaries;
     const ourP50 = summaries.ours?.firstByteVsHold?.p50 ?? Number.NaN;
@@ -144,14 +179,35 @@ export const accuracy: Benchmark = async ({ quick, log }) => {
     '',
     'Errors in ms (nearest-rank percentiles). *First byte* is like for like: ours = `outcome.durationMs` (start → response headers, what `kubenurse_httpclient_request_duration_seconds` records); blackbox = resolve + connect + tls + processing. *Total* = ours: the whole `probe()` call including reading the body and closing; blackbox: `probe_duration_seconds`. *Actual hold* subtracts what the target really waited (its timer fires a little late: last column), so that error is only connect + request + response + prober overhead on loopback.',
     '',
-    table(['injected', 'prober', 'n', 'first byte − injected p50', 'p99', 'first byte − actual hold p50', 'p99', 'total − injected p50', 'p99', 'target hold − injected p50'], rows),
+    table(
+      [
+        'injected',
+        'prober',
+        'n',
+        'first byte − injected p50',
+        'p99',
+        'first byte − actual hold p50',
+        'p99',
+        'total − injected p50',
+        'p99',
+        'target hold − injected p50',
+      ],
+      rows,
+    ),
     '',
-    'Phase breakdown, p50 / p99 in ms, blackbox\'s phase definitions (`probe_http_duration_seconds{phase}`); ours derived from our trace events the same way: connect = got_conn − connect_start, processing = got_first_resp_byte − got_conn, transfer = end of probe() − got_first_resp_byte.',
+    "Phase breakdown, p50 / p99 in ms, blackbox's phase definitions (`probe_http_duration_seconds{phase}`); ours derived from our trace events the same way: connect = got_conn − connect_start, processing = got_first_resp_byte − got_conn, transfer = end of probe() − got_first_resp_byte.",
     '',
     table(['injected', 'prober', ...BLACKBOX_PHASES], phaseRows),
   ].join('\n');
 
-  return { id: 'accuracy', title: '1. Timing accuracy vs the truth and vs blackbox_exporter', command: 'npm run bench -- --only accuracy', goals, markdown, data };
+  return {
+    id: 'accuracy',
+    title: '1. Timing accuracy vs the truth and vs blackbox_exporter',
+    command: 'npm run bench -- --only accuracy',
+    goals,
+    markdown,
+    data,
+  };
 };
 
 if (isMain(import.meta.url)) await runStandalone(accuracy);

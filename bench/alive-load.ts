@@ -33,11 +33,17 @@ export const aliveLoad: Benchmark = async ({ quick, log }) => {
     const base = await fleet.target(TARGET_HOST);
     const prober = await startProber({
       host: PROBER_HOST,
-      env: { KUBENURSE_CHECK_INTERVAL: `${INTERVAL_MS}ms`, KUBENURSE_CACHE_TTL: `${TTL_MS}ms`, KUBENURSE_EXTRA_CHECKS: `round:${base}/alive-round/0` },
+      env: {
+        KUBENURSE_CHECK_INTERVAL: `${INTERVAL_MS}ms`,
+        KUBENURSE_CACHE_TTL: `${TTL_MS}ms`,
+        KUBENURSE_EXTRA_CHECKS: `round:${base}/alive-round/0`,
+      },
     });
     try {
       await sleep(500);
-      log(`alive-load: ${CONNECTIONS} connections for ${durationSeconds} s against ${prober.baseUrl}/alive`);
+      log(
+        `alive-load: ${CONNECTIONS} connections for ${durationSeconds} s against ${prober.baseUrl}/alive`,
+      );
       const cpuBefore = cpuMs(prober.pid);
       started = Date.now();
       // The prober's own record of each round's start, read from /status.json by a light poller.
@@ -45,7 +51,9 @@ export const aliveLoad: Benchmark = async ({ quick, log }) => {
       const poller = (async () => {
         while (polling) {
           try {
-            const status = (await (await fetch(`${prober.baseUrl}/status.json`, { signal: AbortSignal.timeout(5000) })).json()) as { round?: { startedAt: string } | null };
+            const status = (await (
+              await fetch(`${prober.baseUrl}/status.json`, { signal: AbortSignal.timeout(5000) })
+            ).json()) as { round?: { startedAt: string } | null };
             if (status.round) roundStarts.add(Date.parse(status.round.startedAt));
           } catch {
             pollFailures++;
@@ -54,11 +62,22 @@ export const aliveLoad: Benchmark = async ({ quick, log }) => {
         }
       })();
       result = await new Promise<autocannon.Result>((resolve, reject) => {
-        const instance = autocannon({ url: `${prober.baseUrl}/alive`, connections: CONNECTIONS, duration: durationSeconds, timeout: 10 }, (error, done) => (error ? reject(error) : resolve(done)));
+        const instance = autocannon(
+          {
+            url: `${prober.baseUrl}/alive`,
+            connections: CONNECTIONS,
+            duration: durationSeconds,
+            timeout: 10,
+          },
+          (error, done) => (error ? reject(error) : resolve(done)),
+        );
         instance.on('reqError', (error: Error & { code?: string }) => {
           const second = Math.floor((Date.now() - started) / 1000);
           errorSeconds.set(second, (errorSeconds.get(second) ?? 0) + 1);
-          errorKinds.set(error.code ?? error.message, (errorKinds.get(error.code ?? error.message) ?? 0) + 1);
+          errorKinds.set(
+            error.code ?? error.message,
+            (errorKinds.get(error.code ?? error.message) ?? 0) + 1,
+          );
         });
       });
       finished = Date.now();
@@ -66,7 +85,9 @@ export const aliveLoad: Benchmark = async ({ quick, log }) => {
       await poller;
       cpu = cpuMs(prober.pid) - cpuBefore;
       rss = rssBytes(prober.pid) / MiB;
-      arrivals = ((await fleet.stats()).arrivals['alive-round'] ?? []).filter((time) => time >= started && time <= finished);
+      arrivals = ((await fleet.stats()).arrivals['alive-round'] ?? []).filter(
+        (time) => time >= started && time <= finished,
+      );
     } finally {
       await prober.stop();
     }
@@ -83,7 +104,10 @@ export const aliveLoad: Benchmark = async ({ quick, log }) => {
   const minGap = startGaps.length ? Math.min(...startGaps) : Number.NaN;
   const arrivalGaps = gaps(arrivals);
   const minArrivalGap = arrivalGaps.length ? Math.min(...arrivalGaps) : Number.NaN;
-  const errorTimeline = [...errorSeconds.entries()].sort((a, b) => a[0] - b[0]).map(([second, count]) => `${second} s: ${count}`).join(', ');
+  const errorTimeline = [...errorSeconds.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([second, count]) => `${second} s: ${count}`)
+    .join(', ');
   const kinds = [...errorKinds.entries()].map(([kind, count]) => `${kind} × ${count}`).join(', ');
   const latency = result.latency as autocannon.Histogram & { p99: number; p50: number };
   const rows = [
@@ -92,16 +116,31 @@ export const aliveLoad: Benchmark = async ({ quick, log }) => {
     ['requests answered', result.requests.total],
     ['requests/s (mean)', fmt(result.requests.average, 0)],
     ['latency p50 / p99 / max', `${latency.p50} / ${latency.p99} / ${latency.max} ms`],
-    ['errors (autocannon counts a timeout as an error too) / timeouts / non-2xx', `${result.errors} / ${result.timeouts} / ${result.non2xx}`],
+    [
+      'errors (autocannon counts a timeout as an error too) / timeouts / non-2xx',
+      `${result.errors} / ${result.timeouts} / ${result.non2xx}`,
+    ],
     ['errors by kind', kinds || 'none'],
     ['errors by second of the run', errorTimeline || 'none'],
     ['rounds executed (check requests seen at the target)', arrivals.length],
-    ['rounds started (distinct round.startedAt in /status.json, polled every 250 ms)', `${starts.length} (${pollFailures} failed polls)`],
+    [
+      'rounds started (distinct round.startedAt in /status.json, polled every 250 ms)',
+      `${starts.length} (${pollFailures} failed polls)`,
+    ],
     [`TTL windows (${TTL_MS / 1000} s) in the run`, fmt(windows, 1)],
-    [`most rounds started in any TTL window (prober clock; window ${TTL_MS - START_RESOLUTION_MS} ms for the 1 ms timestamp resolution)`, maxRounds],
+    [
+      `most rounds started in any TTL window (prober clock; window ${TTL_MS - START_RESOLUTION_MS} ms for the 1 ms timestamp resolution)`,
+      maxRounds,
+    ],
     ['shortest gap between two round starts (prober clock)', `${fmt(minGap, 0)} ms`],
-    ['shortest gap between two check requests at the target', `${fmt(minArrivalGap, 0)} ms (includes connect jitter)`],
-    ['prober CPU during the run', `${fmt(cpu, 0)} ms (${fmt((cpu / (finished - started)) * 100, 0)} % of one core)`],
+    [
+      'shortest gap between two check requests at the target',
+      `${fmt(minArrivalGap, 0)} ms (includes connect jitter)`,
+    ],
+    [
+      'prober CPU during the run',
+      `${fmt(cpu, 0)} ms (${fmt((cpu / (finished - started)) * 100, 0)} % of one core)`,
+    ],
     ['prober RSS at the end', `${fmt(rss, 1)} MiB`],
   ];
   const markdown = [
@@ -114,11 +153,39 @@ export const aliveLoad: Benchmark = async ({ quick, log }) => {
     title: '5. /alive under load',
     command: 'npm run bench -- --only alive-load',
     goals: [
-      { what: '/alive under 1,000 callers: most rounds in one TTL window', target: '1', measured: String(maxRounds), met: maxRounds === 1 },
-      { what: '/alive under 1,000 callers: failed requests (errors, timeouts included)', target: '0', measured: String(result.errors), met: result.errors === 0 },
+      {
+        what: '/alive under 1,000 callers: most rounds in one TTL window',
+        target: '1',
+        measured: String(maxRounds),
+        met: maxRounds === 1,
+      },
+      {
+        what: '/alive under 1,000 callers: failed requests (errors, timeouts included)',
+        target: '0',
+        measured: String(result.errors),
+        met: result.errors === 0,
+      },
     ],
     markdown,
-    data: { connections: CONNECTIONS, durationMs: finished - started, requests: result.requests, latency: result.latency, errors: result.errors, timeouts: result.timeouts, non2xx: result.non2xx, rounds: arrivals.length, roundStarts: starts, windows, maxRounds, minGap, minArrivalGap, errorSeconds: Object.fromEntries(errorSeconds), errorKinds: Object.fromEntries(errorKinds), cpuMs: cpu, rssMiB: rss },
+    data: {
+      connections: CONNECTIONS,
+      durationMs: finished - started,
+      requests: result.requests,
+      latency: result.latency,
+      errors: result.errors,
+      timeouts: result.timeouts,
+      non2xx: result.non2xx,
+      rounds: arrivals.length,
+      roundStarts: starts,
+      windows,
+      maxRounds,
+      minGap,
+      minArrivalGap,
+      errorSeconds: Object.fromEntries(errorSeconds),
+      errorKinds: Object.fromEntries(errorKinds),
+      cpuMs: cpu,
+      rssMiB: rss,
+    },
   };
 };
 

@@ -29,7 +29,12 @@ interface Measured {
   readonly rssMiB: number;
 }
 
-async function measure(pid: number, fleet: FleetClient, tag: string, windowMs: number): Promise<Measured> {
+async function measure(
+  pid: number,
+  fleet: FleetClient,
+  tag: string,
+  windowMs: number,
+): Promise<Measured> {
   await fleet.stats(true);
   const cpuBefore = cpuMs(pid);
   const started = Date.now();
@@ -37,7 +42,12 @@ async function measure(pid: number, fleet: FleetClient, tag: string, windowMs: n
   const cpuAfter = cpuMs(pid);
   const elapsed = Date.now() - started;
   const stats = await fleet.stats(true);
-  return { probes: stats.counts[tag] ?? 0, cpuMs: cpuAfter - cpuBefore, windowSeconds: elapsed / 1000, rssMiB: rssBytes(pid) / MiB };
+  return {
+    probes: stats.counts[tag] ?? 0,
+    cpuMs: cpuAfter - cpuBefore,
+    windowSeconds: elapsed / 1000,
+    rssMiB: rssBytes(pid) / MiB,
+  };
 }
 
 export const cpu: Benchmark = async ({ quick, log }) => {
@@ -49,8 +59,18 @@ export const cpu: Benchmark = async ({ quick, log }) => {
     const base = await fleet.target(TARGET_HOST);
 
     log(`cpu: ours, ${PROBES_PER_ROUND} probes/s for ${windowMs / 1000} s`);
-    const extra = Array.from({ length: PROBES_PER_ROUND }, (_, i) => `c${i}:${base}/cpu-ours/0?c=${i}`).join('|');
-    const prober = await startProber({ host: PROBER_HOST, env: { KUBENURSE_CHECK_INTERVAL: '1s', KUBENURSE_CACHE_TTL: '0s', KUBENURSE_EXTRA_CHECKS: extra } });
+    const extra = Array.from(
+      { length: PROBES_PER_ROUND },
+      (_, i) => `c${i}:${base}/cpu-ours/0?c=${i}`,
+    ).join('|');
+    const prober = await startProber({
+      host: PROBER_HOST,
+      env: {
+        KUBENURSE_CHECK_INTERVAL: '1s',
+        KUBENURSE_CACHE_TTL: '0s',
+        KUBENURSE_EXTRA_CHECKS: extra,
+      },
+    });
     try {
       await sleep(warmupMs);
       results.ours = await measure(prober.pid, fleet, 'cpu-ours', windowMs);
@@ -64,7 +84,11 @@ export const cpu: Benchmark = async ({ quick, log }) => {
     const loop = (async () => {
       while (running) {
         const tick = sleep(1000);
-        await Promise.all(Array.from({ length: PROBES_PER_ROUND }, (_, i) => blackbox.probe(`${base}/cpu-bb/0?c=${i}`).catch(() => undefined)));
+        await Promise.all(
+          Array.from({ length: PROBES_PER_ROUND }, (_, i) =>
+            blackbox.probe(`${base}/cpu-bb/0?c=${i}`).catch(() => undefined),
+          ),
+        );
         await tick;
       }
     })();
@@ -80,13 +104,22 @@ export const cpu: Benchmark = async ({ quick, log }) => {
     await fleet.stop();
   }
 
-  const perProbe = (m: Measured | undefined) => (m && m.probes > 0 ? m.cpuMs / m.probes : Number.NaN);
+  const perProbe = (m: Measured | undefined) =>
+    m && m.probes > 0 ? m.cpuMs / m.probes : Number.NaN;
   const ours = perProbe(results.ours);
   const bb = perProbe(results.blackbox);
   const ratio = ours / bb;
   const rows = (['ours', 'blackbox'] as const).map((who) => {
     const m = results[who] as Measured;
-    return [who === 'ours' ? 'kubenurse-ts (bundle)' : 'blackbox_exporter', m.probes, fmt(m.probes / m.windowSeconds, 1), fmt(m.cpuMs, 0), fmt(perProbe(m), 3), fmt((m.cpuMs / (m.windowSeconds * 1000)) * 100, 1), fmt(m.rssMiB, 1)];
+    return [
+      who === 'ours' ? 'kubenurse-ts (bundle)' : 'blackbox_exporter',
+      m.probes,
+      fmt(m.probes / m.windowSeconds, 1),
+      fmt(m.cpuMs, 0),
+      fmt(perProbe(m), 3),
+      fmt((m.cpuMs / (m.windowSeconds * 1000)) * 100, 1),
+      fmt(m.rssMiB, 1),
+    ];
   });
   const markdown = [
     `Both probe the same target (a Node server on ${TARGET_HOST}, answering at once) at ${PROBES_PER_ROUND} probes per second, fresh connection per probe, one after the other in the same run; CPU = utime + stime of the process from /proc/<pid>/stat (10 ms ticks) over a ${windowMs / 1000} s window after ${warmupMs / 1000} s of warm-up; probes = requests the target received from that process in the window.`,
@@ -94,7 +127,18 @@ export const cpu: Benchmark = async ({ quick, log }) => {
     `- **kubenurse-ts**: the production bundle, \`KUBENURSE_CHECK_INTERVAL=1s\`, \`KUBENURSE_CACHE_TTL=0s\` (the scheduler reuses a result younger than the TTL, like kubenurse, so an interval below the 3 s default TTL needs a shorter TTL), ${PROBES_PER_ROUND} \`KUBENURSE_EXTRA_CHECKS\`, everything else off. Counted: probes, round runner, metrics updates, timers and GC of the whole process.`,
     `- **blackbox_exporter**: ${PROBES_PER_ROUND} concurrent \`/probe?module=http_2xx\` requests per second from the benchmark. Counted: serving those HTTP requests, the probes and rendering each answer.`,
     '',
-    table(['prober', 'probes', 'probes/s', 'CPU ms', 'CPU ms per probe', 'CPU % of one core', 'RSS MiB at end'], rows),
+    table(
+      [
+        'prober',
+        'probes',
+        'probes/s',
+        'CPU ms',
+        'CPU ms per probe',
+        'CPU % of one core',
+        'RSS MiB at end',
+      ],
+      rows,
+    ),
     '',
     `Ratio ours / blackbox CPU per probe: **${fmt(ratio, 2)}×**.`,
   ].join('\n');
@@ -102,9 +146,23 @@ export const cpu: Benchmark = async ({ quick, log }) => {
     id: 'cpu',
     title: '2a. CPU cost per probe vs blackbox_exporter',
     command: 'npm run bench -- --only cpu',
-    goals: [{ what: 'CPU per probe, ours / blackbox_exporter', target: '≤ 2×', measured: `${fmt(ours, 3)} / ${fmt(bb, 3)} ms = ${fmt(ratio, 2)}×`, met: ratio <= 2 }],
+    goals: [
+      {
+        what: 'CPU per probe, ours / blackbox_exporter',
+        target: '≤ 2×',
+        measured: `${fmt(ours, 3)} / ${fmt(bb, 3)} ms = ${fmt(ratio, 2)}×`,
+        met: ratio <= 2,
+      },
+    ],
     markdown,
-    data: { results, cpuMsPerProbe: { ours, blackbox: bb }, ratio, probesPerRound: PROBES_PER_ROUND, windowMs, warmupMs },
+    data: {
+      results,
+      cpuMsPerProbe: { ours, blackbox: bb },
+      ratio,
+      probesPerRound: PROBES_PER_ROUND,
+      windowMs,
+      warmupMs,
+    },
   };
 };
 

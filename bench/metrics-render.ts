@@ -32,14 +32,18 @@ interface Measured {
 
 function countSeries(text: string, predicate: (line: string) => boolean = () => true): number {
   let count = 0;
-  for (const line of text.split('\n')) if (line !== '' && !line.startsWith('#') && predicate(line)) count++;
+  for (const line of text.split('\n'))
+    if (line !== '' && !line.startsWith('#') && predicate(line)) count++;
   return count;
 }
 
 export const metricsRender: Benchmark = async ({ quick, log }) => {
   const renders = quick ? 30 : 300;
   const fleet = await FleetClient.start();
-  const kubeProxy = await startFakeKubeProxy({ host: KUBE_PROXY_HOST, ipFamilies: ['IPv4', 'IPv6'] });
+  const kubeProxy = await startFakeKubeProxy({
+    host: KUBE_PROXY_HOST,
+    ipFamilies: ['IPv4', 'IPv6'],
+  });
   const measured: Measured[] = [];
   try {
     const base = await fleet.target(TARGET_HOST);
@@ -48,24 +52,45 @@ export const metricsRender: Benchmark = async ({ quick, log }) => {
       KUBENURSE_KUBE_PROXY_HEALTHZ_URL: kubeProxy.healthzUrl,
       KUBENURSE_SERVICE_ACCOUNT_DIR: '/nonexistent-bench-service-account',
     });
-    const metrics = new ProbeMetrics({ buckets: config.histogramBuckets, legacyMetrics: false, incomingChecks: () => 0 });
-    const prober = new Prober({ metrics, trust: { ca: [], insecure: false }, timeoutMs: 5000, reuseConnections: false });
+    const metrics = new ProbeMetrics({
+      buckets: config.histogramBuckets,
+      legacyMetrics: false,
+      incomingChecks: () => 0,
+    });
+    const prober = new Prober({
+      metrics,
+      trust: { ca: [], insecure: false },
+      timeoutMs: 5000,
+      reuseConnections: false,
+    });
     const ctx: ProberContext = { config, metrics, logger: pino({ level: 'silent' }), prober };
     const monitor = createKubeProxyMonitor(ctx);
     if (!monitor) throw new Error('kube-proxy monitor was not created');
     for (const check of monitor.checks()) {
       const outcome = await check.run(AbortSignal.timeout(5000));
-      if (outcome.status !== 'ok') throw new Error(`kube-proxy scrape of the fake failed: ${JSON.stringify(outcome)}`);
+      if (outcome.status !== 'ok')
+        throw new Error(`kube-proxy scrape of the fake failed: ${JSON.stringify(outcome)}`);
     }
 
     let populated = 0;
     for (const target of STEPS) {
       log(`metrics-render: probing until ${target} path_ types exist`);
       while (populated < target) {
-        const batch = Array.from({ length: Math.min(PROBE_CONCURRENCY, target - populated) }, (_, i) => populated + i);
-        const outcomes = await Promise.all(batch.map((i) => prober.probe({ type: `path_node-${String(i).padStart(4, '0')}`, url: `${base}/render/0` })));
+        const batch = Array.from(
+          { length: Math.min(PROBE_CONCURRENCY, target - populated) },
+          (_, i) => populated + i,
+        );
+        const outcomes = await Promise.all(
+          batch.map((i) =>
+            prober.probe({
+              type: `path_node-${String(i).padStart(4, '0')}`,
+              url: `${base}/render/0`,
+            }),
+          ),
+        );
         const failed = outcomes.find((result) => result.outcome.status !== 'ok');
-        if (failed) throw new Error(`probe failed while populating: ${JSON.stringify(failed.outcome)}`);
+        if (failed)
+          throw new Error(`probe failed while populating: ${JSON.stringify(failed.outcome)}`);
         populated += batch.length;
       }
       for (let i = 0; i < 5; i++) await metrics.render();
@@ -93,12 +118,35 @@ export const metricsRender: Benchmark = async ({ quick, log }) => {
     await fleet.stop();
   }
 
-  const rows = measured.map((m) => [m.pathTypes, m.series, m.pathSeries, m.kubeProxySeries, fmt(m.bytes / 1024, 0), fmt(m.gzipBytes / 1024, 0), fmt(m.ms.p50, 2), fmt(m.ms.p99, 2), fmt(m.ms.mean, 2)]);
+  const rows = measured.map((m) => [
+    m.pathTypes,
+    m.series,
+    m.pathSeries,
+    m.kubeProxySeries,
+    fmt(m.bytes / 1024, 0),
+    fmt(m.gzipBytes / 1024, 0),
+    fmt(m.ms.p50, 2),
+    fmt(m.ms.p99, 2),
+    fmt(m.ms.mean, 2),
+  ]);
   const big = measured.at(-1) as Measured;
   const markdown = [
     `In-process \`ProbeMetrics.render()\` — exactly what the \`/metrics\` handler sends — after real probes (the prober's \`Prober\`, fresh connections, against a target on ${TARGET_HOST}) created the \`path_\` types, with the kube-proxy passthrough filled by one scrape of the fake kube-proxy (dual stack, realistic families and label sets) on ${KUBE_PROXY_HOST}. Default buckets; ${renders} renders timed after 5 warm-up renders. A series = one sample line.`,
     '',
-    table(['path_ types', 'series total', 'of them path_', 'kube-proxy series', 'KiB', 'KiB gzip', 'ms p50', 'ms p99', 'ms mean'], rows),
+    table(
+      [
+        'path_ types',
+        'series total',
+        'of them path_',
+        'kube-proxy series',
+        'KiB',
+        'KiB gzip',
+        'ms p50',
+        'ms p99',
+        'ms mean',
+      ],
+      rows,
+    ),
     '',
     `Per \`path_\` type: ${fmt(big.pathSeries / big.pathTypes, 0)} series (for a plain-HTTP neighbour: the request histogram and 5 trace-event histograms, ${12 + 2} lines each with the 11 default buckets, plus the requests counter), ≈ ${fmt(big.bytes / big.pathTypes / 1024, 1)} KiB of exposition. With the default limit (10 neighbours) a node stays at the first row; the second row is what \`KUBENURSE_NEIGHBOUR_LIMIT=0\` costs at 1,000 nodes, every scrape.`,
   ].join('\n');
@@ -106,7 +154,14 @@ export const metricsRender: Benchmark = async ({ quick, log }) => {
     id: 'metrics-render',
     title: '6. /metrics render cost',
     command: 'npm run bench -- --only metrics-render',
-    goals: [{ what: `/metrics render with ${big.pathTypes} path_ types + kube-proxy`, target: 'reported (no goal figure)', measured: `${fmt(big.ms.p50, 1)} ms p50, ${fmt(big.bytes / 1024 / 1024, 2)} MiB`, met: undefined }],
+    goals: [
+      {
+        what: `/metrics render with ${big.pathTypes} path_ types + kube-proxy`,
+        target: 'reported (no goal figure)',
+        measured: `${fmt(big.ms.p50, 1)} ms p50, ${fmt(big.bytes / 1024 / 1024, 2)} MiB`,
+        met: undefined,
+      },
+    ],
     markdown,
     data: { renders, measured },
   };

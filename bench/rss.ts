@@ -27,7 +27,9 @@ interface Steady {
 }
 
 function heapFigures(metricsText: string): Record<string, number> {
-  const pick = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metricsText)?.[1] ?? Number.NaN) / (1024 * 1024);
+  const pick = (name: string) =>
+    Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metricsText)?.[1] ?? Number.NaN) /
+    (1024 * 1024);
   return {
     heapTotalMiB: pick('nodejs_heap_size_total_bytes'),
     heapUsedMiB: pick('nodejs_heap_size_used_bytes'),
@@ -49,7 +51,16 @@ export const rss: Benchmark = async ({ quick, log }) => {
   let idleBundle: Rss | undefined;
   try {
     const port = await freePort(SELF_IP);
-    const cluster = await startCluster({ apiHost: API_HOST, selfIp: SELF_IP, neighbourPrefix: '127.0.5', neighbourBase: 100, neighbourServers: NEIGHBOURS, initialNeighbours: NEIGHBOURS, port, fleet });
+    const cluster = await startCluster({
+      apiHost: API_HOST,
+      selfIp: SELF_IP,
+      neighbourPrefix: '127.0.5',
+      neighbourBase: 100,
+      neighbourServers: NEIGHBOURS,
+      initialNeighbours: NEIGHBOURS,
+      port,
+      fleet,
+    });
     try {
       log('rss: bundle with every check off');
       const idle = await startProber({ host: SELF_IP, port, env: {} });
@@ -58,7 +69,11 @@ export const rss: Benchmark = async ({ quick, log }) => {
       await idle.stop();
 
       const variants: { label: string; env: Record<string, string>; fromSource: boolean }[] = [
-        { label: `production bundle as the image runs it (${LEAN_NODE_OPTIONS}, MALLOC_ARENA_MAX=2)`, env: { NODE_OPTIONS: LEAN_NODE_OPTIONS, MALLOC_ARENA_MAX: '2' }, fromSource: false },
+        {
+          label: `production bundle as the image runs it (${LEAN_NODE_OPTIONS}, MALLOC_ARENA_MAX=2)`,
+          env: { NODE_OPTIONS: LEAN_NODE_OPTIONS, MALLOC_ARENA_MAX: '2' },
+          fromSource: false,
+        },
         { label: 'production bundle, default Node flags', env: {}, fromSource: false },
         { label: 'unbundled src/main.ts (type stripping)', env: {}, fromSource: true },
       ];
@@ -69,7 +84,12 @@ export const rss: Benchmark = async ({ quick, log }) => {
           host: SELF_IP,
           port,
           fromSource: variant.fromSource,
-          env: { ...cluster.proberEnv, KUBENURSE_NEIGHBOUR_LIMIT: String(NEIGHBOURS), KUBENURSE_CHECK_API_SERVER_DIRECT: 'true', ...variant.env },
+          env: {
+            ...cluster.proberEnv,
+            KUBENURSE_NEIGHBOUR_LIMIT: String(NEIGHBOURS),
+            KUBENURSE_CHECK_API_SERVER_DIRECT: 'true',
+            ...variant.env,
+          },
         });
         const samples: Rss[] = [];
         const started = Date.now();
@@ -92,7 +112,10 @@ export const rss: Benchmark = async ({ quick, log }) => {
             probesPerRound: hits / rounds,
             heap,
           });
-          if (Object.keys(stats.neighbourHits).length < NEIGHBOURS) throw new Error(`only ${Object.keys(stats.neighbourHits).length} of ${NEIGHBOURS} neighbours were probed`);
+          if (Object.keys(stats.neighbourHits).length < NEIGHBOURS)
+            throw new Error(
+              `only ${Object.keys(stats.neighbourHits).length} of ${NEIGHBOURS} neighbours were probed`,
+            );
         } finally {
           await prober.stop();
         }
@@ -105,24 +128,79 @@ export const rss: Benchmark = async ({ quick, log }) => {
   }
 
   const production = runs[0] as Steady;
-  const partRows = Object.entries(parts).map(([name, r]) => [name, fmt(r.rssMiB, 1), `+${fmt(r.rssMiB - bare.rssMiB, 1)}`, fmt(r.anonMiB, 1), fmt(r.fileMiB, 1)]);
+  const partRows = Object.entries(parts).map(([name, r]) => [
+    name,
+    fmt(r.rssMiB, 1),
+    `+${fmt(r.rssMiB - bare.rssMiB, 1)}`,
+    fmt(r.anonMiB, 1),
+    fmt(r.fileMiB, 1),
+  ]);
   const markdown = [
     `The production bundle (built from this tree with scripts/bundle.mjs) as a pod on a simulated node: the fake apiserver (HTTPS, list + watch) lists ${NEIGHBOURS} neighbour prober pods, each a tiny HTTP server on its own loopback address (127.0.5.100–${100 + NEIGHBOURS - 1}), \`KUBENURSE_NEIGHBOUR_LIMIT=${NEIGHBOURS}\`, default 5 s interval, \`api_server_direct\` on. RSS = VmRSS from /proc/<pid>/status every ${sampleEveryMs / 1000} s for ${windowMs / 1000} s; *steady* = median of the second half. Anon = RssAnon (heap, malloc); file = RssFile (mapped node binary and libraries: shared, reclaimable page cache, but counted in RSS).`,
     '',
-    table(['process', 'steady RSS MiB', 'max MiB', 'anon MiB', 'file MiB', 'probes per round', 'V8 heap used / total MiB', 'external MiB'], [
-      ...runs.map((r) => [r.label, fmt(r.steadyMiB, 1), fmt(r.maxMiB, 1), fmt(r.last.anonMiB, 1), fmt(r.last.fileMiB, 1), fmt(r.probesPerRound, 1), `${fmt(r.heap?.heapUsedMiB, 1)} / ${fmt(r.heap?.heapTotalMiB, 1)}`, fmt(r.heap?.externalMiB, 1)]),
-      ['production bundle, every check off (no neighbours, no discovery)', fmt(idleBundle?.rssMiB, 1), '–', fmt(idleBundle?.anonMiB, 1), fmt(idleBundle?.fileMiB, 1), '0', '–', '–'],
-    ]),
+    table(
+      [
+        'process',
+        'steady RSS MiB',
+        'max MiB',
+        'anon MiB',
+        'file MiB',
+        'probes per round',
+        'V8 heap used / total MiB',
+        'external MiB',
+      ],
+      [
+        ...runs.map((r) => [
+          r.label,
+          fmt(r.steadyMiB, 1),
+          fmt(r.maxMiB, 1),
+          fmt(r.last.anonMiB, 1),
+          fmt(r.last.fileMiB, 1),
+          fmt(r.probesPerRound, 1),
+          `${fmt(r.heap?.heapUsedMiB, 1)} / ${fmt(r.heap?.heapTotalMiB, 1)}`,
+          fmt(r.heap?.externalMiB, 1),
+        ]),
+        [
+          'production bundle, every check off (no neighbours, no discovery)',
+          fmt(idleBundle?.rssMiB, 1),
+          '–',
+          fmt(idleBundle?.anonMiB, 1),
+          fmt(idleBundle?.fileMiB, 1),
+          '0',
+          '–',
+          '–',
+        ],
+      ],
+    ),
     '',
     'Where it goes: bare Node 24, and each dependency bundled alone exactly as the production bundle bundles it (esbuild, minified, tree-shaken to the symbols the prober uses), each in a fresh idle process. The deltas overlap (each pulls in Node internals the others share), so they do not add up; they rank the candidates.',
     '',
-    table(['process', 'RSS MiB', 'over bare Node', 'anon MiB', 'file MiB'], [['bare Node (idle timer)', fmt(bare.rssMiB, 1), '0', fmt(bare.anonMiB, 1), fmt(bare.fileMiB, 1)], ...partRows]),
+    table(
+      ['process', 'RSS MiB', 'over bare Node', 'anon MiB', 'file MiB'],
+      [
+        [
+          'bare Node (idle timer)',
+          fmt(bare.rssMiB, 1),
+          '0',
+          fmt(bare.anonMiB, 1),
+          fmt(bare.fileMiB, 1),
+        ],
+        ...partRows,
+      ],
+    ),
   ].join('\n');
   return {
     id: 'rss',
     title: `2b. Steady RSS with ${NEIGHBOURS} neighbours`,
     command: 'npm run bench -- --only rss',
-    goals: [{ what: `steady RSS, bundle as shipped, ${NEIGHBOURS} neighbours, 5 s interval`, target: `≤ ${GOAL_MIB} MiB`, measured: `${fmt(production.steadyMiB, 1)} MiB`, met: production.steadyMiB <= GOAL_MIB }],
+    goals: [
+      {
+        what: `steady RSS, bundle as shipped, ${NEIGHBOURS} neighbours, 5 s interval`,
+        target: `≤ ${GOAL_MIB} MiB`,
+        measured: `${fmt(production.steadyMiB, 1)} MiB`,
+        met: production.steadyMiB <= GOAL_MIB,
+      },
+    ],
     markdown,
     data: { bare, parts, idleBundle, runs },
   };

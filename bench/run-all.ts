@@ -12,14 +12,33 @@ import { parseArgs } from 'node:util';
 import { ensureBlackbox } from './lib/blackbox.ts';
 import { NODE } from './lib/children.ts';
 import { machineInfo, machineLine } from './lib/machine.ts';
-import { PROJECT_ROOT, replaceMarked, RESULTS_DIR, table, verdict, type BenchResult } from './lib/report.ts';
+import {
+  PROJECT_ROOT,
+  replaceMarked,
+  RESULTS_DIR,
+  table,
+  verdict,
+  type BenchResult,
+} from './lib/report.ts';
 
 /** Order of the sections in BENCHMARKS.md; file = bench/<id>.ts. */
-export const BENCHMARKS = ['accuracy', 'cpu', 'rss', 'churn', 'scale', 'alive-load', 'metrics-render'] as const;
+export const BENCHMARKS = [
+  'accuracy',
+  'cpu',
+  'rss',
+  'churn',
+  'scale',
+  'alive-load',
+  'metrics-render',
+] as const;
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } },
+});
 const selected = values.only ? values.only.split(',').map((id) => id.trim()) : [...BENCHMARKS];
-for (const id of selected) if (!(BENCHMARKS as readonly string[]).includes(id)) throw new Error(`unknown benchmark "${id}"; known: ${BENCHMARKS.join(', ')}`);
+for (const id of selected)
+  if (!(BENCHMARKS as readonly string[]).includes(id))
+    throw new Error(`unknown benchmark "${id}"; known: ${BENCHMARKS.join(', ')}`);
 
 // Fails early, with the apt-get command, before any benchmark has run.
 ensureBlackbox();
@@ -27,7 +46,12 @@ ensureBlackbox();
 const failed: string[] = [];
 for (const id of selected) {
   process.stderr.write(`\n=== bench/${id}.ts${values.quick ? ' --quick' : ''} ===\n`);
-  const args = [join(PROJECT_ROOT, 'bench', `${id}.ts`), '--json-out', join(RESULTS_DIR, `${id}.json`), ...(values.quick ? ['--quick'] : [])];
+  const args = [
+    join(PROJECT_ROOT, 'bench', `${id}.ts`),
+    '--json-out',
+    join(RESULTS_DIR, `${id}.json`),
+    ...(values.quick ? ['--quick'] : []),
+  ];
   const run = spawnSync(NODE, args, { stdio: 'inherit', cwd: PROJECT_ROOT });
   if (run.status !== 0) failed.push(id);
 }
@@ -37,9 +61,17 @@ const results: BenchResult[] = BENCHMARKS.map((id) => join(RESULTS_DIR, `${id}.j
   .filter((file) => existsSync(file))
   .map((file) => JSON.parse(readFileSync(file, 'utf8')) as BenchResult);
 
-const goalRows = results.flatMap((result) => result.goals.map((goal) => [goal.what, goal.target, goal.measured, verdict(goal.met)]));
+const goalRows = results.flatMap((result) =>
+  result.goals.map((goal) => [goal.what, goal.target, goal.measured, verdict(goal.met)]),
+);
 const sections = results.map((result) =>
-  [`### ${result.title}`, '', `Command: \`${result.command}\` — run ${result.startedAt}, took ${result.durationSeconds} s.`, '', result.markdown].join('\n'),
+  [
+    `### ${result.title}`,
+    '',
+    `Command: \`${result.command}\` — run ${result.startedAt}, took ${result.durationSeconds} s.`,
+    '',
+    result.markdown,
+  ].join('\n'),
 );
 const generated = [
   `Machine: ${machineLine(machine)}.`,
@@ -55,5 +87,7 @@ const documentPath = join(PROJECT_ROOT, 'BENCHMARKS.md');
 const document = existsSync(documentPath) ? readFileSync(documentPath, 'utf8') : '# Benchmarks\n';
 writeFileSync(documentPath, replaceMarked(document, 'bench results', generated));
 writeFileSync(join(RESULTS_DIR, 'machine.json'), `${JSON.stringify(machine, null, 1)}\n`);
-process.stderr.write(`\nwrote BENCHMARKS.md (${results.length} sections)${failed.length ? `; FAILED: ${failed.join(', ')}` : ''}\n`);
+process.stderr.write(
+  `\nwrote BENCHMARKS.md (${results.length} sections)${failed.length ? `; FAILED: ${failed.join(', ')}` : ''}\n`,
+);
 process.exit(failed.length ? 1 : 0);

@@ -39,11 +39,25 @@ async function syntheticCluster(nodes: number, selfOnNode0: boolean): Promise<Fa
   const api = await FakeApiServer.start({ host: API_HOST, historyLimit: 1000 });
   for (let i = 0; i < nodes; i++) {
     api.addNode({ name: node(i) });
-    api.addPod({ name: `kubenurse-${i}`, namespace: NAMESPACE, nodeName: node(i), podIP: `127.0.5.${100 + (i % POD_IP_POOL)}`, hostIP: `127.0.5.${100 + (i % POD_IP_POOL)}`, labels: POD_LABELS });
+    api.addPod({
+      name: `kubenurse-${i}`,
+      namespace: NAMESPACE,
+      nodeName: node(i),
+      podIP: `127.0.5.${100 + (i % POD_IP_POOL)}`,
+      hostIP: `127.0.5.${100 + (i % POD_IP_POOL)}`,
+      labels: POD_LABELS,
+    });
   }
   if (!selfOnNode0) {
     api.addNode({ name: 'node-self' });
-    api.addPod({ name: 'kubenurse-self', namespace: NAMESPACE, nodeName: 'node-self', podIP: SELF_IP, hostIP: SELF_IP, labels: POD_LABELS });
+    api.addPod({
+      name: 'kubenurse-self',
+      namespace: NAMESPACE,
+      nodeName: 'node-self',
+      podIP: SELF_IP,
+      hostIP: SELF_IP,
+      labels: POD_LABELS,
+    });
   }
   return api;
 }
@@ -55,7 +69,12 @@ interface MemoryFigures {
   readonly syncSeconds: number;
 }
 
-async function proberMemory(nodes: number, fleet: FleetClient, port: number, settleMs: number): Promise<MemoryFigures> {
+async function proberMemory(
+  nodes: number,
+  fleet: FleetClient,
+  port: number,
+  settleMs: number,
+): Promise<MemoryFigures> {
   const api = await syntheticCluster(nodes, false);
   try {
     const saDir = api.writeServiceAccountDir(NAMESPACE);
@@ -63,17 +82,33 @@ async function proberMemory(nodes: number, fleet: FleetClient, port: number, set
     const prober = await startProber({
       host: SELF_IP,
       port,
-      env: { ...api.inClusterEnv(saDir), KUBENURSE_NAMESPACE: NAMESPACE, KUBENURSE_POD_NAME: 'kubenurse-self', KUBENURSE_NODE_NAME: 'node-self', KUBENURSE_NEIGHBOUR_FILTER: 'app.kubernetes.io/name=kubenurse', KUBENURSE_CHECK_NEIGHBOURHOOD: 'true', KUBENURSE_NEIGHBOUR_LIMIT: String(K) },
+      env: {
+        ...api.inClusterEnv(saDir),
+        KUBENURSE_NAMESPACE: NAMESPACE,
+        KUBENURSE_POD_NAME: 'kubenurse-self',
+        KUBENURSE_NODE_NAME: 'node-self',
+        KUBENURSE_NEIGHBOUR_FILTER: 'app.kubernetes.io/name=kubenurse',
+        KUBENURSE_CHECK_NEIGHBOURHOOD: 'true',
+        KUBENURSE_NEIGHBOUR_LIMIT: String(K),
+      },
     });
     try {
-      await waitFor(`prober to list ${nodes} neighbours`, async () => {
-        const alive = (await (await fetch(`${prober.baseUrl}/alive`)).json()) as { neighbourhood?: unknown[] };
-        return alive.neighbourhood?.length === nodes;
-      }, 120_000, 500);
+      await waitFor(
+        `prober to list ${nodes} neighbours`,
+        async () => {
+          const alive = (await (await fetch(`${prober.baseUrl}/alive`)).json()) as {
+            neighbourhood?: unknown[];
+          };
+          return alive.neighbourhood?.length === nodes;
+        },
+        120_000,
+        500,
+      );
       const syncSeconds = (Date.now() - started) / 1000;
       await sleep(settleMs);
       const metrics = await (await fetch(`${prober.baseUrl}/metrics`)).text();
-      const heapUsed = Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(metrics)?.[1]) / (1024 * 1024);
+      const heapUsed =
+        Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(metrics)?.[1]) / (1024 * 1024);
       return { nodes, rssMiB: readRss(prober.pid).rssMiB, heapUsedMiB: heapUsed, syncSeconds };
     } finally {
       await prober.stop();
@@ -92,7 +127,10 @@ export const scale: Benchmark = async ({ quick, log }) => {
   const memory: MemoryFigures[] = [];
   try {
     const port = await freePort(SELF_IP);
-    await fleet.neighbours(Array.from({ length: POD_IP_POOL }, (_, i) => `127.0.5.${100 + i}`), port);
+    await fleet.neighbours(
+      Array.from({ length: POD_IP_POOL }, (_, i) => `127.0.5.${100 + i}`),
+      port,
+    );
     for (const nodes of [50, NODES]) {
       log(`scale: prober memory with ${nodes} nodes`);
       memory.push(await proberMemory(nodes, fleet, port, settleMs));
@@ -109,16 +147,37 @@ export const scale: Benchmark = async ({ quick, log }) => {
   let initialSyncMs = 0;
   try {
     const saDir = api.writeServiceAccountDir(NAMESPACE);
-    const config = parseConfig({ ...api.inClusterEnv(saDir), KUBENURSE_NAMESPACE: NAMESPACE, KUBENURSE_POD_NAME: 'kubenurse-0', KUBENURSE_NODE_NAME: node(0), KUBENURSE_NEIGHBOUR_FILTER: 'app.kubernetes.io/name=kubenurse', KUBENURSE_NEIGHBOUR_LIMIT: String(K) });
-    const metrics = new ProbeMetrics({ buckets: config.histogramBuckets, legacyMetrics: false, incomingChecks: () => 0 });
-    const prober = new Prober({ metrics, trust: { ca: [], insecure: false }, timeoutMs: 5000, reuseConnections: false });
+    const config = parseConfig({
+      ...api.inClusterEnv(saDir),
+      KUBENURSE_NAMESPACE: NAMESPACE,
+      KUBENURSE_POD_NAME: 'kubenurse-0',
+      KUBENURSE_NODE_NAME: node(0),
+      KUBENURSE_NEIGHBOUR_FILTER: 'app.kubernetes.io/name=kubenurse',
+      KUBENURSE_NEIGHBOUR_LIMIT: String(K),
+    });
+    const metrics = new ProbeMetrics({
+      buckets: config.histogramBuckets,
+      legacyMetrics: false,
+      incomingChecks: () => 0,
+    });
+    const prober = new Prober({
+      metrics,
+      trust: { ca: [], insecure: false },
+      timeoutMs: 5000,
+      reuseConnections: false,
+    });
     const ctx: ProberContext = { config, metrics, logger: pino({ level: 'silent' }), prober };
     const mesh = createNeighbourhood(ctx);
     if (!mesh) throw new Error('neighbourhood not created');
     const syncStart = performance.now();
     mesh.start();
     try {
-      await waitFor(`discovery of ${NODES - 1} neighbours`, () => (mesh.aliveFields().neighbourhood as unknown[]).length === NODES - 1, 120_000, 20);
+      await waitFor(
+        `discovery of ${NODES - 1} neighbours`,
+        () => (mesh.aliveFields().neighbourhood as unknown[]).length === NODES - 1,
+        120_000,
+        20,
+      );
       initialSyncMs = performance.now() - syncStart;
       const types = () => new Set(mesh.checks().map((check) => check.type));
       /** Applies `change`, then polls checks() (as a round would) until `done`; times both. */
@@ -135,16 +194,28 @@ export const scale: Benchmark = async ({ quick, log }) => {
             recompute.push(took);
             return;
           }
-          if (performance.now() - start > 30_000) throw new Error('selection did not change within 30 s');
+          if (performance.now() - start > 30_000)
+            throw new Error('selection did not change within 30 s');
         }
       };
       for (let i = 0; i < changes; i++) {
         const victim = [...types()][i % K] as string;
         const name = victim.slice('path_'.length);
         const index = Number(name.slice('node-'.length));
-        await timeChange(() => api.deletePod(NAMESPACE, `kubenurse-${index}`), (current) => !current.has(victim) && current.size === K);
         await timeChange(
-          () => api.addPod({ name: `kubenurse-${index}`, namespace: NAMESPACE, nodeName: name, podIP: `127.0.5.${100 + (index % POD_IP_POOL)}`, hostIP: `127.0.5.${100 + (index % POD_IP_POOL)}`, labels: POD_LABELS }),
+          () => api.deletePod(NAMESPACE, `kubenurse-${index}`),
+          (current) => !current.has(victim) && current.size === K,
+        );
+        await timeChange(
+          () =>
+            api.addPod({
+              name: `kubenurse-${index}`,
+              namespace: NAMESPACE,
+              nodeName: name,
+              podIP: `127.0.5.${100 + (index % POD_IP_POOL)}`,
+              hostIP: `127.0.5.${100 + (index % POD_IP_POOL)}`,
+              labels: POD_LABELS,
+            }),
           (current) => current.has(victim),
         );
       }
@@ -158,7 +229,10 @@ export const scale: Benchmark = async ({ quick, log }) => {
 
   // --- in-degree over the whole cluster -------------------------------------------------
   log(`scale: in-degree of every node's selection (${NODES} × selectNeighbours)`);
-  const members = Array.from({ length: NODES }, (_, i) => ({ nodeName: node(i), hash: nodeHash(node(i)) }));
+  const members = Array.from({ length: NODES }, (_, i) => ({
+    nodeName: node(i),
+    hash: nodeHash(node(i)),
+  }));
   const inDegree = new Map<string, number>();
   const selectTimes: number[] = [];
   for (const member of members) {
@@ -167,7 +241,8 @@ export const scale: Benchmark = async ({ quick, log }) => {
     const chosen = selectNeighbours(member.nodeName, others, K);
     selectTimes.push(performance.now() - start);
     if (chosen.length !== K) throw new Error(`${member.nodeName} chose ${chosen.length}`);
-    for (const neighbour of chosen) inDegree.set(neighbour.nodeName, (inDegree.get(neighbour.nodeName) ?? 0) + 1);
+    for (const neighbour of chosen)
+      inDegree.set(neighbour.nodeName, (inDegree.get(neighbour.nodeName) ?? 0) + 1);
   }
   const degrees = members.map((member) => inDegree.get(member.nodeName) ?? 0);
   const minDegree = Math.min(...degrees);
@@ -180,19 +255,32 @@ export const scale: Benchmark = async ({ quick, log }) => {
   const markdown = [
     `A synthetic cluster in the fake apiserver: ${NODES} nodes (each with a status.images entry, like real nodes) and one prober pod per node, pod IPs on loopback. Default limit K = ${K}.`,
     '',
-    '**Informer memory** — the production bundle as a pod of that cluster (its pod and node informers list and watch everything; it probes its K neighbours every 5 s), measured after the first full list plus ' + `${settleMs / 1000} s, against the same with 50 nodes:`,
+    '**Informer memory** — the production bundle as a pod of that cluster (its pod and node informers list and watch everything; it probes its K neighbours every 5 s), measured after the first full list plus ' +
+      `${settleMs / 1000} s, against the same with 50 nodes:`,
     '',
-    table(['nodes', 'RSS MiB', 'V8 heap used MiB', 'start → all neighbours listed (s)'], memory.map((m) => [m.nodes, fmt(m.rssMiB, 1), fmt(m.heapUsedMiB, 1), fmt(m.syncSeconds, 1)])),
+    table(
+      ['nodes', 'RSS MiB', 'V8 heap used MiB', 'start → all neighbours listed (s)'],
+      memory.map((m) => [m.nodes, fmt(m.rssMiB, 1), fmt(m.heapUsedMiB, 1), fmt(m.syncSeconds, 1)]),
+    ),
     '',
     `Difference for ${NODES - 50} more nodes and pods: RSS ${fmt(big.rssMiB - small.rssMiB, 1)} MiB, heap ${fmt(big.heapUsedMiB - small.heapUsedMiB, 1)} MiB (≈ ${fmt(((big.heapUsedMiB - small.heapUsedMiB) * 1024) / (NODES - 50), 2)} KiB per node + pod: the caches keep trimmed summaries, not the API objects).`,
     '',
     `**Selection after a change** — the prober's Discovery + NeighbourMesh in the benchmark process, ${changes} deletions of a selected neighbour's pod and ${changes} re-additions (ms). *End to end* = from the apiserver change, through the HTTPS watch event and the informer cache, until \`checks()\` (what a round calls) returns the new selection; *recompute* = that \`checks()\` call alone (filters over ${NODES} pods, ring sort, ${K} checks). Initial list of ${NODES} pods and nodes: ${fmt(initialSyncMs, 0)} ms.`,
     '',
-    table(['figure', 'n', 'p50', 'p99', 'max'], [
-      ['end to end', e2e.n, fmt(e2e.p50, 2), fmt(e2e.p99, 2), fmt(e2e.max, 2)],
-      ['recompute (checks())', comp.n, fmt(comp.p50, 2), fmt(comp.p99, 2), fmt(comp.max, 2)],
-      [`selectNeighbours alone over ${NODES - 1} members`, sel.n, fmt(sel.p50, 2), fmt(sel.p99, 2), fmt(sel.max, 2)],
-    ]),
+    table(
+      ['figure', 'n', 'p50', 'p99', 'max'],
+      [
+        ['end to end', e2e.n, fmt(e2e.p50, 2), fmt(e2e.p99, 2), fmt(e2e.max, 2)],
+        ['recompute (checks())', comp.n, fmt(comp.p50, 2), fmt(comp.p99, 2), fmt(comp.max, 2)],
+        [
+          `selectNeighbours alone over ${NODES - 1} members`,
+          sel.n,
+          fmt(sel.p50, 2),
+          fmt(sel.p99, 2),
+          fmt(sel.max, 2),
+        ],
+      ],
+    ),
     '',
     `**In-degree** — every one of the ${NODES} nodes ran \`selectNeighbours\` over the other ${NODES - 1}: in-degree min ${minDegree}, max ${maxDegree} (exactly K = ${K} for all: ${minDegree === K && maxDegree === K ? 'yes' : 'NO'}).`,
   ].join('\n');
@@ -201,10 +289,30 @@ export const scale: Benchmark = async ({ quick, log }) => {
     title: `4. Discovery and selection at ${NODES.toLocaleString('en-US')} nodes`,
     command: 'npm run bench -- --only scale',
     goals: [
-      { what: `selection after a change at ${NODES} nodes: recompute in checks(), p99`, target: '≤ 50 ms', measured: `${fmt(comp.p99, 1)} ms (p50 ${fmt(comp.p50, 1)})`, met: comp.p99 <= 50 },
-      { what: `selection after a change at ${NODES} nodes: end to end from the apiserver change, p99`, target: '≤ 50 ms', measured: `${fmt(e2e.p99, 1)} ms (p50 ${fmt(e2e.p50, 1)})`, met: e2e.p99 <= 50 },
-      { what: `in-degree of the selection at ${NODES} nodes`, target: `exactly ${K} for all`, measured: `min ${minDegree}, max ${maxDegree}`, met: minDegree === K && maxDegree === K },
-      { what: `informer memory, ${NODES} vs 50 nodes`, target: 'reported (no goal figure)', measured: `+${fmt(big.rssMiB - small.rssMiB, 1)} MiB RSS, +${fmt(big.heapUsedMiB - small.heapUsedMiB, 1)} MiB heap`, met: undefined },
+      {
+        what: `selection after a change at ${NODES} nodes: recompute in checks(), p99`,
+        target: '≤ 50 ms',
+        measured: `${fmt(comp.p99, 1)} ms (p50 ${fmt(comp.p50, 1)})`,
+        met: comp.p99 <= 50,
+      },
+      {
+        what: `selection after a change at ${NODES} nodes: end to end from the apiserver change, p99`,
+        target: '≤ 50 ms',
+        measured: `${fmt(e2e.p99, 1)} ms (p50 ${fmt(e2e.p50, 1)})`,
+        met: e2e.p99 <= 50,
+      },
+      {
+        what: `in-degree of the selection at ${NODES} nodes`,
+        target: `exactly ${K} for all`,
+        measured: `min ${minDegree}, max ${maxDegree}`,
+        met: minDegree === K && maxDegree === K,
+      },
+      {
+        what: `informer memory, ${NODES} vs 50 nodes`,
+        target: 'reported (no goal figure)',
+        measured: `+${fmt(big.rssMiB - small.rssMiB, 1)} MiB RSS, +${fmt(big.heapUsedMiB - small.heapUsedMiB, 1)} MiB heap`,
+        met: undefined,
+      },
     ],
     markdown,
     data: { memory, endToEnd, recompute, initialSyncMs, selectTimes: sel, minDegree, maxDegree },

@@ -44,8 +44,12 @@ export const STUBBED_MODULES = { 'body-parser': 'scripts/stubs/body-parser.cjs' 
 const stubPlugin = {
   name: 'kubenurse-stubs',
   setup(build) {
-    const names = Object.keys(STUBBED_MODULES).map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-    build.onResolve({ filter: new RegExp(`^(${names.join('|')})$`) }, (args) => ({ path: join(projectRoot, STUBBED_MODULES[args.path]) }));
+    const names = Object.keys(STUBBED_MODULES).map((name) =>
+      name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+    );
+    build.onResolve({ filter: new RegExp(`^(${names.join('|')})$`) }, (args) => ({
+      path: join(projectRoot, STUBBED_MODULES[args.path]),
+    }));
   },
 };
 
@@ -56,7 +60,8 @@ export async function bundle({ entryPoints = ENTRY_POINTS, outdir = DEFAULT_OUTD
   // Chunk names change with their content; drop the previous build's so dist/ holds one build.
   const target = resolve(projectRoot, outdir);
   if (existsSync(target)) {
-    for (const name of readdirSync(target)) if (name.startsWith(CHUNK_PREFIX)) rmSync(join(target, name));
+    for (const name of readdirSync(target))
+      if (name.startsWith(CHUNK_PREFIX)) rmSync(join(target, name));
   }
   const result = await build({
     absWorkingDir: projectRoot,
@@ -89,14 +94,19 @@ export async function bundle({ entryPoints = ENTRY_POINTS, outdir = DEFAULT_OUTD
   });
   for (const { from, to } of STATIC_ASSETS) {
     const source = join(projectRoot, from);
-    if (!existsSync(source)) throw new Error(`static assets ${from} not found (listed in STATIC_ASSETS of scripts/bundle.mjs)`);
+    if (!existsSync(source))
+      throw new Error(
+        `static assets ${from} not found (listed in STATIC_ASSETS of scripts/bundle.mjs)`,
+      );
     cpSync(source, resolve(projectRoot, outdir, to), { recursive: true });
   }
   return result;
 }
 
 function isMain() {
-  return process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+  return (
+    process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)
+  );
 }
 
 if (isMain()) {

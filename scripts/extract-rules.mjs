@@ -16,6 +16,7 @@ const HEADER = `# Generated from examples/prometheusrule.yaml by scripts/extract
 
 const resource = parse(readFileSync(PROMETHEUS_RULE, 'utf8'));
 const groups = resource?.spec?.groups;
-if (!Array.isArray(groups) || groups.length === 0) throw new Error(`${PROMETHEUS_RULE}: no spec.groups`);
+if (!Array.isArray(groups) || groups.length === 0)
+  throw new Error(`${PROMETHEUS_RULE}: no spec.groups`);
 writeFileSync(RULES_FILE, HEADER + stringify({ groups }, { lineWidth: 0 }));
 console.log(`wrote ${RULES_FILE}`);

@@ -19,7 +19,9 @@ const TEST_FILE = resolve(root, 'examples/rules/kubenurse.rules.test.yaml');
 
 /** Series helper: metric{labels} with a promtool expanding notation of values. */
 function series(name, labels, values) {
-  const inner = Object.entries(labels).map(([key, value]) => `${key}="${value}"`).join(',');
+  const inner = Object.entries(labels)
+    .map(([key, value]) => `${key}="${value}"`)
+    .join(',');
   return { series: `${name}{${inner}}`, values };
 }
 
@@ -36,8 +38,16 @@ function histogram(name, labels, bounds, bucketOfAll, perMinute, minutes) {
 /** errors_total and requests_total of one check type on one node, `failPerMinute` of `perMinute` failing. */
 function check(type, node, perMinute, failPerMinute, minutes, event = 'connect_done') {
   return [
-    series('kubenurse_httpclient_requests_total', { job: 'kubenurse', node, type, code: 'round_trip_error' }, `0+${perMinute}x${minutes}`),
-    series('kubenurse_errors_total', { job: 'kubenurse', node, type, event }, `0+${failPerMinute}x${minutes}`),
+    series(
+      'kubenurse_httpclient_requests_total',
+      { job: 'kubenurse', node, type, code: 'round_trip_error' },
+      `0+${perMinute}x${minutes}`,
+    ),
+    series(
+      'kubenurse_errors_total',
+      { job: 'kubenurse', node, type, event },
+      `0+${failPerMinute}x${minutes}`,
+    ),
   ];
 }
 
@@ -53,13 +63,20 @@ const SCENARIOS = [
     alert: 'KubenurseCheckErrorRateHigh',
     // 20 % of me_ingress fail; path_ types are left to KubenurseNeighbourPathBroken.
     bad: [...check('me_ingress', 'a', 10, 2, 40), ...check('me_ingress', 'b', 10, 2, 40)],
-    good: [...check('api_server_direct', 'a', 10, 0.1, 40), ...check('path_c', 'a', 10, 10, 40), ...check('kube_proxy_metrics', 'a', 10, 10, 40)],
+    good: [
+      ...check('api_server_direct', 'a', 10, 0.1, 40),
+      ...check('path_c', 'a', 10, 10, 40),
+      ...check('kube_proxy_metrics', 'a', 10, 10, 40),
+    ],
     evalTime: '30m',
     expected: [{ labels: { type: 'me_ingress' }, value: 0.2 }],
   },
   {
     alert: 'KubenurseApiServerUnreachable',
-    bad: [...check('api_server_direct', 'a', 10, 10, 30), ...check('api_server_dns', 'a', 10, 10, 30)],
+    bad: [
+      ...check('api_server_direct', 'a', 10, 10, 30),
+      ...check('api_server_dns', 'a', 10, 10, 30),
+    ],
     good: [
       // DNS alone failing is KubenurseApiServerDnsFailing, not this alert.
       ...check('api_server_direct', 'c', 10, 0, 30),
@@ -72,7 +89,10 @@ const SCENARIOS = [
   },
   {
     alert: 'KubenurseApiServerDnsFailing',
-    bad: [...check('api_server_direct', 'c', 10, 0, 30), ...check('api_server_dns', 'c', 10, 10, 30, 'dns_done')],
+    bad: [
+      ...check('api_server_direct', 'c', 10, 0, 30),
+      ...check('api_server_dns', 'c', 10, 10, 30, 'dns_done'),
+    ],
     good: [
       // Both failing is KubenurseApiServerUnreachable, not a DNS problem.
       ...check('api_server_direct', 'a', 10, 10, 30),
@@ -93,24 +113,51 @@ const SCENARIOS = [
   {
     alert: 'KubenurseNeighbourPathBroken',
     bad: [...check('path_c', 'a', 10, 10, 30), ...check('path_c', 'b', 10, 10, 30)],
-    good: [...check('path_d', 'a', 10, 0, 30), ...check('path_d', 'b', 10, 1, 30), ...check('me_service', 'a', 10, 10, 30)],
+    good: [
+      ...check('path_d', 'a', 10, 0, 30),
+      ...check('path_d', 'b', 10, 1, 30),
+      ...check('me_service', 'a', 10, 10, 30),
+    ],
     evalTime: '25m',
     expected: [{ labels: { type: 'path_c', target_node: 'c' }, value: 1 }],
   },
   {
     alert: 'KubenurseLatencyHigh',
     // All api_server_dns requests take between 1 and 2.5 s: p99 = 1 + 1.5 × 0.99 = 2.485 s.
-    bad: histogram('kubenurse_httpclient_request_duration_seconds', { job: 'kubenurse', node: 'a', type: 'api_server_dns' }, ['0.5', '1', '2.5'], 2, 10, 40),
+    bad: histogram(
+      'kubenurse_httpclient_request_duration_seconds',
+      { job: 'kubenurse', node: 'a', type: 'api_server_dns' },
+      ['0.5', '1', '2.5'],
+      2,
+      10,
+      40,
+    ),
     good: [
-      ...histogram('kubenurse_httpclient_request_duration_seconds', { job: 'kubenurse', node: 'a', type: 'me_service' }, ['0.5', '1', '2.5'], 0.1, 10, 40),
-      ...histogram('kubenurse_httpclient_request_duration_seconds', { job: 'kubenurse', node: 'a', type: 'kube_proxy_metrics' }, ['0.5', '1', '2.5'], 2, 10, 40),
+      ...histogram(
+        'kubenurse_httpclient_request_duration_seconds',
+        { job: 'kubenurse', node: 'a', type: 'me_service' },
+        ['0.5', '1', '2.5'],
+        0.1,
+        10,
+        40,
+      ),
+      ...histogram(
+        'kubenurse_httpclient_request_duration_seconds',
+        { job: 'kubenurse', node: 'a', type: 'kube_proxy_metrics' },
+        ['0.5', '1', '2.5'],
+        2,
+        10,
+        40,
+      ),
     ],
     evalTime: '30m',
     expected: [{ labels: { type: 'api_server_dns' }, value: 2.485 }],
   },
   {
     alert: 'KubenurseNoIncomingNeighbourChecks',
-    bad: [series('kubenurse_neighbourhood_incoming_checks', { job: 'kubenurse', node: 'a' }, '0x20')],
+    bad: [
+      series('kubenurse_neighbourhood_incoming_checks', { job: 'kubenurse', node: 'a' }, '0x20'),
+    ],
     good: [
       series('kubenurse_neighbourhood_incoming_checks', { job: 'kubenurse', node: 'b' }, '3x20'),
       series('kubenurse_neighbourhood_incoming_checks', { job: 'kubenurse', node: 'c' }, '2x20'),
@@ -118,13 +165,33 @@ const SCENARIOS = [
     evalTime: '15m',
     expected: [{ labels: { job: 'kubenurse', node: 'a' }, value: 0 }],
     // A one-node cluster has no neighbours: 0 there is normal.
-    alsoQuiet: [[series('kubenurse_neighbourhood_incoming_checks', { job: 'kubenurse', node: 'only' }, '0x20')]],
+    alsoQuiet: [
+      [
+        series(
+          'kubenurse_neighbourhood_incoming_checks',
+          { job: 'kubenurse', node: 'only' },
+          '0x20',
+        ),
+      ],
+    ],
   },
   {
     alert: 'KubenurseNeighbourDiscoveryStale',
-    bad: [series('kubenurse_neighbourhood_discovery_stale', { job: 'kubenurse', node: 'a' }, '0 0 1x20')],
+    bad: [
+      series(
+        'kubenurse_neighbourhood_discovery_stale',
+        { job: 'kubenurse', node: 'a' },
+        '0 0 1x20',
+      ),
+    ],
     // Node b lost the apiserver briefly and recovered within minutes.
-    good: [series('kubenurse_neighbourhood_discovery_stale', { job: 'kubenurse', node: 'b' }, '0 1 1 1 0x18')],
+    good: [
+      series(
+        'kubenurse_neighbourhood_discovery_stale',
+        { job: 'kubenurse', node: 'b' },
+        '0 1 1 1 0x18',
+      ),
+    ],
     evalTime: '15m',
     expected: [{ labels: { job: 'kubenurse', node: 'a' }, value: 1 }],
   },
@@ -141,12 +208,14 @@ const SCENARIOS = [
     goodAloneFires: true,
     evalTime: '20m',
     expected: [{ labels: {}, value: 1 }],
-    alsoQuiet: [[
-      series('up', { job: 'kube-proxy', node: 'a' }, '1x30'),
-      series('up', { job: 'kube-proxy', node: 'b' }, '1x30'),
-      series('up', { job: 'kubenurse', node: 'a' }, '1x30'),
-      series('up', { job: 'kubenurse', node: 'b' }, '1x30'),
-    ]],
+    alsoQuiet: [
+      [
+        series('up', { job: 'kube-proxy', node: 'a' }, '1x30'),
+        series('up', { job: 'kube-proxy', node: 'b' }, '1x30'),
+        series('up', { job: 'kubenurse', node: 'a' }, '1x30'),
+        series('up', { job: 'kubenurse', node: 'b' }, '1x30'),
+      ],
+    ],
   },
   {
     alert: 'KubeProxyMetricsUnreachable',
@@ -165,12 +234,26 @@ const SCENARIOS = [
   {
     alert: 'KubeProxySyncLagging',
     // Node a: a change queued at minute 2 is never applied, and more keep being queued.
-    bad: [series('kubenurse_kube_proxy_sync_lag_seconds', { job: 'kubenurse', node: 'a', ip_family: 'IPv4' }, '0 0 30+60x20')],
+    bad: [
+      series(
+        'kubenurse_kube_proxy_sync_lag_seconds',
+        { job: 'kubenurse', node: 'a', ip_family: 'IPv4' },
+        '0 0 30+60x20',
+      ),
+    ],
     // Node b: changes are queued now and then and applied by the next sync (the prober reports
     // a lag that is not positive as 0); IPv6 on node a stays in sync.
     good: [
-      series('kubenurse_kube_proxy_sync_lag_seconds', { job: 'kubenurse', node: 'b', ip_family: 'IPv4' }, '0 2 0 0 4 0 0 0 3 0 0 0 0 5 0 0 0 0 0 0 0 0'),
-      series('kubenurse_kube_proxy_sync_lag_seconds', { job: 'kubenurse', node: 'a', ip_family: 'IPv6' }, '0x21'),
+      series(
+        'kubenurse_kube_proxy_sync_lag_seconds',
+        { job: 'kubenurse', node: 'b', ip_family: 'IPv4' },
+        '0 2 0 0 4 0 0 0 3 0 0 0 0 5 0 0 0 0 0 0 0 0',
+      ),
+      series(
+        'kubenurse_kube_proxy_sync_lag_seconds',
+        { job: 'kubenurse', node: 'a', ip_family: 'IPv6' },
+        '0x21',
+      ),
     ],
     evalTime: '18m',
     // 30 s at minute 2, +60 s per minute: 30 + 16 × 60 = 990 s at minute 18.
@@ -179,41 +262,144 @@ const SCENARIOS = [
   {
     alert: 'KubeProxySyncRulesSlow',
     // Every sync of node a takes 8–16 s: p99 = 8 + 8 × 0.99 = 15.92 s.
-    bad: histogram('kubeproxy_sync_proxy_rules_duration_seconds', { job: 'kubenurse', node: 'a', ip_family: 'IPv4' }, ['1', '8', '16'], 12, 2, 40),
-    good: histogram('kubeproxy_sync_proxy_rules_duration_seconds', { job: 'kubenurse', node: 'b', ip_family: 'IPv4' }, ['1', '8', '16'], 0.5, 2, 40),
+    bad: histogram(
+      'kubeproxy_sync_proxy_rules_duration_seconds',
+      { job: 'kubenurse', node: 'a', ip_family: 'IPv4' },
+      ['1', '8', '16'],
+      12,
+      2,
+      40,
+    ),
+    good: histogram(
+      'kubeproxy_sync_proxy_rules_duration_seconds',
+      { job: 'kubenurse', node: 'b', ip_family: 'IPv4' },
+      ['1', '8', '16'],
+      0.5,
+      2,
+      40,
+    ),
     evalTime: '30m',
     expected: [{ labels: { node: 'a' }, value: 15.92 }],
   },
   {
     alert: 'KubeProxyRestoreFailures',
-    bad: [series('kubeproxy_sync_proxy_rules_iptables_restore_failures_total', { job: 'kube-proxy', node: 'a' }, '0+1x20')],
-    good: [series('kubeproxy_sync_proxy_rules_iptables_restore_failures_total', { job: 'kube-proxy', node: 'b' }, '3x20')],
+    bad: [
+      series(
+        'kubeproxy_sync_proxy_rules_iptables_restore_failures_total',
+        { job: 'kube-proxy', node: 'a' },
+        '0+1x20',
+      ),
+    ],
+    good: [
+      series(
+        'kubeproxy_sync_proxy_rules_iptables_restore_failures_total',
+        { job: 'kube-proxy', node: 'b' },
+        '3x20',
+      ),
+    ],
     evalTime: '18m',
     expected: [{ labels: { node: 'a' }, value: 10 }],
   },
   {
     alert: 'KubeProxyApiRequestsSlow',
     // POSTs of node a take 60–120 s: p99 = 60 + 60 × 0.99 = 119.4 s.
-    bad: histogram('rest_client_request_duration_seconds', { job: 'kube-proxy', node: 'a', verb: 'POST', url: 'https://10.96.0.1:443/api/v1/namespaces/%7Bnamespace%7D/events' }, ['30', '60', '120'], 90, 1, 40),
+    bad: histogram(
+      'rest_client_request_duration_seconds',
+      {
+        job: 'kube-proxy',
+        node: 'a',
+        verb: 'POST',
+        url: 'https://10.96.0.1:443/api/v1/namespaces/%7Bnamespace%7D/events',
+      },
+      ['30', '60', '120'],
+      90,
+      1,
+      40,
+    ),
     good: [
-      ...histogram('rest_client_request_duration_seconds', { job: 'kube-proxy', node: 'b', verb: 'POST', url: 'https://10.96.0.1:443/api/v1/namespaces/%7Bnamespace%7D/events' }, ['30', '60', '120'], 1, 1, 40),
+      ...histogram(
+        'rest_client_request_duration_seconds',
+        {
+          job: 'kube-proxy',
+          node: 'b',
+          verb: 'POST',
+          url: 'https://10.96.0.1:443/api/v1/namespaces/%7Bnamespace%7D/events',
+        },
+        ['30', '60', '120'],
+        1,
+        1,
+        40,
+      ),
       // Long watches (GET) are slow by design, and other components are not kube-proxy.
-      ...histogram('rest_client_request_duration_seconds', { job: 'kube-proxy', node: 'b', verb: 'GET', url: 'https://10.96.0.1:443/apis/discovery.k8s.io/v1/endpointslices' }, ['30', '60', '120'], 90, 1, 40),
-      ...histogram('rest_client_request_duration_seconds', { job: 'kubelet', node: 'c', verb: 'POST', url: 'https://10.96.0.1:443/api/v1/namespaces/%7Bnamespace%7D/events' }, ['30', '60', '120'], 90, 1, 40),
+      ...histogram(
+        'rest_client_request_duration_seconds',
+        {
+          job: 'kube-proxy',
+          node: 'b',
+          verb: 'GET',
+          url: 'https://10.96.0.1:443/apis/discovery.k8s.io/v1/endpointslices',
+        },
+        ['30', '60', '120'],
+        90,
+        1,
+        40,
+      ),
+      ...histogram(
+        'rest_client_request_duration_seconds',
+        {
+          job: 'kubelet',
+          node: 'c',
+          verb: 'POST',
+          url: 'https://10.96.0.1:443/api/v1/namespaces/%7Bnamespace%7D/events',
+        },
+        ['30', '60', '120'],
+        90,
+        1,
+        40,
+      ),
     ],
     evalTime: '30m',
-    expected: [{ labels: { node: 'a', verb: 'POST', url: 'https://10.96.0.1:443/api/v1/namespaces/%7Bnamespace%7D/events' }, value: 119.4 }],
+    expected: [
+      {
+        labels: {
+          node: 'a',
+          verb: 'POST',
+          url: 'https://10.96.0.1:443/api/v1/namespaces/%7Bnamespace%7D/events',
+        },
+        value: 119.4,
+      },
+    ],
   },
   {
     alert: 'KubeProxyApiErrors',
     bad: [
-      series('rest_client_requests_total', { job: 'kubenurse', node: 'a', code: '500', host: '10.96.0.1:443', method: 'GET' }, '0+3x30'),
-      series('rest_client_requests_total', { job: 'kubenurse', node: 'a', code: '200', host: '10.96.0.1:443', method: 'GET' }, '0+7x30'),
+      series(
+        'rest_client_requests_total',
+        { job: 'kubenurse', node: 'a', code: '500', host: '10.96.0.1:443', method: 'GET' },
+        '0+3x30',
+      ),
+      series(
+        'rest_client_requests_total',
+        { job: 'kubenurse', node: 'a', code: '200', host: '10.96.0.1:443', method: 'GET' },
+        '0+7x30',
+      ),
     ],
     good: [
-      series('rest_client_requests_total', { job: 'kubenurse', node: 'b', code: '503', host: '10.96.0.1:443', method: 'GET' }, '0+0.1x30'),
-      series('rest_client_requests_total', { job: 'kubenurse', node: 'b', code: '200', host: '10.96.0.1:443', method: 'GET' }, '0+10x30'),
-      series('rest_client_requests_total', { job: 'kubelet', node: 'c', code: '500', host: '10.96.0.1:443', method: 'GET' }, '0+10x30'),
+      series(
+        'rest_client_requests_total',
+        { job: 'kubenurse', node: 'b', code: '503', host: '10.96.0.1:443', method: 'GET' },
+        '0+0.1x30',
+      ),
+      series(
+        'rest_client_requests_total',
+        { job: 'kubenurse', node: 'b', code: '200', host: '10.96.0.1:443', method: 'GET' },
+        '0+10x30',
+      ),
+      series(
+        'rest_client_requests_total',
+        { job: 'kubelet', node: 'c', code: '500', host: '10.96.0.1:443', method: 'GET' },
+        '0+10x30',
+      ),
     ],
     evalTime: '25m',
     expected: [{ labels: { node: 'a' }, value: 0.3 }],
@@ -312,7 +498,12 @@ for (const group of parse(readFileSync(RULES_FILE, 'utf8')).groups) {
 function expectedAlerts(rule, scenario) {
   return scenario.expected.map(({ labels, value }) => ({
     exp_labels: { ...labels, ...rule.labels },
-    exp_annotations: Object.fromEntries(Object.entries(rule.annotations).map(([key, template]) => [key, render(template, labels, value)])),
+    exp_annotations: Object.fromEntries(
+      Object.entries(rule.annotations).map(([key, template]) => [
+        key,
+        render(template, labels, value),
+      ]),
+    ),
   }));
 }
 
@@ -324,18 +515,36 @@ for (const scenario of SCENARIOS) {
     name,
     interval: '1m',
     input_series: inputSeries,
-    alert_rule_test: [{ eval_time: scenario.evalTime, alertname: scenario.alert, exp_alerts: expAlerts }],
+    alert_rule_test: [
+      { eval_time: scenario.evalTime, alertname: scenario.alert, exp_alerts: expAlerts },
+    ],
   });
-  tests.push(test(`${scenario.alert} fires on the bad series only`, [...scenario.bad, ...scenario.good], expectedAlerts(rule, scenario)));
-  if (!scenario.goodAloneFires) tests.push(test(`${scenario.alert} stays quiet on good series`, scenario.good, []));
-  for (const quiet of scenario.alsoQuiet ?? []) tests.push(test(`${scenario.alert} stays quiet on good series`, quiet, []));
+  tests.push(
+    test(
+      `${scenario.alert} fires on the bad series only`,
+      [...scenario.bad, ...scenario.good],
+      expectedAlerts(rule, scenario),
+    ),
+  );
+  if (!scenario.goodAloneFires)
+    tests.push(test(`${scenario.alert} stays quiet on good series`, scenario.good, []));
+  for (const quiet of scenario.alsoQuiet ?? [])
+    tests.push(test(`${scenario.alert} stays quiet on good series`, quiet, []));
 }
 for (const alert of rules.keys()) {
-  if (!SCENARIOS.some((scenario) => scenario.alert === alert)) throw new Error(`alert ${alert} has no scenario`);
+  if (!SCENARIOS.some((scenario) => scenario.alert === alert))
+    throw new Error(`alert ${alert} has no scenario`);
 }
 
 const HEADER = `# Generated by scripts/generate-rule-tests.mjs from its scenarios and the rules' annotations.
 # Run: promtool test rules examples/rules/kubenurse.rules.test.yaml
 `;
-writeFileSync(TEST_FILE, HEADER + stringify({ rule_files: ['kubenurse.rules.yaml'], evaluation_interval: '1m', tests }, { lineWidth: 0 }));
+writeFileSync(
+  TEST_FILE,
+  HEADER +
+    stringify(
+      { rule_files: ['kubenurse.rules.yaml'], evaluation_interval: '1m', tests },
+      { lineWidth: 0 },
+    ),
+);
 console.log(`wrote ${TEST_FILE}: ${tests.length} test groups for ${rules.size} alerts`);

@@ -19,20 +19,47 @@ export interface App {
 
 export async function startApp(config: Config, logger: Logger): Promise<App> {
   logger.info({ config: configSummary(config) }, 'starting kubenurse-ts');
-  if (config.exposeMetadata) logger.warn('KUBENURSE_EXPOSE_METADATA is accepted for compatibility but not supported; ignoring it');
-  if (config.victoriaMetricsHistogram) logger.warn('KUBENURSE_VICTORIAMETRICS_HISTOGRAM is accepted for compatibility but not supported; Prometheus histograms are exported');
+  if (config.exposeMetadata)
+    logger.warn(
+      'KUBENURSE_EXPOSE_METADATA is accepted for compatibility but not supported; ignoring it',
+    );
+  if (config.victoriaMetricsHistogram)
+    logger.warn(
+      'KUBENURSE_VICTORIAMETRICS_HISTOGRAM is accepted for compatibility but not supported; Prometheus histograms are exported',
+    );
 
   const incoming = new IncomingChecks();
-  const { ctx, runner, contributors: checkContributors, neighbourhood } = await buildComponents(config, logger, {
+  const {
+    ctx,
+    runner,
+    contributors: checkContributors,
+    neighbourhood,
+  } = await buildComponents(config, logger, {
     legacyMetrics: config.legacyMetrics,
     incomingChecks: () => incoming.count(),
   });
   const { metrics, prober } = ctx;
   // kubenurse answers "skipped" when neighbour checks are off.
-  const contributors: AliveContributor[] = neighbourhood ? [...checkContributors] : [{ aliveFields: () => ({ neighbourhood_state: 'skipped', neighbourhood: [] }) }, ...checkContributors];
+  const contributors: AliveContributor[] = neighbourhood
+    ? [...checkContributors]
+    : [
+        { aliveFields: () => ({ neighbourhood_state: 'skipped', neighbourhood: [] }) },
+        ...checkContributors,
+      ];
 
-  const status = new StatusPage({ config, logger, metrics, contributors, nodeName: () => neighbourhood?.ownNode() ?? config.nodeName });
-  const scheduler = new Scheduler({ executor: status.observe(runner), intervalMs: config.checkInterval, cacheTtlMs: config.cacheTtl, logger });
+  const status = new StatusPage({
+    config,
+    logger,
+    metrics,
+    contributors,
+    nodeName: () => neighbourhood?.ownNode() ?? config.nodeName,
+  });
+  const scheduler = new Scheduler({
+    executor: status.observe(runner),
+    intervalMs: config.checkInterval,
+    cacheTtlMs: config.cacheTtl,
+    logger,
+  });
 
   let shuttingDown = false;
   const server = await startServer({
@@ -47,7 +74,14 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
   });
   neighbourhood?.start();
   scheduler.start();
-  logger.info({ bind: config.bindAddress, port: config.port, tlsPort: config.useTls ? config.tlsPort : undefined }, 'listening');
+  logger.info(
+    {
+      bind: config.bindAddress,
+      port: config.port,
+      tlsPort: config.useTls ? config.tlsPort : undefined,
+    },
+    'listening',
+  );
 
   return {
     scheduler,

@@ -31,7 +31,13 @@ function usageError(message: string): never {
 function parseCommand(): { json: boolean } {
   let parsed;
   try {
-    parsed = parseArgs({ options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } }, allowPositionals: true });
+    parsed = parseArgs({
+      options: {
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      allowPositionals: true,
+    });
   } catch (error) {
     usageError(error instanceof Error ? error.message : String(error));
   }
@@ -40,7 +46,10 @@ function parseCommand(): { json: boolean } {
     process.stdout.write(USAGE);
     process.exit(0);
   }
-  if (positionals.length !== 1 || positionals[0] !== 'check') usageError(positionals.length === 0 ? 'missing command' : `unknown command "${positionals.join(' ')}"`);
+  if (positionals.length !== 1 || positionals[0] !== 'check')
+    usageError(
+      positionals.length === 0 ? 'missing command' : `unknown command "${positionals.join(' ')}"`,
+    );
   return { json: values.json };
 }
 
@@ -55,7 +64,9 @@ try {
   process.stdout.write(json ? `${JSON.stringify(toJson(result), null, 2)}\n` : toTable(result));
   process.exitCode = exitCode(result);
 } catch (error) {
-  process.stderr.write(`kubenurse-ts: check failed to run: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(
+    `kubenurse-ts: check failed to run: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
   process.exitCode = 1;
 }
 // Watches, keep-alive sockets or a hung target must not keep a one-shot command alive.

@@ -30,17 +30,37 @@ export interface ComponentOptions {
   readonly incomingChecks: () => number;
 }
 
-export async function buildComponents(config: Config, logger: Logger, options: ComponentOptions): Promise<Components> {
+export async function buildComponents(
+  config: Config,
+  logger: Logger,
+  options: ComponentOptions,
+): Promise<Components> {
   const trust = buildTrust(config);
-  if (!trust.serviceAccountCa) logger.info({ dir: config.serviceAccountDir }, 'no service-account ca.crt; trusting system roots and KUBENURSE_EXTRA_CA only');
-  const metrics = new ProbeMetrics({ buckets: config.histogramBuckets, legacyMetrics: options.legacyMetrics, incomingChecks: options.incomingChecks });
-  const prober = new Prober({ metrics, trust, timeoutMs: config.checkTimeout, reuseConnections: config.reuseConnections, proxy: config.proxy });
+  if (!trust.serviceAccountCa)
+    logger.info(
+      { dir: config.serviceAccountDir },
+      'no service-account ca.crt; trusting system roots and KUBENURSE_EXTRA_CA only',
+    );
+  const metrics = new ProbeMetrics({
+    buckets: config.histogramBuckets,
+    legacyMetrics: options.legacyMetrics,
+    incomingChecks: options.incomingChecks,
+  });
+  const prober = new Prober({
+    metrics,
+    trust,
+    timeoutMs: config.checkTimeout,
+    reuseConnections: config.reuseConnections,
+    proxy: config.proxy,
+  });
   const ctx: ProberContext = { config, metrics, logger, prober };
 
   const sources: CheckSource[] = [builtinChecks(ctx)];
   const contributors: AliveContributor[] = [];
   // Loaded only when used: client-node is most of the prober's memory.
-  const neighbourhood = config.checkNeighbourhood ? (await import('./neighbours/index.ts')).createNeighbourhood(ctx) : undefined;
+  const neighbourhood = config.checkNeighbourhood
+    ? (await import('./neighbours/index.ts')).createNeighbourhood(ctx)
+    : undefined;
   if (neighbourhood) {
     sources.push(neighbourhood);
     contributors.push(neighbourhood);
@@ -50,6 +70,11 @@ export async function buildComponents(config: Config, logger: Logger, options: C
     sources.push(kubeProxy);
     contributors.push(kubeProxy);
   }
-  const runner = new RoundRunner({ sources, metrics, logger, roundTimeoutMs: config.checkTimeout + ROUND_SLACK_MS });
+  const runner = new RoundRunner({
+    sources,
+    metrics,
+    logger,
+    roundTimeoutMs: config.checkTimeout + ROUND_SLACK_MS,
+  });
   return { ctx, runner, sources, contributors, neighbourhood, kubeProxy };
 }

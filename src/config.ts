@@ -84,52 +84,139 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** Every variable we read, with its default as shown to users and its meaning (README table source). */
 export const ENV_VARS = {
   KUBENURSE_CHECK_INTERVAL: ['5s', 'Time between two check rounds (Go duration).'],
-  KUBENURSE_CHECK_TIMEOUT: ['5s, at most the interval', 'Deadline of one probe request, enforced with an abort signal.'],
-  KUBENURSE_CACHE_TTL: ['3s', '`/alive` serves the last round while it is younger than this; at most one round per window.'],
-  KUBENURSE_SHUTDOWN_DURATION: ['5s', 'After SIGTERM, `/ready` answers 503 for this long before the server closes.'],
+  KUBENURSE_CHECK_TIMEOUT: [
+    '5s, at most the interval',
+    'Deadline of one probe request, enforced with an abort signal.',
+  ],
+  KUBENURSE_CACHE_TTL: [
+    '3s',
+    '`/alive` serves the last round while it is younger than this; at most one round per window.',
+  ],
+  KUBENURSE_SHUTDOWN_DURATION: [
+    '5s',
+    'After SIGTERM, `/ready` answers 503 for this long before the server closes.',
+  ],
   KUBENURSE_BIND_ADDRESS: ['0.0.0.0', 'Address the HTTP (and HTTPS) server binds to.'],
   KUBENURSE_PORT: ['8080', 'HTTP port; neighbours are probed on the same port.'],
-  KUBENURSE_TLS_PORT: ['8443', 'HTTPS port when `KUBENURSE_USE_TLS=true`; neighbours are then probed there.'],
-  KUBENURSE_USE_TLS: ['false', 'Also serve HTTPS with the certificate below, and probe neighbours over HTTPS.'],
+  KUBENURSE_TLS_PORT: [
+    '8443',
+    'HTTPS port when `KUBENURSE_USE_TLS=true`; neighbours are then probed there.',
+  ],
+  KUBENURSE_USE_TLS: [
+    'false',
+    'Also serve HTTPS with the certificate below, and probe neighbours over HTTPS.',
+  ],
   KUBENURSE_CERT_FILE: ['', 'PEM certificate for the HTTPS server.'],
   KUBENURSE_CERT_KEY: ['', 'PEM private key for the HTTPS server.'],
-  KUBENURSE_POD_NAME: ['hostname', 'This pod\'s name: excluded from the neighbours, sent in `KUBENURSE-NEIGHBOUR-ORIGIN`.'],
-  KUBENURSE_NODE_NAME: ['own pod\'s `spec.nodeName`', 'This node\'s name, for the neighbour ring and `/ready`.'],
-  KUBENURSE_NAMESPACE: ['service-account namespace', 'Namespace in which neighbours are discovered.'],
-  KUBENURSE_HOST_IP: ['', 'This node\'s IP (downward API `status.hostIP`); the default kube-proxy targets use it.'],
-  KUBENURSE_SERVICE_ACCOUNT_DIR: ['/var/run/secrets/kubernetes.io/serviceaccount', 'Where `token`, `ca.crt` and `namespace` are read from.'],
-  KUBERNETES_SERVICE_HOST: ['set by Kubernetes', 'apiserver endpoint for `api_server_direct` (`https://host:port/version`).'],
+  KUBENURSE_POD_NAME: [
+    'hostname',
+    "This pod's name: excluded from the neighbours, sent in `KUBENURSE-NEIGHBOUR-ORIGIN`.",
+  ],
+  KUBENURSE_NODE_NAME: [
+    "own pod's `spec.nodeName`",
+    "This node's name, for the neighbour ring and `/ready`.",
+  ],
+  KUBENURSE_NAMESPACE: [
+    'service-account namespace',
+    'Namespace in which neighbours are discovered.',
+  ],
+  KUBENURSE_HOST_IP: [
+    '',
+    "This node's IP (downward API `status.hostIP`); the default kube-proxy targets use it.",
+  ],
+  KUBENURSE_SERVICE_ACCOUNT_DIR: [
+    '/var/run/secrets/kubernetes.io/serviceaccount',
+    'Where `token`, `ca.crt` and `namespace` are read from.',
+  ],
+  KUBERNETES_SERVICE_HOST: [
+    'set by Kubernetes',
+    'apiserver endpoint for `api_server_direct` (`https://host:port/version`).',
+  ],
   KUBERNETES_SERVICE_PORT: ['set by Kubernetes', 'apiserver port, for both apiserver checks.'],
-  KUBERNETES_SERVICE_DNS: ['kubernetes.default.svc.cluster.local', 'apiserver name for `api_server_dns`.'],
-  KUBENURSE_INGRESS_URL: ['', 'Base URL of the prober\'s Ingress; `me_ingress` probes `<url>/alwayshappy`. Empty: skipped.'],
-  KUBENURSE_SERVICE_URL: ['', 'Base URL of the prober\'s Service; `me_service` probes `<url>/alwayshappy`. Empty: skipped.'],
-  KUBENURSE_EXTRA_CHECKS: ['', 'More checks, `name:url|name2:url2`; the name becomes the `type` label.'],
+  KUBERNETES_SERVICE_DNS: [
+    'kubernetes.default.svc.cluster.local',
+    'apiserver name for `api_server_dns`.',
+  ],
+  KUBENURSE_INGRESS_URL: [
+    '',
+    "Base URL of the prober's Ingress; `me_ingress` probes `<url>/alwayshappy`. Empty: skipped.",
+  ],
+  KUBENURSE_SERVICE_URL: [
+    '',
+    "Base URL of the prober's Service; `me_service` probes `<url>/alwayshappy`. Empty: skipped.",
+  ],
+  KUBENURSE_EXTRA_CHECKS: [
+    '',
+    'More checks, `name:url|name2:url2`; the name becomes the `type` label.',
+  ],
   KUBENURSE_CHECK_API_SERVER_DIRECT: ['true', '`false` turns the check off.'],
   KUBENURSE_CHECK_API_SERVER_DNS: ['true', '`false` turns the check off.'],
   KUBENURSE_CHECK_ME_INGRESS: ['true', '`false` turns the check off.'],
   KUBENURSE_CHECK_ME_SERVICE: ['true', '`false` turns the check off.'],
-  KUBENURSE_CHECK_NEIGHBOURHOOD: ['true', '`false` turns neighbour discovery and `path_<node>` checks off.'],
-  KUBENURSE_NEIGHBOUR_FILTER: ['', 'Label selector of the prober pods, e.g. `app.kubernetes.io/name=kubenurse`.'],
+  KUBENURSE_CHECK_NEIGHBOURHOOD: [
+    'true',
+    '`false` turns neighbour discovery and `path_<node>` checks off.',
+  ],
+  KUBENURSE_NEIGHBOUR_FILTER: [
+    '',
+    'Label selector of the prober pods, e.g. `app.kubernetes.io/name=kubenurse`.',
+  ],
   KUBENURSE_NEIGHBOUR_LIMIT: ['10', 'Neighbours each node checks (and is checked by); 0 = all.'],
   KUBENURSE_ALLOW_UNSCHEDULABLE: ['false', '`true` also checks neighbours on cordoned nodes.'],
   KUBENURSE_NEIGHBOUR_READY_ONLY: ['false', '`true` skips neighbour pods that are not Ready.'],
-  KUBENURSE_HISTOGRAM_BUCKETS: ['.005,.01,.025,.05,.1,.25,.5,1,2.5,5,10', 'Histogram buckets in seconds, ascending.'],
-  KUBENURSE_LEGACY_METRICS: ['false', '`true` also exports the pre-1.13 `kubenurse_request_duration{type}` histogram.'],
-  KUBENURSE_EXTRA_CA: ['', 'Path of a PEM bundle trusted in addition to the system roots and the service-account CA.'],
+  KUBENURSE_HISTOGRAM_BUCKETS: [
+    '.005,.01,.025,.05,.1,.25,.5,1,2.5,5,10',
+    'Histogram buckets in seconds, ascending.',
+  ],
+  KUBENURSE_LEGACY_METRICS: [
+    'false',
+    '`true` also exports the pre-1.13 `kubenurse_request_duration{type}` histogram.',
+  ],
+  KUBENURSE_EXTRA_CA: [
+    '',
+    'Path of a PEM bundle trusted in addition to the system roots and the service-account CA.',
+  ],
   KUBENURSE_INSECURE: ['false', '`true` skips TLS verification (not recommended).'],
-  KUBENURSE_REUSE_CONNECTIONS: ['false', '`true` keeps connections alive; by default every probe measures a fresh connect.'],
+  KUBENURSE_REUSE_CONNECTIONS: [
+    'false',
+    '`true` keeps connections alive; by default every probe measures a fresh connect.',
+  ],
   KUBENURSE_CHECK_KUBE_PROXY: ['true', '`false` turns the kube-proxy scrape off.'],
-  KUBENURSE_KUBE_PROXY_METRICS_URL: ['http://$KUBENURSE_HOST_IP:10249/metrics', 'kube-proxy metrics endpoint.'],
-  KUBENURSE_KUBE_PROXY_HEALTHZ_URL: ['http://$KUBENURSE_HOST_IP:10256/healthz', 'kube-proxy health endpoint.'],
-  KUBENURSE_KUBE_PROXY_METRICS: ['kubeproxy_.*|rest_client_.*', 'Regex of kube-proxy metric families re-exposed unchanged.'],
+  KUBENURSE_KUBE_PROXY_METRICS_URL: [
+    'http://$KUBENURSE_HOST_IP:10249/metrics',
+    'kube-proxy metrics endpoint.',
+  ],
+  KUBENURSE_KUBE_PROXY_HEALTHZ_URL: [
+    'http://$KUBENURSE_HOST_IP:10256/healthz',
+    'kube-proxy health endpoint.',
+  ],
+  KUBENURSE_KUBE_PROXY_METRICS: [
+    'kubeproxy_.*|rest_client_.*',
+    'Regex of kube-proxy metric families re-exposed unchanged.',
+  ],
   KUBENURSE_KUBE_PROXY_MAX_BYTES: ['8388608', 'Largest kube-proxy metrics body accepted (bytes).'],
-  KUBENURSE_EXPOSE_METADATA: ['false', 'Accepted for compatibility; not supported (logged at start).'],
-  KUBENURSE_VICTORIAMETRICS_HISTOGRAM: ['false', 'Accepted for compatibility; not supported (logged at start).'],
+  KUBENURSE_EXPOSE_METADATA: [
+    'false',
+    'Accepted for compatibility; not supported (logged at start).',
+  ],
+  KUBENURSE_VICTORIAMETRICS_HISTOGRAM: [
+    'false',
+    'Accepted for compatibility; not supported (logged at start).',
+  ],
   KUBENURSE_LOG_LEVEL: ['info', 'pino log level: fatal, error, warn, info, debug, trace.'],
   KUBECONFIG: ['', 'Outside a cluster: kubeconfig used for neighbour discovery.'],
-  HTTP_PROXY: ['', 'Proxy for http:// probes (also `http_proxy`), as in Go: loopback targets and `NO_PROXY` matches go direct.'],
-  HTTPS_PROXY: ['', 'Proxy for https:// probes (also `https_proxy`): CONNECT tunnel, TLS with the target verified as usual.'],
-  NO_PROXY: ['', 'Comma-separated hosts, domains (`.svc` matches subdomains), IPs and CIDRs that bypass the proxy; `*` for all.'],
+  HTTP_PROXY: [
+    '',
+    'Proxy for http:// probes (also `http_proxy`), as in Go: loopback targets and `NO_PROXY` matches go direct.',
+  ],
+  HTTPS_PROXY: [
+    '',
+    'Proxy for https:// probes (also `https_proxy`): CONNECT tunnel, TLS with the target verified as usual.',
+  ],
+  NO_PROXY: [
+    '',
+    'Comma-separated hosts, domains (`.svc` matches subdomains), IPs and CIDRs that bypass the proxy; `*` for all.',
+  ],
 } as const satisfies Record<string, readonly [string, string]>;
 
 export type EnvVar = keyof typeof ENV_VARS;
@@ -167,17 +254,21 @@ class EnvReader {
     const text = this.raw(name);
     if (text === undefined) return fallbackMs;
     const ms = parseGoDuration(text);
-    if (ms === undefined) throw new ConfigError(name, text, 'expected a Go duration such as 5s, 1m30s or 500ms');
-    if (ms < 0 || (!allowZero && ms === 0)) throw new ConfigError(name, text, 'expected a positive duration');
+    if (ms === undefined)
+      throw new ConfigError(name, text, 'expected a Go duration such as 5s, 1m30s or 500ms');
+    if (ms < 0 || (!allowZero && ms === 0))
+      throw new ConfigError(name, text, 'expected a positive duration');
     return ms;
   }
 
   integer(name: EnvVar, fallback: number, min: number, max: number): number {
     const text = this.raw(name);
     if (text === undefined) return fallback;
-    if (!/^\d+$/.test(text)) throw new ConfigError(name, text, `expected a whole number from ${min} to ${max}`);
+    if (!/^\d+$/.test(text))
+      throw new ConfigError(name, text, `expected a whole number from ${min} to ${max}`);
     const value = Number(text);
-    if (value < min || value > max) throw new ConfigError(name, text, `expected a whole number from ${min} to ${max}`);
+    if (value < min || value > max)
+      throw new ConfigError(name, text, `expected a whole number from ${min} to ${max}`);
     return value;
   }
 
@@ -205,15 +296,18 @@ function parseBuckets(reader: EnvReader): number[] {
   const name = 'KUBENURSE_HISTOGRAM_BUCKETS';
   const text = reader.raw(name);
   if (text === undefined) return [...DEFAULT_BUCKETS];
-  const expected = 'expected comma-separated positive numbers in strictly ascending order, e.g. .01,.1,1';
+  const expected =
+    'expected comma-separated positive numbers in strictly ascending order, e.g. .01,.1,1';
   const buckets = text.split(',').map((part) => {
     const trimmed = part.trim();
     const value = Number(trimmed);
-    if (trimmed === '' || !Number.isFinite(value) || value <= 0) throw new ConfigError(name, text, expected);
+    if (trimmed === '' || !Number.isFinite(value) || value <= 0)
+      throw new ConfigError(name, text, expected);
     return value;
   });
   for (let i = 1; i < buckets.length; i++) {
-    if ((buckets[i] as number) <= (buckets[i - 1] as number)) throw new ConfigError(name, text, expected);
+    if ((buckets[i] as number) <= (buckets[i - 1] as number))
+      throw new ConfigError(name, text, expected);
   }
   if (buckets.length > 64) throw new ConfigError(name, text, 'expected at most 64 buckets');
   return buckets;
@@ -221,7 +315,14 @@ function parseBuckets(reader: EnvReader): number[] {
 
 /** The type label must stay a safe Prometheus label value and must not shadow a built-in check. */
 const EXTRA_CHECK_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,62}$/;
-const RESERVED_TYPES = new Set(['api_server_direct', 'api_server_dns', 'me_ingress', 'me_service', 'kube_proxy_metrics', 'kube_proxy_healthz']);
+const RESERVED_TYPES = new Set([
+  'api_server_direct',
+  'api_server_dns',
+  'me_ingress',
+  'me_service',
+  'kube_proxy_metrics',
+  'kube_proxy_healthz',
+]);
 
 function parseExtraChecks(reader: EnvReader): ExtraCheck[] {
   const name = 'KUBENURSE_EXTRA_CHECKS';
@@ -230,11 +331,20 @@ function parseExtraChecks(reader: EnvReader): ExtraCheck[] {
   const seen = new Set<string>();
   return text.split('|').map((entry) => {
     const colon = entry.indexOf(':');
-    if (colon <= 0) throw new ConfigError(name, text, `expected name:url pairs separated by |; "${entry}" has no name before ":"`);
+    if (colon <= 0)
+      throw new ConfigError(
+        name,
+        text,
+        `expected name:url pairs separated by |; "${entry}" has no name before ":"`,
+      );
     const checkName = entry.slice(0, colon).trim();
     const url = entry.slice(colon + 1).trim();
     if (!EXTRA_CHECK_NAME.test(checkName)) {
-      throw new ConfigError(name, text, `check name "${checkName}" must match ${EXTRA_CHECK_NAME.source}`);
+      throw new ConfigError(
+        name,
+        text,
+        `check name "${checkName}" must match ${EXTRA_CHECK_NAME.source}`,
+      );
     }
     if (RESERVED_TYPES.has(checkName) || checkName.startsWith('path_') || seen.has(checkName)) {
       throw new ConfigError(name, text, `check name "${checkName}" is reserved or used twice`);
@@ -261,9 +371,14 @@ function parseExtraCa(reader: EnvReader): string | undefined {
   try {
     pem = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ConfigError(name, path, `expected a readable PEM file (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+    throw new ConfigError(
+      name,
+      path,
+      `expected a readable PEM file (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+    );
   }
-  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(name, path, 'expected a PEM file with at least one CERTIFICATE block');
+  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+    throw new ConfigError(name, path, 'expected a PEM file with at least one CERTIFICATE block');
   return pem;
 }
 
@@ -280,7 +395,8 @@ function parseRegex(reader: EnvReader, name: EnvVar, fallback: string): RegExp {
 function parseHostIp(reader: EnvReader): string | undefined {
   const text = reader.raw('KUBENURSE_HOST_IP');
   if (text === undefined) return undefined;
-  if (isIP(text) === 0) throw new ConfigError('KUBENURSE_HOST_IP', text, 'expected an IPv4 or IPv6 address');
+  if (isIP(text) === 0)
+    throw new ConfigError('KUBENURSE_HOST_IP', text, 'expected an IPv4 or IPv6 address');
   return text;
 }
 
@@ -288,7 +404,8 @@ function parseProxy(env: Env): ProxySettings {
   try {
     return proxySettingsFromEnv(env);
   } catch (error) {
-    if (error instanceof ProxyConfigError) throw new ConfigError(error.variable, error.value, error.expected);
+    if (error instanceof ProxyConfigError)
+      throw new ConfigError(error.variable, error.value, error.expected);
     throw error;
   }
 }
@@ -308,20 +425,36 @@ export function parseConfig(env: Env): Config {
   const checkInterval = reader.duration('KUBENURSE_CHECK_INTERVAL', 5000);
   const checkTimeout = reader.duration('KUBENURSE_CHECK_TIMEOUT', Math.min(5000, checkInterval));
   if (checkTimeout > checkInterval) {
-    throw new ConfigError('KUBENURSE_CHECK_TIMEOUT', reader.raw('KUBENURSE_CHECK_TIMEOUT') ?? '', 'expected a duration no longer than KUBENURSE_CHECK_INTERVAL, so rounds never overlap');
+    throw new ConfigError(
+      'KUBENURSE_CHECK_TIMEOUT',
+      reader.raw('KUBENURSE_CHECK_TIMEOUT') ?? '',
+      'expected a duration no longer than KUBENURSE_CHECK_INTERVAL, so rounds never overlap',
+    );
   }
 
   const useTls = reader.enabledOnlyIfTrue('KUBENURSE_USE_TLS');
   const certFile = reader.raw('KUBENURSE_CERT_FILE');
   const certKey = reader.raw('KUBENURSE_CERT_KEY');
   if (useTls && (certFile === undefined || certKey === undefined)) {
-    throw new ConfigError('KUBENURSE_USE_TLS', 'true', 'expected KUBENURSE_CERT_FILE and KUBENURSE_CERT_KEY to be set as well');
+    throw new ConfigError(
+      'KUBENURSE_USE_TLS',
+      'true',
+      'expected KUBENURSE_CERT_FILE and KUBENURSE_CERT_KEY to be set as well',
+    );
   }
 
-  const serviceAccountDir = reader.string('KUBENURSE_SERVICE_ACCOUNT_DIR', '/var/run/secrets/kubernetes.io/serviceaccount');
+  const serviceAccountDir = reader.string(
+    'KUBENURSE_SERVICE_ACCOUNT_DIR',
+    '/var/run/secrets/kubernetes.io/serviceaccount',
+  );
   const hostIp = parseHostIp(reader);
   const logLevel = reader.string('KUBENURSE_LOG_LEVEL', 'info');
-  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('KUBENURSE_LOG_LEVEL', logLevel, `expected one of ${LOG_LEVELS.join(', ')}`);
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new ConfigError(
+      'KUBENURSE_LOG_LEVEL',
+      logLevel,
+      `expected one of ${LOG_LEVELS.join(', ')}`,
+    );
 
   const apiServerPort = reader.raw('KUBERNETES_SERVICE_PORT');
   if (apiServerPort !== undefined && !/^\d{1,5}$/.test(apiServerPort)) {
@@ -341,7 +474,9 @@ export function parseConfig(env: Env): Config {
     shutdownDuration: reader.duration('KUBENURSE_SHUTDOWN_DURATION', 5000, { allowZero: true }),
 
     bindAddress: reader.string('KUBENURSE_BIND_ADDRESS', '0.0.0.0'),
-    port: kubeletServiceLink(reader.raw('KUBENURSE_PORT')) ? 8080 : reader.integer('KUBENURSE_PORT', 8080, 1, 65535),
+    port: kubeletServiceLink(reader.raw('KUBENURSE_PORT'))
+      ? 8080
+      : reader.integer('KUBENURSE_PORT', 8080, 1, 65535),
     tlsPort: reader.integer('KUBENURSE_TLS_PORT', 8443, 1, 65535),
     useTls,
     certFile,
@@ -349,7 +484,8 @@ export function parseConfig(env: Env): Config {
 
     podName: reader.string('KUBENURSE_POD_NAME', hostname()),
     nodeName: reader.raw('KUBENURSE_NODE_NAME'),
-    namespace: reader.raw('KUBENURSE_NAMESPACE') ?? readOptionalFile(`${serviceAccountDir}/namespace`),
+    namespace:
+      reader.raw('KUBENURSE_NAMESPACE') ?? readOptionalFile(`${serviceAccountDir}/namespace`),
     hostIp,
     serviceAccountDir,
 
@@ -382,8 +518,17 @@ export function parseConfig(env: Env): Config {
     checkKubeProxy: reader.disabledOnlyIfFalse('KUBENURSE_CHECK_KUBE_PROXY'),
     kubeProxyMetricsUrl: kubeProxyUrl('KUBENURSE_KUBE_PROXY_METRICS_URL', 10249, '/metrics'),
     kubeProxyHealthzUrl: kubeProxyUrl('KUBENURSE_KUBE_PROXY_HEALTHZ_URL', 10256, '/healthz'),
-    kubeProxyMetricsFilter: parseRegex(reader, 'KUBENURSE_KUBE_PROXY_METRICS', 'kubeproxy_.*|rest_client_.*'),
-    kubeProxyMaxBytes: reader.integer('KUBENURSE_KUBE_PROXY_MAX_BYTES', 8 * 1024 * 1024, 1024, 256 * 1024 * 1024),
+    kubeProxyMetricsFilter: parseRegex(
+      reader,
+      'KUBENURSE_KUBE_PROXY_METRICS',
+      'kubeproxy_.*|rest_client_.*',
+    ),
+    kubeProxyMaxBytes: reader.integer(
+      'KUBENURSE_KUBE_PROXY_MAX_BYTES',
+      8 * 1024 * 1024,
+      1024,
+      256 * 1024 * 1024,
+    ),
 
     exposeMetadata: reader.enabledOnlyIfTrue('KUBENURSE_EXPOSE_METADATA'),
     victoriaMetricsHistogram: reader.enabledOnlyIfTrue('KUBENURSE_VICTORIAMETRICS_HISTOGRAM'),
@@ -400,7 +545,11 @@ export function configSummary(config: Config): Record<string, unknown> {
     ...rest,
     extraCa: extraCaPem === undefined ? 'none' : 'loaded',
     kubeProxyMetricsFilter: kubeProxyMetricsFilter.source,
-    proxy: { http: proxy.httpProxy !== undefined, https: proxy.httpsProxy !== undefined, noProxyRules: proxy.noProxy.length },
+    proxy: {
+      http: proxy.httpProxy !== undefined,
+      https: proxy.httpsProxy !== undefined,
+      noProxyRules: proxy.noProxy.length,
+    },
   };
 }
 

@@ -12,7 +12,10 @@ export function createLogger(level: string, fd = 1): Logger {
       level,
       base: { app: 'kubenurse-ts' },
       timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: ['headers.authorization', '*.headers.authorization', 'token'], censor: '[redacted]' },
+      redact: {
+        paths: ['headers.authorization', '*.headers.authorization', 'token'],
+        censor: '[redacted]',
+      },
     },
     pino.destination(fd),
   );

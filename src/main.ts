@@ -23,7 +23,10 @@ let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  logger.info({ signal, shutdownDurationMs: config.shutdownDuration }, 'shutting down: /ready answers 503 from now on');
+  logger.info(
+    { signal, shutdownDurationMs: config.shutdownDuration },
+    'shutting down: /ready answers 503 from now on',
+  );
   app.beginShutdown();
   // Load balancers and neighbours see 503 on /ready and drain before the server goes away.
   await sleep(config.shutdownDuration);

@@ -42,7 +42,10 @@ export class ProbeMetrics {
   private readonly legacyDuration: Histogram<'type'> | undefined;
   private readonly extraSources: ExpositionSource[] = [];
   /** type → the second label values (event / code) each family has emitted for it. */
-  private readonly seen = new Map<string, { trace: Set<string>; codes: Set<string>; errors: Set<string> }>();
+  private readonly seen = new Map<
+    string,
+    { trace: Set<string>; codes: Set<string>; errors: Set<string> }
+  >();
 
   constructor(options: MetricsOptions) {
     const buckets = [...options.buckets];
@@ -155,6 +158,8 @@ export class ProbeMetrics {
 
   async render(): Promise<string> {
     const own = await this.registry.metrics();
-    return [own, ...this.extraSources.map((source) => source.render())].filter((text) => text !== '').join('\n');
+    return [own, ...this.extraSources.map((source) => source.render())]
+      .filter((text) => text !== '')
+      .join('\n');
   }
 }

@@ -13,7 +13,13 @@ import type { Logger } from './log.ts';
 import type { ProbeMetrics } from './metrics.ts';
 
 export const NEIGHBOUR_ORIGIN_HEADER = 'kubenurse-neighbour-origin';
-export const ROUTES = { alive: '/alive', alwaysHappy: '/alwayshappy', ready: '/ready', metrics: '/metrics', root: '/' } as const;
+export const ROUTES = {
+  alive: '/alive',
+  alwaysHappy: '/alwayshappy',
+  ready: '/ready',
+  metrics: '/metrics',
+  root: '/',
+} as const;
 
 export interface ServerDeps {
   readonly config: Config;
@@ -33,7 +39,9 @@ function goHeaders(req: Request): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   const raw = req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = (raw[i] as string).toLowerCase().replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
+    const name = (raw[i] as string)
+      .toLowerCase()
+      .replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
     (out[name] ??= []).push(raw[i + 1] as string);
   }
   return out;
@@ -44,7 +52,11 @@ const rawJson = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
 
 /** kubenurse's NodeHash is a uint64: written as an exact JSON number, not a rounded double. */
 export function stringifyAlive(body: unknown): string {
-  return JSON.stringify(body, (_key, value: unknown) => (typeof value === 'bigint' ? rawJson(value.toString()) : value), 1);
+  return JSON.stringify(
+    body,
+    (_key, value: unknown) => (typeof value === 'bigint' ? rawJson(value.toString()) : value),
+    1,
+  );
 }
 
 export function createApp(deps: ServerDeps): express.Express {
@@ -85,10 +97,12 @@ export function createApp(deps: ServerDeps): express.Express {
     res.redirect(302, ROUTES.alive);
   });
 
-  app.use((error: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    deps.logger.error({ err: error }, 'request failed');
-    if (!res.headersSent) res.status(500).json({ error: 'internal error' });
-  });
+  app.use(
+    (error: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+      deps.logger.error({ err: error }, 'request failed');
+      if (!res.headersSent) res.status(500).json({ error: 'internal error' });
+    },
+  );
   return app;
 }
 
@@ -116,7 +130,14 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const servers: Server[] = [createHttpServer(app)];
   await listen(servers[0] as Server, config.port, config.bindAddress);
   if (config.useTls && config.certFile !== undefined && config.certKey !== undefined) {
-    const https = createHttpsServer({ cert: readFileSync(config.certFile), key: readFileSync(config.certKey), minVersion: 'TLSv1.2' }, app);
+    const https = createHttpsServer(
+      {
+        cert: readFileSync(config.certFile),
+        key: readFileSync(config.certKey),
+        minVersion: 'TLSv1.2',
+      },
+      app,
+    );
     servers.push(https);
     await listen(https, config.tlsPort, config.bindAddress);
   }

@@ -33,7 +33,13 @@ export interface BlackboxProbe {
 
 /** Parses the text a /probe request answers. Throws when the essential samples are missing. */
 export function parseBlackboxProbe(text: string): BlackboxProbe {
-  const phases: Record<BlackboxPhase, number> = { resolve: 0, connect: 0, tls: 0, processing: 0, transfer: 0 };
+  const phases: Record<BlackboxPhase, number> = {
+    resolve: 0,
+    connect: 0,
+    tls: 0,
+    processing: 0,
+    transfer: 0,
+  };
   let duration: number | undefined;
   let success: number | undefined;
   let statusCode: number | undefined;
@@ -48,10 +54,12 @@ export function parseBlackboxProbe(text: string): BlackboxProbe {
     else if (name === 'probe_http_status_code') statusCode = value;
     else if (name === 'probe_http_duration_seconds') {
       const phase = /phase="([^"]*)"/.exec(labels)?.[1];
-      if (phase !== undefined && (BLACKBOX_PHASES as readonly string[]).includes(phase)) phases[phase as BlackboxPhase] = value;
+      if (phase !== undefined && (BLACKBOX_PHASES as readonly string[]).includes(phase))
+        phases[phase as BlackboxPhase] = value;
     }
   }
-  if (duration === undefined || success === undefined) throw new Error('blackbox /probe answer has no probe_duration_seconds or probe_success');
+  if (duration === undefined || success === undefined)
+    throw new Error('blackbox /probe answer has no probe_duration_seconds or probe_success');
   return { success: success === 1, statusCode, durationSeconds: duration, phases };
 }
 
@@ -59,20 +67,33 @@ export function parseBlackboxProbe(text: string): BlackboxProbe {
  * Makes sure the Debian package is installed: as root it is installed with apt-get; otherwise
  * the error says how. Returns the binary's path.
  */
-export function ensureBlackbox(log: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): string {
+export function ensureBlackbox(
+  log: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): string {
   if (existsSync(BLACKBOX_BINARY)) return BLACKBOX_BINARY;
   if (process.getuid?.() !== 0) {
-    throw new Error(`${BLACKBOX_BINARY} is missing; install it with: sudo apt-get install -y ${BLACKBOX_PACKAGE} (then re-run npm run bench)`);
+    throw new Error(
+      `${BLACKBOX_BINARY} is missing; install it with: sudo apt-get install -y ${BLACKBOX_PACKAGE} (then re-run npm run bench)`,
+    );
   }
   log(`installing ${BLACKBOX_PACKAGE} with apt-get (running as root)`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   try {
-    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', BLACKBOX_PACKAGE], { stdio: 'inherit', env });
+    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', BLACKBOX_PACKAGE], {
+      stdio: 'inherit',
+      env,
+    });
   } catch {
     execFileSync('apt-get', ['update'], { stdio: 'inherit', env });
-    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', BLACKBOX_PACKAGE], { stdio: 'inherit', env });
+    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', BLACKBOX_PACKAGE], {
+      stdio: 'inherit',
+      env,
+    });
   }
-  if (!existsSync(BLACKBOX_BINARY)) throw new Error(`apt-get installed ${BLACKBOX_PACKAGE} but ${BLACKBOX_BINARY} is still missing`);
+  if (!existsSync(BLACKBOX_BINARY))
+    throw new Error(
+      `apt-get installed ${BLACKBOX_PACKAGE} but ${BLACKBOX_BINARY} is still missing`,
+    );
   return BLACKBOX_BINARY;
 }
 
@@ -90,7 +111,11 @@ export async function startBlackbox(host: string): Promise<RunningBlackbox> {
   const configFile = join(dir, 'blackbox.yml');
   writeFileSync(configFile, CONFIG);
   const port = await freePort(host);
-  const child = startChild(binary, [`--config.file=${configFile}`, `--web.listen-address=${host}:${port}`, '--log.level=warn'], { name: 'blackbox_exporter' });
+  const child = startChild(
+    binary,
+    [`--config.file=${configFile}`, `--web.listen-address=${host}:${port}`, '--log.level=warn'],
+    { name: 'blackbox_exporter' },
+  );
   const baseUrl = `http://${host}:${port}`;
   try {
     await waitFor(`blackbox_exporter on ${baseUrl}`, () => answers(`${baseUrl}/metrics`));
@@ -102,7 +127,10 @@ export async function startBlackbox(host: string): Promise<RunningBlackbox> {
     child,
     baseUrl,
     async probe(target) {
-      const response = await fetch(`${baseUrl}/probe?module=http_2xx&target=${encodeURIComponent(target)}`, { signal: AbortSignal.timeout(10_000) });
+      const response = await fetch(
+        `${baseUrl}/probe?module=http_2xx&target=${encodeURIComponent(target)}`,
+        { signal: AbortSignal.timeout(10_000) },
+      );
       return parseBlackboxProbe(await response.text());
     },
     stop: () => child.stop(),

@@ -23,7 +23,11 @@ export interface SpawnOptions {
 const OUTPUT_TAIL = 8 * 1024;
 
 export function startChild(command: string, args: readonly string[], options: SpawnOptions): Child {
-  const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, {
+    env: options.env ?? process.env,
+    cwd: options.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   if (child.pid === undefined) throw new Error(`${options.name}: could not start ${command}`);
   let tail = '';
   const keep = (chunk: Buffer) => {
@@ -45,7 +49,12 @@ export function startChild(command: string, args: readonly string[], options: Sp
 }
 
 /** Polls `check` until it resolves true, up to `timeoutMs`; the error names what was awaited. */
-export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 15_000, everyMs = 50): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 15_000,
+  everyMs = 50,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -56,7 +65,9 @@ export async function waitFor(what: string, check: () => Promise<boolean> | bool
     }
     await sleep(everyMs);
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`,
+  );
 }
 
 /** true when an HTTP GET of `url` answers with `status` (default any 2xx). */
@@ -73,7 +84,11 @@ export function freePort(host: string): Promise<number> {
     server.once('error', reject);
     server.listen(0, host, () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
     });
   });
 }

@@ -48,11 +48,25 @@ export async function startCluster(options: ClusterOptions): Promise<SimulatedCl
   if (hosts.length > 0) await options.fleet.neighbours(hosts, options.port);
 
   api.addNode({ name: SELF_NODE });
-  api.addPod({ name: SELF_POD, namespace: NAMESPACE, nodeName: SELF_NODE, podIP: options.selfIp, hostIP: options.selfIp, labels: POD_LABELS });
+  api.addPod({
+    name: SELF_POD,
+    namespace: NAMESPACE,
+    nodeName: SELF_NODE,
+    podIP: options.selfIp,
+    hostIP: options.selfIp,
+    labels: POD_LABELS,
+  });
   const present = new Set<number>();
   const addNeighbour = (index: number) => {
     api.addNode({ name: nodeName(index) });
-    api.addPod({ name: `kubenurse-${index}`, namespace: NAMESPACE, nodeName: nodeName(index), podIP: podIp(index), hostIP: podIp(index), labels: POD_LABELS });
+    api.addPod({
+      name: `kubenurse-${index}`,
+      namespace: NAMESPACE,
+      nodeName: nodeName(index),
+      podIP: podIp(index),
+      hostIP: podIp(index),
+      labels: POD_LABELS,
+    });
     present.add(index);
   };
   const removeNeighbour = (index: number) => {

@@ -20,7 +20,10 @@ export class DriverClient {
   }
 
   static async start(): Promise<DriverClient> {
-    const child = fork(DRIVER_SCRIPT, [], { execPath: process.execPath, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(DRIVER_SCRIPT, [], {
+      execPath: process.execPath,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     const client = new DriverClient(child);
     await new Promise<void>((resolve, reject) => {
       client.pending.set(0, () => resolve());

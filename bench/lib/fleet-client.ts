@@ -8,7 +8,10 @@ const FLEET_SCRIPT = fileURLToPath(new URL('./fleet.ts', import.meta.url));
 export class FleetClient {
   private readonly child: ChildProcess;
   private seq = 0;
-  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (value: unknown) => void; reject: (error: Error) => void }
+  >();
 
   private constructor(child: ChildProcess) {
     this.child = child;
@@ -21,17 +24,24 @@ export class FleetClient {
       else waiter.resolve(result);
     });
     child.on('exit', (code, signal) => {
-      for (const waiter of this.pending.values()) waiter.reject(new Error(`fleet process exited (${code ?? signal})`));
+      for (const waiter of this.pending.values())
+        waiter.reject(new Error(`fleet process exited (${code ?? signal})`));
       this.pending.clear();
     });
   }
 
   static async start(): Promise<FleetClient> {
-    const child = fork(FLEET_SCRIPT, [], { execPath: process.execPath, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(FLEET_SCRIPT, [], {
+      execPath: process.execPath,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     const client = new FleetClient(child);
     await new Promise<void>((resolve, reject) => {
       client.pending.set(0, { resolve: () => resolve(), reject });
-      setTimeout(() => reject(new Error('fleet process did not start within 15 s')), 15_000).unref();
+      setTimeout(
+        () => reject(new Error('fleet process did not start within 15 s')),
+        15_000,
+      ).unref();
     });
     return client;
   }

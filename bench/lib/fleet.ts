@@ -105,7 +105,8 @@ process.on('message', (raw) => {
   const { seq, request } = raw as { seq: number; request: FleetRequest };
   handle(request).then(
     (result) => process.send?.({ seq, result }),
-    (error: unknown) => process.send?.({ seq, error: error instanceof Error ? error.message : String(error) }),
+    (error: unknown) =>
+      process.send?.({ seq, error: error instanceof Error ? error.message : String(error) }),
   );
 });
 process.on('disconnect', () => process.exit(0));

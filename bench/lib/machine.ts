@@ -13,7 +13,10 @@ export interface MachineInfo {
 
 export function blackboxVersion(binary = '/usr/bin/prometheus-blackbox-exporter'): string {
   try {
-    const out = execFileSync(binary, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync(binary, ['--version'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     return /version (\S+)/.exec(out)?.[1] ?? 'unknown';
   } catch (error) {
     // Older releases print the version on stderr.

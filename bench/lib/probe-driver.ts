@@ -16,16 +16,27 @@ export interface DriverProbe {
   readonly phases: Record<string, number>;
 }
 
-const metrics = new ProbeMetrics({ buckets: DEFAULT_BUCKETS, legacyMetrics: false, incomingChecks: () => 0 });
-const prober = new Prober({ metrics, trust: { ca: [], insecure: false }, timeoutMs: 5000, reuseConnections: false });
+const metrics = new ProbeMetrics({
+  buckets: DEFAULT_BUCKETS,
+  legacyMetrics: false,
+  incomingChecks: () => 0,
+});
+const prober = new Prober({
+  metrics,
+  trust: { ca: [], insecure: false },
+  timeoutMs: 5000,
+  reuseConnections: false,
+});
 
 async function probe(url: string): Promise<DriverProbe> {
   const start = performance.now();
   const { outcome } = await prober.probe({ type: 'bench', url });
   const totalMs = performance.now() - start;
-  if (outcome.status === 'skipped') return { ok: false, error: 'skipped', firstByteMs: Number.NaN, totalMs, phases: {} };
+  if (outcome.status === 'skipped')
+    return { ok: false, error: 'skipped', firstByteMs: Number.NaN, totalMs, phases: {} };
   const phases = (outcome.phases ?? {}) as Record<string, number>;
-  if (outcome.status === 'error') return { ok: false, error: outcome.message, firstByteMs: outcome.durationMs, totalMs, phases };
+  if (outcome.status === 'error')
+    return { ok: false, error: outcome.message, firstByteMs: outcome.durationMs, totalMs, phases };
   return { ok: true, firstByteMs: outcome.durationMs, totalMs, phases };
 }
 

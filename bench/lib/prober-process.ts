@@ -15,7 +15,10 @@ let bundled: string | undefined;
 export function buildBundle(): string {
   if (bundled && existsSync(bundled)) return bundled;
   const outdir = mkdtempSync(join(tmpdir(), 'bench-bundle-'));
-  execFileSync(NODE, ['scripts/bundle.mjs', '--outdir', outdir], { cwd: PROJECT_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(NODE, ['scripts/bundle.mjs', '--outdir', outdir], {
+    cwd: PROJECT_ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   bundled = join(outdir, 'main.js');
   if (!existsSync(bundled)) throw new Error(`scripts/bundle.mjs did not produce ${bundled}`);
   return bundled;
@@ -39,7 +42,10 @@ export interface ProberProcessOptions {
 }
 
 /** Nothing external: no apiserver, no kube-proxy, no neighbours unless `env` turns them on. */
-const QUIET_DEFAULTS: Readonly<Record<string, string>> = { ...QUIET_PROBER_ENV, KUBENURSE_LOG_LEVEL: 'warn' };
+const QUIET_DEFAULTS: Readonly<Record<string, string>> = {
+  ...QUIET_PROBER_ENV,
+  KUBENURSE_LOG_LEVEL: 'warn',
+};
 
 export async function startProber(options: ProberProcessOptions): Promise<ProberProcess> {
   const port = options.port || (await freePort(options.host));

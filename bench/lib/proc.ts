@@ -17,11 +17,15 @@ export interface CpuTimes {
 export function parseProcStat(text: string): CpuTimes {
   const close = text.lastIndexOf(')');
   if (close < 0) throw new Error('not a /proc/<pid>/stat line: no ")"');
-  const rest = text.slice(close + 2).trim().split(/\s+/);
+  const rest = text
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/);
   // rest[0] is field 3 (state); utime and stime are fields 14 and 15.
   const utime = Number(rest[11]);
   const stime = Number(rest[12]);
-  if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error('not a /proc/<pid>/stat line: utime/stime missing');
+  if (!Number.isFinite(utime) || !Number.isFinite(stime))
+    throw new Error('not a /proc/<pid>/stat line: utime/stime missing');
   return { ticks: utime + stime, utime, stime };
 }
 
@@ -38,7 +42,8 @@ let ticksPerSecond: number | undefined;
 export function clockTicksPerSecond(): number {
   if (ticksPerSecond === undefined) {
     try {
-      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+      ticksPerSecond =
+        Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
     } catch {
       ticksPerSecond = 100;
     }
@@ -48,7 +53,9 @@ export function clockTicksPerSecond(): number {
 
 /** CPU time (user + system) consumed so far by process `pid`, in milliseconds. */
 export function cpuMs(pid: number): number {
-  return (parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).ticks * 1000) / clockTicksPerSecond();
+  return (
+    (parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).ticks * 1000) / clockTicksPerSecond()
+  );
 }
 
 /** Resident set size of process `pid` in bytes. */

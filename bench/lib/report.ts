@@ -32,14 +32,20 @@ export interface BenchOptions {
   readonly log: (line: string) => void;
 }
 
-export type Benchmark = (options: BenchOptions) => Promise<Omit<BenchResult, 'startedAt' | 'durationSeconds'>>;
+export type Benchmark = (
+  options: BenchOptions,
+) => Promise<Omit<BenchResult, 'startedAt' | 'durationSeconds'>>;
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const RESULTS_DIR = resolve(PROJECT_ROOT, 'bench/results');
 
 /** A Markdown table; cells are stringified as given. */
-export function table(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
-  const line = (cells: readonly (string | number)[]) => `| ${cells.map((cell) => String(cell).replace(/\|/g, '\\|')).join(' | ')} |`;
+export function table(
+  header: readonly string[],
+  rows: readonly (readonly (string | number)[])[],
+): string {
+  const line = (cells: readonly (string | number)[]) =>
+    `| ${cells.map((cell) => String(cell).replace(/\|/g, '\\|')).join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
@@ -57,18 +63,25 @@ export function replaceMarked(document: string, name: string, content: string): 
   const block = `${begin}\n${content.trim()}\n${end}`;
   const from = document.indexOf(begin);
   const to = document.indexOf(end);
-  if (from >= 0 && to > from) return document.slice(0, from) + block + document.slice(to + end.length);
+  if (from >= 0 && to > from)
+    return document.slice(0, from) + block + document.slice(to + end.length);
   return `${document.replace(/\s*$/, '')}\n\n${block}\n`;
 }
 
 /** Entry point of a benchmark file run directly: prints its Markdown, writes JSON with --json-out. */
 export async function runStandalone(benchmark: Benchmark): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, 'json-out': { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { quick: { type: 'boolean', default: false }, 'json-out': { type: 'string' } },
+  });
   const quick = values.quick || process.env.BENCH_QUICK === '1';
   const started = Date.now();
   const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
   const partial = await benchmark({ quick, log });
-  const result: BenchResult = { ...partial, startedAt: new Date(started).toISOString(), durationSeconds: Math.round((Date.now() - started) / 100) / 10 };
+  const result: BenchResult = {
+    ...partial,
+    startedAt: new Date(started).toISOString(),
+    durationSeconds: Math.round((Date.now() - started) / 100) / 10,
+  };
   if (values['json-out']) {
     mkdirSync(dirname(values['json-out']), { recursive: true });
     writeFileSync(values['json-out'], `${JSON.stringify(result, null, 1)}\n`);

@@ -28,19 +28,27 @@ export function readRss(pid: number): Rss {
 
 /** What the prober imports from each dependency (see src/); kept alive so nothing is dropped. */
 export const DEPENDENCY_ENTRIES: Readonly<Record<string, string>> = {
-  '@kubernetes/client-node (Watch, deep-imported as discovery does in a pod)': "import { Watch } from '@kubernetes/client-node/dist/watch.js'; globalThis.keep = [Watch];",
-  'undici (Client, buildConnector, request)': "import { Client, buildConnector, request } from 'undici'; globalThis.keep = [Client, buildConnector({}), request];",
+  '@kubernetes/client-node (Watch, deep-imported as discovery does in a pod)':
+    "import { Watch } from '@kubernetes/client-node/dist/watch.js'; globalThis.keep = [Watch];",
+  'undici (Client, buildConnector, request)':
+    "import { Client, buildConnector, request } from 'undici'; globalThis.keep = [Client, buildConnector({}), request];",
   'express (app)': "import express from 'express'; globalThis.keep = express();",
-  'prom-client (Registry + default metrics)': "import { Registry, Histogram, collectDefaultMetrics } from 'prom-client'; const r = new Registry(); collectDefaultMetrics({ register: r }); globalThis.keep = [r, Histogram];",
+  'prom-client (Registry + default metrics)':
+    "import { Registry, Histogram, collectDefaultMetrics } from 'prom-client'; const r = new Registry(); collectDefaultMetrics({ register: r }); globalThis.keep = [r, Histogram];",
   'pino (logger)': "import { pino } from 'pino'; globalThis.keep = pino({ level: 'warn' });",
 };
 
-const BANNER = "import { createRequire as __benchCreateRequire } from 'node:module';\nconst require = __benchCreateRequire(import.meta.url);";
+const BANNER =
+  "import { createRequire as __benchCreateRequire } from 'node:module';\nconst require = __benchCreateRequire(import.meta.url);";
 
 async function bundleSnippet(code: string): Promise<string> {
   const outfile = join(mkdtempSync(join(tmpdir(), 'bench-part-')), 'part.mjs');
   await build({
-    stdin: { contents: `${code}\nsetInterval(() => {}, 1000);\n`, resolveDir: PROJECT_ROOT, loader: 'js' },
+    stdin: {
+      contents: `${code}\nsetInterval(() => {}, 1000);\n`,
+      resolveDir: PROJECT_ROOT,
+      loader: 'js',
+    },
     outfile,
     bundle: true,
     platform: 'node',
@@ -58,7 +66,8 @@ export async function idleRss(args: readonly string[], settleMs: number): Promis
   const child = startChild(NODE, args, { name: 'rss part' });
   try {
     await sleep(settleMs);
-    if (child.process.exitCode !== null) throw new Error(`rss part exited early: ${child.output()}`);
+    if (child.process.exitCode !== null)
+      throw new Error(`rss part exited early: ${child.output()}`);
     return readRss(child.pid);
   } finally {
     await child.stop();
@@ -71,6 +80,7 @@ export async function bareNodeRss(settleMs: number): Promise<Rss> {
 
 export async function dependencyRss(settleMs: number): Promise<Record<string, Rss>> {
   const out: Record<string, Rss> = {};
-  for (const [name, code] of Object.entries(DEPENDENCY_ENTRIES)) out[name] = await idleRss([await bundleSnippet(code)], settleMs);
+  for (const [name, code] of Object.entries(DEPENDENCY_ENTRIES))
+    out[name] = await idleRss([await bundleSnippet(code)], settleMs);
   return out;
 }

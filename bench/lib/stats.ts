@@ -21,7 +21,16 @@ export function percentile(values: readonly number[], p: number): number {
 }
 
 export function summarize(values: readonly number[]): Summary {
-  if (values.length === 0) return { n: 0, min: Number.NaN, p50: Number.NaN, p90: Number.NaN, p99: Number.NaN, max: Number.NaN, mean: Number.NaN };
+  if (values.length === 0)
+    return {
+      n: 0,
+      min: Number.NaN,
+      p50: Number.NaN,
+      p90: Number.NaN,
+      p99: Number.NaN,
+      max: Number.NaN,
+      mean: Number.NaN,
+    };
   let sum = 0;
   let min = Infinity;
   let max = -Infinity;
@@ -30,7 +39,15 @@ export function summarize(values: readonly number[]): Summary {
     if (value < min) min = value;
     if (value > max) max = value;
   }
-  return { n: values.length, min, p50: percentile(values, 50), p90: percentile(values, 90), p99: percentile(values, 99), max, mean: sum / values.length };
+  return {
+    n: values.length,
+    min,
+    p50: percentile(values, 50),
+    p90: percentile(values, 90),
+    p99: percentile(values, 99),
+    max,
+    mean: sum / values.length,
+  };
 }
 
 /** Least-squares slope of y over x (e.g. RSS growth per round); NaN with fewer than two points. */

@@ -4,7 +4,9 @@
 
 function notBundled(name) {
   return function bodyParserNotBundled() {
-    throw new Error(`express.${name}() is not in the kubenurse-ts bundle: body-parser is stubbed out by scripts/bundle.mjs (STUBBED_MODULES)`);
+    throw new Error(
+      `express.${name}() is not in the kubenurse-ts bundle: body-parser is stubbed out by scripts/bundle.mjs (STUBBED_MODULES)`,
+    );
   };
 }
 

@@ -34,20 +34,42 @@ export function builtinChecks(ctx: ProberContext): CheckSource {
   const list: Check[] = [];
   const port = config.apiServerPort ?? '443';
 
-  if (!config.checkApiServerDirect) list.push(skipped('api_server_direct', 'KUBENURSE_CHECK_API_SERVER_DIRECT=false'));
-  else if (config.apiServerHost === undefined) list.push(skipped('api_server_direct', 'KUBERNETES_SERVICE_HOST is not set'));
-  else list.push(httpCheck(ctx, 'api_server_direct', `https://${hostPort(config.apiServerHost, port)}/version`, true));
+  if (!config.checkApiServerDirect)
+    list.push(skipped('api_server_direct', 'KUBENURSE_CHECK_API_SERVER_DIRECT=false'));
+  else if (config.apiServerHost === undefined)
+    list.push(skipped('api_server_direct', 'KUBERNETES_SERVICE_HOST is not set'));
+  else
+    list.push(
+      httpCheck(
+        ctx,
+        'api_server_direct',
+        `https://${hostPort(config.apiServerHost, port)}/version`,
+        true,
+      ),
+    );
 
-  if (!config.checkApiServerDns) list.push(skipped('api_server_dns', 'KUBENURSE_CHECK_API_SERVER_DNS=false'));
-  else if (config.apiServerPort === undefined) list.push(skipped('api_server_dns', 'KUBERNETES_SERVICE_PORT is not set'));
-  else list.push(httpCheck(ctx, 'api_server_dns', `https://${hostPort(config.apiServerDns, port)}/version`, true));
+  if (!config.checkApiServerDns)
+    list.push(skipped('api_server_dns', 'KUBENURSE_CHECK_API_SERVER_DNS=false'));
+  else if (config.apiServerPort === undefined)
+    list.push(skipped('api_server_dns', 'KUBERNETES_SERVICE_PORT is not set'));
+  else
+    list.push(
+      httpCheck(
+        ctx,
+        'api_server_dns',
+        `https://${hostPort(config.apiServerDns, port)}/version`,
+        true,
+      ),
+    );
 
   if (!config.checkMeIngress) list.push(skipped('me_ingress', 'KUBENURSE_CHECK_ME_INGRESS=false'));
-  else if (config.ingressUrl === '') list.push(skipped('me_ingress', 'KUBENURSE_INGRESS_URL is empty'));
+  else if (config.ingressUrl === '')
+    list.push(skipped('me_ingress', 'KUBENURSE_INGRESS_URL is empty'));
   else list.push(httpCheck(ctx, 'me_ingress', `${config.ingressUrl}/alwayshappy`));
 
   if (!config.checkMeService) list.push(skipped('me_service', 'KUBENURSE_CHECK_ME_SERVICE=false'));
-  else if (config.serviceUrl === '') list.push(skipped('me_service', 'KUBENURSE_SERVICE_URL is empty'));
+  else if (config.serviceUrl === '')
+    list.push(skipped('me_service', 'KUBENURSE_SERVICE_URL is empty'));
   else list.push(httpCheck(ctx, 'me_service', `${config.serviceUrl}/alwayshappy`));
 
   for (const extra of config.extraChecks) list.push(httpCheck(ctx, extra.name, extra.url));

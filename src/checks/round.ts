@@ -18,7 +18,6 @@ export interface RoundRunnerOptions {
   readonly roundTimeoutMs: number;
 }
 
-
 export class RoundRunner {
   private readonly options: RoundRunnerOptions;
 
@@ -39,14 +38,24 @@ export class RoundRunner {
 
     const settled = await Promise.all(checks.map((check) => this.runOne(check, abort)));
     const outcomes = new Map<string, CheckOutcome>();
-    for (const [index, check] of checks.entries()) outcomes.set(check.type, settled[index] as CheckOutcome);
+    for (const [index, check] of checks.entries())
+      outcomes.set(check.type, settled[index] as CheckOutcome);
 
     for (const [type, outcome] of outcomes) {
       if (outcome.status === 'skipped') continue;
       metrics.observeCheck(type, outcome.durationMs / 1000);
       if (outcome.status === 'error') {
         metrics.countError(type, outcome.event);
-        logger.error({ type, event: outcome.event, durationMs: Math.round(outcome.durationMs), target: outcome.target, err: outcome.message }, 'check failed');
+        logger.error(
+          {
+            type,
+            event: outcome.event,
+            durationMs: Math.round(outcome.durationMs),
+            target: outcome.target,
+            err: outcome.message,
+          },
+          'check failed',
+        );
       }
     }
 
@@ -57,7 +66,11 @@ export class RoundRunner {
     const byType = new Map<string, Check>();
     for (const source of this.options.sources) {
       for (const check of source.checks()) {
-        if (byType.has(check.type)) this.options.logger.warn({ type: check.type }, 'two checks share a type; keeping the first');
+        if (byType.has(check.type))
+          this.options.logger.warn(
+            { type: check.type },
+            'two checks share a type; keeping the first',
+          );
         else byType.set(check.type, check);
       }
     }
@@ -71,7 +84,12 @@ export class RoundRunner {
     } catch (error) {
       // Checks promise not to throw; if one does anyway, the round still completes.
       const message = `check crashed: ${error instanceof Error ? error.message : String(error)}`;
-      return { status: 'error', event: 'round_trip_error', message, durationMs: performance.now() - start };
+      return {
+        status: 'error',
+        event: 'round_trip_error',
+        message,
+        durationMs: performance.now() - start,
+      };
     }
   }
 }

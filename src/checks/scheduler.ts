@@ -47,7 +47,8 @@ export class Scheduler {
 
   /** The cached result while it is younger than the TTL, else a (shared) fresh round. */
   async result(): Promise<RoundResult> {
-    if (this.last && this.now() - this.last.finishedAt < this.options.cacheTtlMs) return this.last.result;
+    if (this.last && this.now() - this.last.finishedAt < this.options.cacheTtlMs)
+      return this.last.result;
     return this.runShared();
   }
 

@@ -3,7 +3,11 @@
 
 /** Result of one check in one round; `detail` is what `/alive` shows for it. */
 export type CheckOutcome =
-  | { readonly status: 'ok'; readonly durationMs: number; readonly phases?: Readonly<Record<string, number>> }
+  | {
+      readonly status: 'ok';
+      readonly durationMs: number;
+      readonly phases?: Readonly<Record<string, number>>;
+    }
   | { readonly status: 'skipped'; readonly reason: string }
   | {
       readonly status: 'error';

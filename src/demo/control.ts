@@ -31,12 +31,17 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 
 function page(board: FaultBoard, nodes: readonly DemoNode[], self: string): string {
   const probers = nodes
-    .map((node) => `<li><a href="${proberUrl(node, '/')}" target="_blank">${node.name}</a> <small>(<a href="${proberUrl(node, '/alive')}" target="_blank">/alive</a> · <a href="${proberUrl(node, '/metrics')}" target="_blank">/metrics</a>)</small></li>`)
+    .map(
+      (node) =>
+        `<li><a href="${proberUrl(node, '/')}" target="_blank">${node.name}</a> <small>(<a href="${proberUrl(node, '/alive')}" target="_blank">/alive</a> · <a href="${proberUrl(node, '/metrics')}" target="_blank">/metrics</a>)</small></li>`,
+    )
     .join('');
   const faults = board
     .list()
     .map(
-      (fault) => `<tr class="${fault.active ? 'on' : ''}"><td><code>${escapeHtml(fault.spec)}</code></td><td>${escapeHtml(fault.description)}</td>
+      (
+        fault,
+      ) => `<tr class="${fault.active ? 'on' : ''}"><td><code>${escapeHtml(fault.spec)}</code></td><td>${escapeHtml(fault.description)}</td>
 <td><form method="post" action="/toggle"><input type="hidden" name="spec" value="${escapeHtml(fault.spec)}"><button>${fault.active ? 'heal' : 'break'}</button></form></td></tr>`,
     )
     .join('\n');
@@ -51,18 +56,28 @@ tr.on td{background:#fde8e7}button{font:inherit;padding:.2em 1em}code{font-size:
 </body></html>`;
 }
 
-export function startControlServer(board: FaultBoard, at: { host: string; port: number }, onChange: (message: string) => void): Promise<Server> {
+export function startControlServer(
+  board: FaultBoard,
+  at: { host: string; port: number },
+  onChange: (message: string) => void,
+): Promise<Server> {
   const server = createServer((req, res) => {
     void (async () => {
       const path = (req.url ?? '/').split('?')[0];
       try {
         if (req.method === 'GET' && path === '/') {
-          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(page(board, NODES, `http://${at.host}:${at.port}`));
+          res
+            .writeHead(200, {
+              'content-type': 'text/html; charset=utf-8',
+              'cache-control': 'no-store',
+            })
+            .end(page(board, NODES, `http://${at.host}:${at.port}`));
         } else if (req.method === 'GET' && path === '/api/faults') {
           json(res, 200, board.list());
         } else if (req.method === 'POST' && path === '/api/faults') {
           const body = JSON.parse(await readBody(req)) as { spec?: unknown; active?: unknown };
-          if (typeof body.spec !== 'string' || typeof body.active !== 'boolean') throw new FaultSpecError('expected {"spec": string, "active": boolean}');
+          if (typeof body.spec !== 'string' || typeof body.active !== 'boolean')
+            throw new FaultSpecError('expected {"spec": string, "active": boolean}');
           const state = await board.set(body.spec, body.active);
           onChange(`${state.active ? 'BROKEN' : 'healed'}: ${state.description} (${state.spec})`);
           json(res, 200, state);
@@ -80,7 +95,9 @@ export function startControlServer(board: FaultBoard, at: { host: string; port: 
         }
       } catch (error) {
         const known = error instanceof FaultSpecError || error instanceof SyntaxError;
-        json(res, known ? 400 : 500, { error: error instanceof Error ? error.message : String(error) });
+        json(res, known ? 400 : 500, {
+          error: error instanceof Error ? error.message : String(error),
+        });
       }
     })();
   });

@@ -36,22 +36,44 @@ export interface Fault {
 }
 
 /** The toggles offered on the control page and as terminal keys 1–7. */
-export const PRESETS: readonly string[] = ['partition:node-2,node-3', 'isolate:node-1', 'node-down:node-4', 'service', 'ingress', 'apiserver', 'kube-proxy-hang:node-1'];
+export const PRESETS: readonly string[] = [
+  'partition:node-2,node-3',
+  'isolate:node-1',
+  'node-down:node-4',
+  'service',
+  'ingress',
+  'apiserver',
+  'kube-proxy-hang:node-1',
+];
 
 function nodesOf(kind: string, argument: string | undefined, min: number, max: number): string[] {
-  const names = (argument ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const names = (argument ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
   const known = NODES.map((node) => node.name).join(', ');
   if (names.length < min || names.length > max) {
-    throw new FaultSpecError(`${kind} needs ${min === max ? min : `${min} to ${max}`} node name${max > 1 ? 's' : ''} (${known}), e.g. ${kind}:${NODES.slice(1, 1 + min).map((node) => node.name).join(',')}`);
+    throw new FaultSpecError(
+      `${kind} needs ${min === max ? min : `${min} to ${max}`} node name${max > 1 ? 's' : ''} (${known}), e.g. ${kind}:${NODES.slice(
+        1,
+        1 + min,
+      )
+        .map((node) => node.name)
+        .join(',')}`,
+    );
   }
-  for (const name of names) if (!nodeByName(name)) throw new FaultSpecError(`${kind}: unknown node "${name}" (known: ${known})`);
-  if (new Set(names).size !== names.length) throw new FaultSpecError(`${kind}: a node is listed twice`);
+  for (const name of names)
+    if (!nodeByName(name))
+      throw new FaultSpecError(`${kind}: unknown node "${name}" (known: ${known})`);
+  if (new Set(names).size !== names.length)
+    throw new FaultSpecError(`${kind}: a node is listed twice`);
   return names;
 }
 
 function pairs(names: readonly string[]): [string, string][] {
   const out: [string, string][] = [];
-  for (let i = 0; i < names.length; i++) for (let j = i + 1; j < names.length; j++) out.push([names[i] as string, names[j] as string]);
+  for (let i = 0; i < names.length; i++)
+    for (let j = i + 1; j < names.length; j++) out.push([names[i] as string, names[j] as string]);
   return out;
 }
 
@@ -94,13 +116,28 @@ export function parseFault(spec: string): Fault {
     }
     case 'service':
       noArgument();
-      return { spec: 'service', description: 'the Service VIP is down', apply: (world) => world.service.stop(), undo: (world) => world.service.start() };
+      return {
+        spec: 'service',
+        description: 'the Service VIP is down',
+        apply: (world) => world.service.stop(),
+        undo: (world) => world.service.start(),
+      };
     case 'ingress':
       noArgument();
-      return { spec: 'ingress', description: 'the Ingress is down', apply: (world) => world.ingress.stop(), undo: (world) => world.ingress.start() };
+      return {
+        spec: 'ingress',
+        description: 'the Ingress is down',
+        apply: (world) => world.ingress.stop(),
+        undo: (world) => world.ingress.start(),
+      };
     case 'apiserver':
       noArgument();
-      return { spec: 'apiserver', description: 'the apiserver is down', apply: (world) => world.apiserver.close(), undo: (world) => world.apiserver.listen() };
+      return {
+        spec: 'apiserver',
+        description: 'the apiserver is down',
+        apply: (world) => world.apiserver.close(),
+        undo: (world) => world.apiserver.listen(),
+      };
     case 'kube-proxy-hang': {
       const [name] = nodesOf(kind, argument, 1, 1) as [string];
       return {
@@ -117,7 +154,9 @@ export function parseFault(spec: string): Fault {
       };
     }
     default:
-      throw new FaultSpecError(`unknown fault "${spec}"; one of: partition:A,B[,…]  isolate:N  node-down:N  service  ingress  apiserver  kube-proxy-hang:N`);
+      throw new FaultSpecError(
+        `unknown fault "${spec}"; one of: partition:A,B[,…]  isolate:N  node-down:N  service  ingress  apiserver  kube-proxy-hang:N`,
+      );
   }
 }
 
@@ -148,7 +187,11 @@ export class FaultBoard {
         await fault.undo(this.world);
         this.active.delete(fault.spec);
       }
-      return { spec: fault.spec, description: fault.description, active: this.active.has(fault.spec) };
+      return {
+        spec: fault.spec,
+        description: fault.description,
+        active: this.active.has(fault.spec),
+      };
     });
     this.queue = run.catch(() => undefined);
     return run;
@@ -168,7 +211,11 @@ export class FaultBoard {
     for (const spec of this.active.keys()) if (!specs.includes(spec)) specs.push(spec);
     return specs.map((spec) => {
       const fault = parseFault(spec);
-      return { spec: fault.spec, description: fault.description, active: this.active.has(fault.spec) };
+      return {
+        spec: fault.spec,
+        description: fault.description,
+        active: this.active.has(fault.spec),
+      };
     });
   }
 

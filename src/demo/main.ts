@@ -92,7 +92,8 @@ function parseOptions(): Options {
     process.exit(0);
   }
   const intervalSeconds = Number(values.interval);
-  if (!Number.isFinite(intervalSeconds) || intervalSeconds < 1 || intervalSeconds > 60) fail(`--interval ${values.interval}: expected seconds from 1 to 60`);
+  if (!Number.isFinite(intervalSeconds) || intervalSeconds < 1 || intervalSeconds > 60)
+    fail(`--interval ${values.interval}: expected seconds from 1 to 60`);
   const faults = values.fault ?? [];
   for (const spec of faults) {
     try {
@@ -110,15 +111,19 @@ const say = (text: string): void => void process.stdout.write(`${text}\n`);
 
 function addressHint(error: unknown, what: string): string {
   const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'EADDRINUSE') return `${what}: address already in use. Is another demo (or test) running? The demo needs 127.0.0.2-127.0.0.25 to itself.`;
-  if (code === 'EADDRNOTAVAIL') return `${what}: address not available. The demo needs Linux, where all of 127.0.0.0/8 is loopback.`;
+  if (code === 'EADDRINUSE')
+    return `${what}: address already in use. Is another demo (or test) running? The demo needs 127.0.0.2-127.0.0.25 to itself.`;
+  if (code === 'EADDRNOTAVAIL')
+    return `${what}: address not available. The demo needs Linux, where all of 127.0.0.0/8 is loopback.`;
   return `${what}: ${error instanceof Error ? error.message : String(error)}`;
 }
 
 /** node-1's status page has a row for every node. */
 async function pageListsAllNodes(): Promise<boolean> {
   try {
-    const response = await fetch(proberUrl(NODES[0]!, '/status.json'), { signal: AbortSignal.timeout(2000) });
+    const response = await fetch(proberUrl(NODES[0]!, '/status.json'), {
+      signal: AbortSignal.timeout(2000),
+    });
     const doc = (await response.json()) as { cluster?: { rows?: unknown[] } };
     return doc.cluster?.rows?.length === NODES.length;
   } catch {
@@ -131,7 +136,9 @@ async function meshIsGreen(): Promise<boolean> {
   const views = await Promise.all(
     NODES.map(async (node) => {
       try {
-        const response = await fetch(proberUrl(node, '/status.json?view=self'), { signal: AbortSignal.timeout(1000) });
+        const response = await fetch(proberUrl(node, '/status.json?view=self'), {
+          signal: AbortSignal.timeout(1000),
+        });
         return (await response.json()) as { checks?: { type: string; status: string }[] };
       } catch {
         return undefined;
@@ -170,11 +177,20 @@ async function main(): Promise<void> {
     const children = [...probers.map((prober) => stopProcess(prober.child, prober.exited))];
     if (prometheus) {
       const { child } = prometheus;
-      children.push(stopProcess(child, new Promise((done) => (child.exitCode !== null ? done(undefined) : child.once('exit', done)))));
+      children.push(
+        stopProcess(
+          child,
+          new Promise((done) =>
+            child.exitCode !== null ? done(undefined) : child.once('exit', done),
+          ),
+        ),
+      );
     }
     await Promise.all(children);
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-    say(`stopped ${probers.length} probers${prometheus ? ' and Prometheus' : ''}, and the fake apiserver, kube-proxies, Service, Ingress and pod network. Logs stay in ${dir}`);
+    say(
+      `stopped ${probers.length} probers${prometheus ? ' and Prometheus' : ''}, and the fake apiserver, kube-proxies, Service, Ingress and pod network. Logs stay in ${dir}`,
+    );
     process.exit(code);
   };
   process.on('SIGINT', () => void shutdown(0));
@@ -183,33 +199,56 @@ async function main(): Promise<void> {
 
   try {
     // The control plane: nodes and prober pods as the DaemonSet would create them.
-    const apiserver = await FakeApiServer.start({ host: APISERVER.host, port: APISERVER.port }).catch((error: unknown) => {
+    const apiserver = await FakeApiServer.start({
+      host: APISERVER.host,
+      port: APISERVER.port,
+    }).catch((error: unknown) => {
       throw new Error(addressHint(error, `apiserver ${APISERVER.host}:${APISERVER.port}`));
     });
     cleanups.push(() => apiserver.close());
     for (const node of NODES) {
       apiserver.addNode({ name: node.name, internalIP: node.hostIP });
-      apiserver.addPod({ name: node.podName, namespace: NAMESPACE, nodeName: node.name, podIP: node.podIP, hostIP: node.hostIP, labels: POD_LABELS });
+      apiserver.addPod({
+        name: node.podName,
+        namespace: NAMESPACE,
+        nodeName: node.name,
+        podIP: node.podIP,
+        hostIP: node.hostIP,
+        labels: POD_LABELS,
+      });
     }
-    const serviceAccountDir = apiserver.writeServiceAccountDir(NAMESPACE, join(dir, 'serviceaccount'));
+    const serviceAccountDir = apiserver.writeServiceAccountDir(
+      NAMESPACE,
+      join(dir, 'serviceaccount'),
+    );
     const kubeconfig = apiserver.writeKubeconfig(join(dir, 'kubeconfig'), NAMESPACE);
 
     // Probers first: loading their modules is the slow part of the start, and everything
     // else below is up within milliseconds, long before their first round.
     const compileCache = join(PROJECT_ROOT, 'node_modules', '.cache', 'kubenurse-ts-demo');
     for (const node of NODES) {
-      const env = { ...proberEnv({ node, serviceAccountDir, intervalSeconds: options.intervalSeconds }), NODE_COMPILE_CACHE: compileCache };
+      const env = {
+        ...proberEnv({ node, serviceAccountDir, intervalSeconds: options.intervalSeconds }),
+        NODE_COMPILE_CACHE: compileCache,
+      };
       const prober = startProber(PROJECT_ROOT, node.name, env, logFile(dir, node));
       probers.push(prober);
       void prober.exited.then((how) => {
-        if (!stopping) say(`\n${bold(`prober ${node.name} stopped unexpectedly (${how})`)}; last lines of ${prober.logFile}:\n${tail(prober.logFile)}\n`);
+        if (!stopping)
+          say(
+            `\n${bold(`prober ${node.name} stopped unexpectedly (${how})`)}; last lines of ${prober.logFile}:\n${tail(prober.logFile)}\n`,
+          );
       });
     }
 
-
     const kubeProxies = new Map<string, FakeKubeProxy>();
     for (const node of NODES) {
-      const kubeProxy = await startFakeKubeProxy({ host: node.hostIP, metricsPort: KUBE_PROXY_METRICS_PORT, healthzPort: KUBE_PROXY_HEALTHZ_PORT, healthTimeoutSeconds: KUBE_PROXY_HEALTH_TIMEOUT_S }).catch((error: unknown) => {
+      const kubeProxy = await startFakeKubeProxy({
+        host: node.hostIP,
+        metricsPort: KUBE_PROXY_METRICS_PORT,
+        healthzPort: KUBE_PROXY_HEALTHZ_PORT,
+        healthTimeoutSeconds: KUBE_PROXY_HEALTH_TIMEOUT_S,
+      }).catch((error: unknown) => {
         throw new Error(addressHint(error, `kube-proxy of ${node.name}`));
       });
       kubeProxies.set(node.name, kubeProxy);
@@ -234,7 +273,10 @@ async function main(): Promise<void> {
       throw new Error(addressHint(error, 'pod network (127.0.0.22-25)'));
     });
     cleanups.push(() => podNetwork.stop());
-    const service = new ServiceProxy(SERVICE, NODES.map((node) => ({ host: node.podIP, port: PROBER_PORT })));
+    const service = new ServiceProxy(
+      SERVICE,
+      NODES.map((node) => ({ host: node.podIP, port: PROBER_PORT })),
+    );
     await service.start().catch((error: unknown) => {
       throw new Error(addressHint(error, 'Service'));
     });
@@ -255,9 +297,18 @@ async function main(): Promise<void> {
     });
     cleanups.push(() => ingress.stop());
 
-    const world: DemoWorld = { podNetwork, service, ingress, apiserver, kubeProxies, hungKubeProxies };
+    const world: DemoWorld = {
+      podNetwork,
+      service,
+      ingress,
+      apiserver,
+      kubeProxies,
+      hungKubeProxies,
+    };
     const board = new FaultBoard(world);
-    const control: Server = await startControlServer(board, CONTROL, (message) => say(message)).catch((error: unknown) => {
+    const control: Server = await startControlServer(board, CONTROL, (message) =>
+      say(message),
+    ).catch((error: unknown) => {
       throw new Error(addressHint(error, 'control page'));
     });
     cleanups.push(
@@ -271,13 +322,24 @@ async function main(): Promise<void> {
     if (options.prometheus) {
       const binary = findPrometheus();
       if (binary === undefined) {
-        say('--prometheus: no prometheus binary found (looked in /usr/bin, /usr/local/bin and PATH). Install it (Debian: apt-get install prometheus); the demo runs without it.');
+        say(
+          '--prometheus: no prometheus binary found (looked in /usr/bin, /usr/local/bin and PATH). Install it (Debian: apt-get install prometheus); the demo runs without it.',
+        );
       } else {
-        prometheus = startPrometheus(binary, dir, `${PROMETHEUS.host}:${PROMETHEUS.port}`, NODES, join(PROJECT_ROOT, 'examples', 'prometheusrule.yaml'));
+        prometheus = startPrometheus(
+          binary,
+          dir,
+          `${PROMETHEUS.host}:${PROMETHEUS.port}`,
+          NODES,
+          join(PROJECT_ROOT, 'examples', 'prometheusrule.yaml'),
+        );
         if (prometheus.warning) say(`--prometheus: ${prometheus.warning}`);
         const { child, logFile: promLog } = prometheus;
         child.once('exit', (code, signal) => {
-          if (!stopping) say(`\n${bold(`Prometheus stopped (${signal ?? `exit code ${code}`})`)}; last lines of ${promLog}:\n${tail(promLog)}\n`);
+          if (!stopping)
+            say(
+              `\n${bold(`Prometheus stopped (${signal ?? `exit code ${code}`})`)}; last lines of ${promLog}:\n${tail(promLog)}\n`,
+            );
         });
       }
     }
@@ -286,25 +348,38 @@ async function main(): Promise<void> {
     // follows a round or two later and is reported on its own line.
     const deadline = Date.now() + READY_TIMEOUT_MS;
     let listed = false;
-    while (!stopping && Date.now() < deadline && !(listed = await pageListsAllNodes())) await sleep(200);
+    while (!stopping && Date.now() < deadline && !(listed = await pageListsAllNodes()))
+      await sleep(200);
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
 
     say('');
-    say(bold(`kubenurse-ts demo: ${NODES.length} nodes on loopback, no cluster, no root`) + (listed ? `  (status page shows all ${NODES.length} nodes after ${seconds} s)` : `  (the status page does not list all nodes after ${seconds} s: see the logs)`));
+    say(
+      bold(`kubenurse-ts demo: ${NODES.length} nodes on loopback, no cluster, no root`) +
+        (listed
+          ? `  (status page shows all ${NODES.length} nodes after ${seconds} s)`
+          : `  (the status page does not list all nodes after ${seconds} s: see the logs)`),
+    );
     say('');
     say(`  ${bold('Status page')}     ${proberUrl(NODES[0]!, '/')}    (every prober serves one)`);
     say(`  ${bold('Break things')}    ${url(CONTROL, '/')}`);
     say('');
     for (const node of NODES) {
-      say(`  ${node.name}  ${proberUrl(node, '/')}  /alive  /metrics   pod IP ${node.podIP}   kube-proxy :${KUBE_PROXY_METRICS_PORT}/metrics :${KUBE_PROXY_HEALTHZ_PORT}/healthz`);
+      say(
+        `  ${node.name}  ${proberUrl(node, '/')}  /alive  /metrics   pod IP ${node.podIP}   kube-proxy :${KUBE_PROXY_METRICS_PORT}/metrics :${KUBE_PROXY_HEALTHZ_PORT}/healthz`,
+      );
     }
     say('');
-    say(`  apiserver ${apiserver.url}   Service ${url(SERVICE)}   Ingress ${url(INGRESS, '/alwayshappy')}${prometheus ? `   Prometheus ${url(PROMETHEUS, '/alerts')}` : ''}`);
+    say(
+      `  apiserver ${apiserver.url}   Service ${url(SERVICE)}   Ingress ${url(INGRESS, '/alwayshappy')}${prometheus ? `   Prometheus ${url(PROMETHEUS, '/alerts')}` : ''}`,
+    );
     say(`  logs, kubeconfig and service-account files: ${dir}`);
     say('');
-    say(`  One-shot check from here: KUBECONFIG=${kubeconfig} KUBENURSE_POD_NAME=${NODES[0]!.podName} KUBENURSE_NODE_NAME=${NODES[0]!.name} KUBENURSE_NAMESPACE=${NAMESPACE} \\`);
-    say(`    KUBENURSE_NEIGHBOUR_FILTER=${NEIGHBOUR_FILTER} KUBENURSE_SERVICE_URL=${url(SERVICE)} node_modules/.bin/node src/cli.ts check`);
-
+    say(
+      `  One-shot check from here: KUBECONFIG=${kubeconfig} KUBENURSE_POD_NAME=${NODES[0]!.podName} KUBENURSE_NODE_NAME=${NODES[0]!.name} KUBENURSE_NAMESPACE=${NAMESPACE} \\`,
+    );
+    say(
+      `    KUBENURSE_NEIGHBOUR_FILTER=${NEIGHBOUR_FILTER} KUBENURSE_SERVICE_URL=${url(SERVICE)} node_modules/.bin/node src/cli.ts check`,
+    );
 
     if (process.stdin.isTTY) {
       say('');
@@ -316,23 +391,28 @@ async function main(): Promise<void> {
         if (process.stdin.isTTY) process.stdin.setRawMode(false);
         process.stdin.pause();
       };
-      process.stdin.on('keypress', (text: string | undefined, key: { ctrl?: boolean; name?: string } | undefined) => {
-        if ((key?.ctrl && key.name === 'c') || text === 'q') {
-          void shutdown(0);
-          return;
-        }
-        if (text === 'h') {
-          void board.healAll().then(() => say('healed everything'));
-          return;
-        }
-        const preset = text === undefined ? undefined : PRESETS[Number(text) - 1];
-        if (preset !== undefined) {
-          void board
-            .toggle(preset)
-            .then((state) => say(`${state.active ? 'BROKEN' : 'healed'}: ${state.description} (${state.spec})`))
-            .catch((error: unknown) => say(`could not toggle ${preset}: ${String(error)}`));
-        }
-      });
+      process.stdin.on(
+        'keypress',
+        (text: string | undefined, key: { ctrl?: boolean; name?: string } | undefined) => {
+          if ((key?.ctrl && key.name === 'c') || text === 'q') {
+            void shutdown(0);
+            return;
+          }
+          if (text === 'h') {
+            void board.healAll().then(() => say('healed everything'));
+            return;
+          }
+          const preset = text === undefined ? undefined : PRESETS[Number(text) - 1];
+          if (preset !== undefined) {
+            void board
+              .toggle(preset)
+              .then((state) =>
+                say(`${state.active ? 'BROKEN' : 'healed'}: ${state.description} (${state.spec})`),
+              )
+              .catch((error: unknown) => say(`could not toggle ${preset}: ${String(error)}`));
+          }
+        },
+      );
     } else {
       say('');
       say('  Ctrl-C stops everything.');
@@ -340,9 +420,14 @@ async function main(): Promise<void> {
 
     // Faults from the command line come after the first all-green round, so the change shows.
     let green = false;
-    while (!stopping && Date.now() < deadline + READY_TIMEOUT_MS && !(green = await meshIsGreen())) await sleep(250);
+    while (!stopping && Date.now() < deadline + READY_TIMEOUT_MS && !(green = await meshIsGreen()))
+      await sleep(250);
     if (stopping) return;
-    say(green ? `\nall ${NODES.length * (NODES.length - 1)} paths between the nodes are green (${((Date.now() - started) / 1000).toFixed(1)} s after start)` : '\nnot every path is green yet: see the status page and the logs');
+    say(
+      green
+        ? `\nall ${NODES.length * (NODES.length - 1)} paths between the nodes are green (${((Date.now() - started) / 1000).toFixed(1)} s after start)`
+        : '\nnot every path is green yet: see the status page and the logs',
+    );
     for (const spec of options.faults) {
       const state = await board.set(spec, true);
       say(`BROKEN: ${state.description} (${state.spec})`);

@@ -6,7 +6,13 @@
 // they are, in the KUBENURSE-NEIGHBOUR-ORIGIN header (the caller's pod name), so a partition is
 // applied per request: a cut request is black-holed (read, never answered), like a firewall
 // that drops packets; the caller's deadline ends it. A "down" node's pod IP refuses connections.
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { Socket } from 'node:net';
 import { PROBER_PORT, type DemoNode } from './topology.ts';
 
@@ -71,7 +77,14 @@ class Forwarder {
       return;
     }
     const upstream = request(
-      { host: this.node.hostIP, port: PROBER_PORT, method: req.method, path: req.url, headers: req.headers, timeout: 10_000 },
+      {
+        host: this.node.hostIP,
+        port: PROBER_PORT,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+        timeout: 10_000,
+      },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
@@ -79,7 +92,10 @@ class Forwarder {
     );
     upstream.on('timeout', () => upstream.destroy(new Error('upstream timeout')));
     upstream.on('error', (error) => {
-      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' }).end(`pod network: ${this.node.name}'s prober: ${error.message}\n`);
+      if (!res.headersSent)
+        res
+          .writeHead(502, { 'content-type': 'text/plain' })
+          .end(`pod network: ${this.node.name}'s prober: ${error.message}\n`);
       else res.destroy();
     });
     req.pipe(upstream);

@@ -10,7 +10,9 @@ export function nodeBinary(projectRoot: string): string {
   if (major >= 24) return process.execPath;
   const local = join(projectRoot, 'node_modules', '.bin', 'node');
   if (existsSync(local)) return local;
-  throw new Error(`Node.js 24 or newer is needed (this is ${process.version}); run the demo through npm: npm run demo`);
+  throw new Error(
+    `Node.js 24 or newer is needed (this is ${process.version}); run the demo through npm: npm run demo`,
+  );
 }
 
 export interface ProberProcess {
@@ -21,7 +23,12 @@ export interface ProberProcess {
   readonly exited: Promise<string>;
 }
 
-export function startProber(projectRoot: string, name: string, env: Record<string, string>, logFile: string): ProberProcess {
+export function startProber(
+  projectRoot: string,
+  name: string,
+  env: Record<string, string>,
+  logFile: string,
+): ProberProcess {
   const log = openSync(logFile, 'a');
   const child = spawn(nodeBinary(projectRoot), [join(projectRoot, 'src', 'main.ts')], {
     cwd: projectRoot,
@@ -29,7 +36,9 @@ export function startProber(projectRoot: string, name: string, env: Record<strin
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', log, log],
   });
-  const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? `exit code ${code}`)));
+  const exited = new Promise<string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(signal ?? `exit code ${code}`)),
+  );
   return { name, child, logFile, exited };
 }
 

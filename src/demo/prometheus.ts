@@ -9,7 +9,10 @@ import { KUBE_PROXY_METRICS_PORT, NAMESPACE, PROBER_PORT, type DemoNode } from '
 export const PROMETHEUS_CANDIDATES = ['/usr/bin/prometheus', '/usr/local/bin/prometheus'];
 
 export function findPrometheus(): string | undefined {
-  const onPath = (process.env.PATH ?? '').split(delimiter).filter((dir) => dir !== '').map((dir) => join(dir, 'prometheus'));
+  const onPath = (process.env.PATH ?? '')
+    .split(delimiter)
+    .filter((dir) => dir !== '')
+    .map((dir) => join(dir, 'prometheus'));
   for (const candidate of [...PROMETHEUS_CANDIDATES, ...onPath]) {
     try {
       accessSync(candidate, constants.X_OK);
@@ -36,11 +39,17 @@ export function prometheusConfig(nodes: readonly DemoNode[], ruleFile: string | 
     scrape_configs: [
       {
         job_name: 'kubenurse',
-        static_configs: nodes.map((node) => ({ targets: [`${node.hostIP}:${PROBER_PORT}`], labels: { node: node.name, pod: node.podName, namespace: NAMESPACE } })),
+        static_configs: nodes.map((node) => ({
+          targets: [`${node.hostIP}:${PROBER_PORT}`],
+          labels: { node: node.name, pod: node.podName, namespace: NAMESPACE },
+        })),
       },
       {
         job_name: 'kube-proxy',
-        static_configs: nodes.map((node) => ({ targets: [`${node.hostIP}:${KUBE_PROXY_METRICS_PORT}`], labels: { node: node.name } })),
+        static_configs: nodes.map((node) => ({
+          targets: [`${node.hostIP}:${KUBE_PROXY_METRICS_PORT}`],
+          labels: { node: node.name },
+        })),
       },
     ],
   });
@@ -53,7 +62,13 @@ export interface PrometheusStart {
   readonly warning: string | undefined;
 }
 
-export function startPrometheus(binary: string, dir: string, listen: string, nodes: readonly DemoNode[], prometheusRulePath: string): PrometheusStart {
+export function startPrometheus(
+  binary: string,
+  dir: string,
+  listen: string,
+  nodes: readonly DemoNode[],
+  prometheusRulePath: string,
+): PrometheusStart {
   const home = join(dir, 'prometheus');
   mkdirSync(join(home, 'data'), { recursive: true });
   let ruleFile: string | undefined = join(home, 'rules.yaml');
@@ -69,8 +84,18 @@ export function startPrometheus(binary: string, dir: string, listen: string, nod
   const log = openSync(logFile, 'a');
   const child = spawn(
     binary,
-    [`--config.file=${join(home, 'prometheus.yml')}`, `--storage.tsdb.path=${join(home, 'data')}`, '--storage.tsdb.retention.time=2h', `--web.listen-address=${listen}`, '--log.level=warn'],
-    { cwd: home, stdio: ['ignore', log, log], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home } },
+    [
+      `--config.file=${join(home, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(home, 'data')}`,
+      '--storage.tsdb.retention.time=2h',
+      `--web.listen-address=${listen}`,
+      '--log.level=warn',
+    ],
+    {
+      cwd: home,
+      stdio: ['ignore', log, log],
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home },
+    },
   );
   return { child, logFile, rulesLoaded: ruleFile !== undefined, warning };
 }

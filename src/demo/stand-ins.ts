@@ -7,7 +7,12 @@
 // the exact path /alwayshappy (so /metrics and /alive are not published); when the Service is
 // down it answers 502, as nginx does.
 import { createServer as createHttpServer, request, type Server as HttpServer } from 'node:http';
-import { connect, createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
+import {
+  connect,
+  createServer as createTcpServer,
+  type Server as TcpServer,
+  type Socket,
+} from 'node:net';
 
 interface Endpoint {
   readonly host: string;
@@ -106,16 +111,31 @@ export class IngressProxy extends Restartable {
     this.server = createHttpServer((req, res) => {
       const path = (req.url ?? '').split('?')[0];
       if (path !== INGRESS_PATH) {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('404 Not Found (the ingress only routes /alwayshappy)\n');
+        res
+          .writeHead(404, { 'content-type': 'text/plain' })
+          .end('404 Not Found (the ingress only routes /alwayshappy)\n');
         return;
       }
-      const upstream = request({ host: service.host, port: service.port, method: req.method, path: req.url, headers: { ...req.headers, 'x-forwarded-for': req.socket.remoteAddress ?? '' }, timeout: 10_000 }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      });
+      const upstream = request(
+        {
+          host: service.host,
+          port: service.port,
+          method: req.method,
+          path: req.url,
+          headers: { ...req.headers, 'x-forwarded-for': req.socket.remoteAddress ?? '' },
+          timeout: 10_000,
+        },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
       upstream.on('timeout', () => upstream.destroy(new Error('upstream timeout')));
       upstream.on('error', (error) => {
-        if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' }).end(`502 Bad Gateway: service ${service.host}:${service.port}: ${error.message}\n`);
+        if (!res.headersSent)
+          res
+            .writeHead(502, { 'content-type': 'text/plain' })
+            .end(`502 Bad Gateway: service ${service.host}:${service.port}: ${error.message}\n`);
         else res.destroy();
       });
       req.pipe(upstream);

@@ -44,8 +44,10 @@ export function nodeByName(name: string): DemoNode | undefined {
   return NODES.find((node) => node.name === name);
 }
 
-export const url = (endpoint: { host: string; port: number }, path = ''): string => `http://${endpoint.host}:${endpoint.port}${path}`;
-export const proberUrl = (node: DemoNode, path = ''): string => `http://${node.hostIP}:${PROBER_PORT}${path}`;
+export const url = (endpoint: { host: string; port: number }, path = ''): string =>
+  `http://${endpoint.host}:${endpoint.port}${path}`;
+export const proberUrl = (node: DemoNode, path = ''): string =>
+  `http://${node.hostIP}:${PROBER_PORT}${path}`;
 
 export interface ProberEnvInput {
   readonly node: DemoNode;

@@ -12,8 +12,18 @@ import type { AliveContributor, Check, CheckOutcome, CheckSource } from '../chec
 import type { ProberContext } from '../context.ts';
 import { METRIC_PREFIX, type ExpositionSource } from '../metrics.ts';
 import { syncLagSeconds } from './derive.ts';
-import { HEALTHZ_BODY_LIMIT, lastUpdatedAgeSeconds, parseHealthz, type KubeProxyHealth } from './healthz.ts';
-import { DEFAULT_PARSE_LIMITS, parseExposition, type MetricFamily, type ParseLimits } from './parse.ts';
+import {
+  HEALTHZ_BODY_LIMIT,
+  lastUpdatedAgeSeconds,
+  parseHealthz,
+  type KubeProxyHealth,
+} from './healthz.ts';
+import {
+  DEFAULT_PARSE_LIMITS,
+  parseExposition,
+  type MetricFamily,
+  type ParseLimits,
+} from './parse.ts';
 import { renderFamilies, selectPassthrough } from './render.ts';
 
 export const KUBE_PROXY_METRICS_TYPE = 'kube_proxy_metrics';
@@ -56,7 +66,11 @@ export class KubeProxyCollector implements KubeProxyMonitor {
   private ageSeconds: number | undefined;
   private nodeEligible: boolean | undefined;
 
-  constructor(ctx: ProberContext, targets: KubeProxyTargets, parseLimits: Partial<ParseLimits> = {}) {
+  constructor(
+    ctx: ProberContext,
+    targets: KubeProxyTargets,
+    parseLimits: Partial<ParseLimits> = {},
+  ) {
     this.ctx = ctx;
     this.targets = targets;
     this.parseLimits = { ...parseLimits, maxBytes: ctx.config.kubeProxyMaxBytes };
@@ -83,7 +97,10 @@ export class KubeProxyCollector implements KubeProxyMonitor {
         labelNames: ['ip_family'],
         registers,
       });
-      this.checkList.push({ type: KUBE_PROXY_METRICS_TYPE, run: (signal) => this.guard(KUBE_PROXY_METRICS_TYPE, () => this.scrapeMetrics(url, signal)) });
+      this.checkList.push({
+        type: KUBE_PROXY_METRICS_TYPE,
+        run: (signal) => this.guard(KUBE_PROXY_METRICS_TYPE, () => this.scrapeMetrics(url, signal)),
+      });
     }
     if (targets.healthzUrl !== undefined) {
       const url = targets.healthzUrl;
@@ -98,7 +115,10 @@ export class KubeProxyCollector implements KubeProxyMonitor {
         registers,
       });
       this.ageGauge.set(Number.NaN);
-      this.checkList.push({ type: KUBE_PROXY_HEALTHZ_TYPE, run: (signal) => this.guard(KUBE_PROXY_HEALTHZ_TYPE, () => this.scrapeHealthz(url, signal)) });
+      this.checkList.push({
+        type: KUBE_PROXY_HEALTHZ_TYPE,
+        run: (signal) => this.guard(KUBE_PROXY_HEALTHZ_TYPE, () => this.scrapeHealthz(url, signal)),
+      });
     }
   }
 
@@ -131,26 +151,43 @@ export class KubeProxyCollector implements KubeProxyMonitor {
       this.ctx.logger.error({ err: error, type }, 'kube-proxy scrape failed unexpectedly');
       if (type === KUBE_PROXY_METRICS_TYPE) this.metricsFailed();
       else this.healthzFailed();
-      return { status: 'error', event: 'round_trip_error', message: `internal error: ${String(error)}`, durationMs: performance.now() - started };
+      return {
+        status: 'error',
+        event: 'round_trip_error',
+        message: `internal error: ${String(error)}`,
+        durationMs: performance.now() - started,
+      };
     }
   }
 
   private async scrapeMetrics(url: string, signal: AbortSignal): Promise<CheckOutcome> {
     const started = performance.now();
     try {
-      const result = await this.ctx.prober.probe({ type: KUBE_PROXY_METRICS_TYPE, url, bodyLimit: this.ctx.config.kubeProxyMaxBytes }, signal);
+      const result = await this.ctx.prober.probe(
+        { type: KUBE_PROXY_METRICS_TYPE, url, bodyLimit: this.ctx.config.kubeProxyMaxBytes },
+        signal,
+      );
       if (result.outcome.status !== 'ok') {
         this.metricsFailed();
         return result.outcome;
       }
       let families: MetricFamily[];
       try {
-        families = parseExposition(result.body ?? '', { ...DEFAULT_PARSE_LIMITS, ...this.parseLimits });
+        families = parseExposition(result.body ?? '', {
+          ...DEFAULT_PARSE_LIMITS,
+          ...this.parseLimits,
+        });
       } catch (error) {
         this.metricsFailed();
-        return parseErrorOutcome(url, `invalid exposition: ${error instanceof Error ? error.message : String(error)}`, result.outcome);
+        return parseErrorOutcome(
+          url,
+          `invalid exposition: ${error instanceof Error ? error.message : String(error)}`,
+          result.outcome,
+        );
       }
-      this.passthrough = renderFamilies(selectPassthrough(families, this.ctx.config.kubeProxyMetricsFilter));
+      this.passthrough = renderFamilies(
+        selectPassthrough(families, this.ctx.config.kubeProxyMetricsFilter),
+      );
       this.metricsUp = true;
       this.upGauge?.set(1);
       this.setSyncLag(syncLagSeconds(families));
@@ -163,7 +200,10 @@ export class KubeProxyCollector implements KubeProxyMonitor {
   private async scrapeHealthz(url: string, signal: AbortSignal): Promise<CheckOutcome> {
     const started = performance.now();
     try {
-      const result = await this.ctx.prober.probe({ type: KUBE_PROXY_HEALTHZ_TYPE, url, bodyLimit: HEALTHZ_BODY_LIMIT }, signal);
+      const result = await this.ctx.prober.probe(
+        { type: KUBE_PROXY_HEALTHZ_TYPE, url, bodyLimit: HEALTHZ_BODY_LIMIT },
+        signal,
+      );
       let health: KubeProxyHealth | undefined;
       let parseError: string | undefined;
       // A 503 carries the same JSON, and its lastUpdated is the interesting one.
@@ -183,7 +223,10 @@ export class KubeProxyCollector implements KubeProxyMonitor {
         return parseErrorOutcome(url, parseError, result.outcome);
       }
       if (result.outcome.status === 'error' && health !== undefined) {
-        return { ...result.outcome, message: `${result.outcome.message} (${describeHealth(health)})` };
+        return {
+          ...result.outcome,
+          message: `${result.outcome.message} (${describeHealth(health)})`,
+        };
       }
       return result.outcome;
     } finally {
@@ -222,12 +265,19 @@ export class KubeProxyCollector implements KubeProxyMonitor {
 
 function describeHealth(health: KubeProxyHealth): string {
   const age = lastUpdatedAgeSeconds(health);
-  const synced = age === undefined ? 'kube-proxy has not synced yet' : `kube-proxy last synced ${age.toFixed(1)}s ago`;
+  const synced =
+    age === undefined
+      ? 'kube-proxy has not synced yet'
+      : `kube-proxy last synced ${age.toFixed(1)}s ago`;
   return health.nodeEligible === false ? `${synced}, node not eligible` : synced;
 }
 
 /** The transfer worked but the body is not what kube-proxy sends: keep the probe's timings. */
-function parseErrorOutcome(url: string, problem: string, transferred: { durationMs: number; phases?: Readonly<Record<string, number>> }): CheckOutcome {
+function parseErrorOutcome(
+  url: string,
+  problem: string,
+  transferred: { durationMs: number; phases?: Readonly<Record<string, number>> },
+): CheckOutcome {
   return {
     status: 'error',
     event: PARSE_ERROR_EVENT,

@@ -43,7 +43,8 @@ export function parseGoTime(text: string): number | undefined {
   const hour = Number(h);
   const minute = Number(mi);
   const second = Number(s);
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return undefined;
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59)
+    return undefined;
   const date = new Date(0);
   // setUTCFullYear, because Date.UTC maps years 0–99 to 1900–1999 and Go's zero time is year 1.
   date.setUTCFullYear(year, month - 1, day);
@@ -65,22 +66,35 @@ export function isGoZeroTime(seconds: number): boolean {
 }
 
 export function parseHealthz(body: string | Uint8Array): KubeProxyHealth {
-  if (body.length > HEALTHZ_BODY_LIMIT) throw new HealthzParseError(`healthz body of ${body.length} bytes is larger than ${HEALTHZ_BODY_LIMIT}`);
-  const text = typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+  if (body.length > HEALTHZ_BODY_LIMIT)
+    throw new HealthzParseError(
+      `healthz body of ${body.length} bytes is larger than ${HEALTHZ_BODY_LIMIT}`,
+    );
+  const text =
+    typeof body === 'string'
+      ? body
+      : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
     throw new HealthzParseError(`healthz body is not JSON: ${JSON.stringify(text.slice(0, 60))}`);
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new HealthzParseError('healthz body is not a JSON object');
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new HealthzParseError('healthz body is not a JSON object');
   const fields = json as Record<string, unknown>;
   const currentTime = timeField(fields, 'currentTime');
   const lastUpdated = timeField(fields, 'lastUpdated');
   const eligible = fields.nodeEligible;
-  if (eligible !== undefined && typeof eligible !== 'boolean') throw new HealthzParseError('healthz field nodeEligible is not a boolean');
-  if (isGoZeroTime(currentTime)) throw new HealthzParseError('healthz currentTime is the zero time');
-  return { currentTime, lastUpdated: isGoZeroTime(lastUpdated) ? undefined : lastUpdated, nodeEligible: eligible };
+  if (eligible !== undefined && typeof eligible !== 'boolean')
+    throw new HealthzParseError('healthz field nodeEligible is not a boolean');
+  if (isGoZeroTime(currentTime))
+    throw new HealthzParseError('healthz currentTime is the zero time');
+  return {
+    currentTime,
+    lastUpdated: isGoZeroTime(lastUpdated) ? undefined : lastUpdated,
+    nodeEligible: eligible,
+  };
 }
 
 /** currentTime − lastUpdated, both from kube-proxy's own clock; undefined if it never synced. */
@@ -90,8 +104,12 @@ export function lastUpdatedAgeSeconds(health: KubeProxyHealth): number | undefin
 
 function timeField(fields: Record<string, unknown>, name: string): number {
   const value = fields[name];
-  if (typeof value !== 'string') throw new HealthzParseError(`healthz field ${name} is missing or not a string`);
+  if (typeof value !== 'string')
+    throw new HealthzParseError(`healthz field ${name} is missing or not a string`);
   const seconds = parseGoTime(value);
-  if (seconds === undefined) throw new HealthzParseError(`healthz field ${name} is not a time: ${JSON.stringify(value.slice(0, 60))}`);
+  if (seconds === undefined)
+    throw new HealthzParseError(
+      `healthz field ${name} is not a time: ${JSON.stringify(value.slice(0, 60))}`,
+    );
   return seconds;
 }

@@ -9,7 +9,11 @@ import type { ProberContext } from '../context.ts';
 import { KubeProxyCollector, type KubeProxyMonitor } from './collector.ts';
 
 export type { KubeProxyMonitor } from './collector.ts';
-export { KUBE_PROXY_HEALTHZ_TYPE, KUBE_PROXY_METRICS_TYPE, PARSE_ERROR_EVENT } from './collector.ts';
+export {
+  KUBE_PROXY_HEALTHZ_TYPE,
+  KUBE_PROXY_METRICS_TYPE,
+  PARSE_ERROR_EVENT,
+} from './collector.ts';
 
 /**
  * The monitor for this node's kube-proxy, registered as an exposition source of
@@ -24,11 +28,20 @@ export function createKubeProxyMonitor(ctx: ProberContext): KubeProxyMonitor | u
   const metricsUrl = config.kubeProxyMetricsUrl;
   const healthzUrl = config.kubeProxyHealthzUrl;
   if (metricsUrl === undefined && healthzUrl === undefined) {
-    logger.info('kube-proxy monitoring skipped: no KUBENURSE_HOST_IP and no KUBENURSE_KUBE_PROXY_METRICS_URL / KUBENURSE_KUBE_PROXY_HEALTHZ_URL');
+    logger.info(
+      'kube-proxy monitoring skipped: no KUBENURSE_HOST_IP and no KUBENURSE_KUBE_PROXY_METRICS_URL / KUBENURSE_KUBE_PROXY_HEALTHZ_URL',
+    );
     return undefined;
   }
   const monitor = new KubeProxyCollector(ctx, { metricsUrl, healthzUrl });
   ctx.metrics.addSource(monitor);
-  logger.info({ metricsUrl: metricsUrl ?? null, healthzUrl: healthzUrl ?? null, filter: config.kubeProxyMetricsFilter.source }, 'kube-proxy monitoring on');
+  logger.info(
+    {
+      metricsUrl: metricsUrl ?? null,
+      healthzUrl: healthzUrl ?? null,
+      filter: config.kubeProxyMetricsFilter.source,
+    },
+    'kube-proxy monitoring on',
+  );
   return monitor;
 }

@@ -64,16 +64,26 @@ export class ExpositionError extends Error {
 
   constructor(line: number | undefined, reason: string, lineText?: string) {
     const where = line === undefined ? '' : `line ${line}: `;
-    const excerpt = lineText === undefined ? '' : ` in ${JSON.stringify(lineText.length > 80 ? `${lineText.slice(0, 80)}…` : lineText)}`;
+    const excerpt =
+      lineText === undefined
+        ? ''
+        : ` in ${JSON.stringify(lineText.length > 80 ? `${lineText.slice(0, 80)}…` : lineText)}`;
     super(`${where}${reason}${excerpt}`);
     this.name = 'ExpositionError';
     this.line = line;
   }
 }
 
-const METRIC_TYPES: ReadonlySet<string> = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
+const METRIC_TYPES: ReadonlySet<string> = new Set([
+  'counter',
+  'gauge',
+  'histogram',
+  'summary',
+  'untyped',
+]);
 const SUFFIXES = ['_bucket', '_sum', '_count'] as const;
-const FLOAT = /^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?)$|^[nN][aA][nN]$/;
+const FLOAT =
+  /^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?)$|^[nN][aA][nN]$/;
 const TIMESTAMP = /^-?\d{1,19}$/;
 
 interface FamilyBuilder {
@@ -89,7 +99,8 @@ export function parseFloatToken(text: string): number | undefined {
   if (!FLOAT.test(text)) return undefined;
   const lower = text.toLowerCase();
   if (lower === 'nan') return Number.NaN;
-  if (lower.endsWith('inf') || lower.endsWith('infinity')) return lower.startsWith('-') ? -Infinity : Infinity;
+  if (lower.endsWith('inf') || lower.endsWith('infinity'))
+    return lower.startsWith('-') ? -Infinity : Infinity;
   return Number(text);
 }
 
@@ -172,14 +183,16 @@ class LineScanner {
         if (next === 92) value += '\\';
         else if (next === 34) value += '"';
         else if (next === 110) value += '\n';
-        else if (Number.isNaN(next)) this.fail('unterminated label value (line ends in a backslash)');
+        else if (Number.isNaN(next))
+          this.fail('unterminated label value (line ends in a backslash)');
         else this.fail(`invalid escape sequence "\\${String.fromCharCode(next)}" in label value`);
         this.pos += 2;
         chunkStart = this.pos;
       } else {
         this.pos++;
       }
-      if (value.length + (this.pos - chunkStart) > maxLength) this.fail(`label value longer than ${maxLength} characters`);
+      if (value.length + (this.pos - chunkStart) > maxLength)
+        this.fail(`label value longer than ${maxLength} characters`);
     }
     return value;
   }
@@ -200,14 +213,22 @@ function utf8Length(text: string, limit: number): number {
  * Parses a whole exposition. Throws ExpositionError (and nothing else) on any malformed or
  * oversized input; the message names the line.
  */
-export function parseExposition(input: string | Uint8Array, limits: Partial<ParseLimits> = {}): MetricFamily[] {
+export function parseExposition(
+  input: string | Uint8Array,
+  limits: Partial<ParseLimits> = {},
+): MetricFamily[] {
   const lim: ParseLimits = { ...DEFAULT_PARSE_LIMITS, ...limits };
   let text: string;
   if (typeof input === 'string') {
-    if (utf8Length(input, lim.maxBytes) > lim.maxBytes) throw new ExpositionError(undefined, `exposition larger than ${lim.maxBytes} bytes`);
+    if (utf8Length(input, lim.maxBytes) > lim.maxBytes)
+      throw new ExpositionError(undefined, `exposition larger than ${lim.maxBytes} bytes`);
     text = input;
   } else {
-    if (input.length > lim.maxBytes) throw new ExpositionError(undefined, `exposition of ${input.length} bytes is larger than the limit of ${lim.maxBytes} bytes`);
+    if (input.length > lim.maxBytes)
+      throw new ExpositionError(
+        undefined,
+        `exposition of ${input.length} bytes is larger than the limit of ${lim.maxBytes} bytes`,
+      );
     try {
       text = new TextDecoder('utf-8', { fatal: true }).decode(input);
     } catch {
@@ -220,19 +241,30 @@ export function parseExposition(input: string | Uint8Array, limits: Partial<Pars
   let sampleCount = 0;
 
   const newFamily = (name: string, scanner: LineScanner): FamilyBuilder => {
-    if (families.size >= lim.maxFamilies) scanner.fail(`more than ${lim.maxFamilies} metric families`);
-    const family: FamilyBuilder = { name, type: 'untyped', typeDeclared: false, help: undefined, samples: [] };
+    if (families.size >= lim.maxFamilies)
+      scanner.fail(`more than ${lim.maxFamilies} metric families`);
+    const family: FamilyBuilder = {
+      name,
+      type: 'untyped',
+      typeDeclared: false,
+      help: undefined,
+      samples: [],
+    };
     families.set(name, family);
     return family;
   };
 
-  const familyOf = (sampleName: string, scanner: LineScanner): { family: FamilyBuilder; suffix: string } => {
+  const familyOf = (
+    sampleName: string,
+    scanner: LineScanner,
+  ): { family: FamilyBuilder; suffix: string } => {
     const exact = families.get(sampleName);
     if (exact?.typeDeclared) return { family: exact, suffix: '' };
     for (const suffix of SUFFIXES) {
       if (!sampleName.endsWith(suffix)) continue;
       const base = families.get(sampleName.slice(0, -suffix.length));
-      if (base && (base.type === 'histogram' || (base.type === 'summary' && suffix !== '_bucket'))) return { family: base, suffix };
+      if (base && (base.type === 'histogram' || (base.type === 'summary' && suffix !== '_bucket')))
+        return { family: base, suffix };
     }
     return { family: exact ?? newFamily(sampleName, scanner), suffix: '' };
   };
@@ -265,7 +297,8 @@ export function parseExposition(input: string | Uint8Array, limits: Partial<Pars
     if (family.samples.length > 0) scanner.fail(`TYPE line for ${name} after its samples`);
     if (type === 'histogram' || type === 'summary') {
       for (const suffix of SUFFIXES) {
-        if ((families.get(name + suffix)?.samples.length ?? 0) > 0) scanner.fail(`TYPE line for ${name} after samples of ${name + suffix}`);
+        if ((families.get(name + suffix)?.samples.length ?? 0) > 0)
+          scanner.fail(`TYPE line for ${name} after samples of ${name + suffix}`);
       }
     }
     family.type = type;
@@ -288,7 +321,8 @@ export function parseExposition(input: string | Uint8Array, limits: Partial<Pars
         if (scanner.atEnd()) scanner.fail('unterminated label set (missing "}")');
         const labelName = scanner.readName(false);
         if (labelName === '') scanner.fail('invalid label name');
-        if (labelName.length > lim.maxLabelNameLength) scanner.fail(`label name longer than ${lim.maxLabelNameLength} characters`);
+        if (labelName.length > lim.maxLabelNameLength)
+          scanner.fail(`label name longer than ${lim.maxLabelNameLength} characters`);
         if (labelName === '__name__') scanner.fail('label name __name__ is reserved');
         scanner.skipBlanks();
         if (scanner.peek() !== 61) scanner.fail(`expected "=" after label name ${labelName}`);
@@ -297,8 +331,10 @@ export function parseExposition(input: string | Uint8Array, limits: Partial<Pars
         if (scanner.peek() !== 34) scanner.fail(`expected a quoted value for label ${labelName}`);
         scanner.pos++;
         const labelValue = scanner.readQuoted(lim.maxLabelValueLength);
-        if (labels.some(([existing]) => existing === labelName)) scanner.fail(`duplicate label ${labelName}`);
-        if (labels.length >= lim.maxLabelsPerSample) scanner.fail(`more than ${lim.maxLabelsPerSample} labels`);
+        if (labels.some(([existing]) => existing === labelName))
+          scanner.fail(`duplicate label ${labelName}`);
+        if (labels.length >= lim.maxLabelsPerSample)
+          scanner.fail(`more than ${lim.maxLabelsPerSample} labels`);
         labels.push([labelName, labelValue]);
         scanner.skipBlanks();
         const separator = scanner.peek();
@@ -307,7 +343,11 @@ export function parseExposition(input: string | Uint8Array, limits: Partial<Pars
       }
       scanner.skipBlanks();
     } else if (blanksAfterName === 0) {
-      scanner.fail(scanner.atEnd() ? `missing value for ${name}` : `invalid character after metric name ${name}`);
+      scanner.fail(
+        scanner.atEnd()
+          ? `missing value for ${name}`
+          : `invalid character after metric name ${name}`,
+      );
     }
 
     if (scanner.atEnd()) scanner.fail(`missing value for ${name}`);
@@ -325,7 +365,8 @@ export function parseExposition(input: string | Uint8Array, limits: Partial<Pars
 
     const { family, suffix } = familyOf(name, scanner);
     if (family.type === 'histogram') {
-      if (suffix === '') scanner.fail(`histogram ${family.name} has a sample without _bucket, _sum or _count`);
+      if (suffix === '')
+        scanner.fail(`histogram ${family.name} has a sample without _bucket, _sum or _count`);
       if (suffix === '_bucket') requireFloatLabel(scanner, labels, 'le', name);
     } else if (family.type === 'summary' && suffix === '') {
       requireFloatLabel(scanner, labels, 'quantile', name);
@@ -339,7 +380,11 @@ export function parseExposition(input: string | Uint8Array, limits: Partial<Pars
     if (sampleCount >= lim.maxSamples) scanner.fail(`more than ${lim.maxSamples} samples`);
     seriesSeen.add(key);
     sampleCount++;
-    family.samples.push(timestamp === undefined ? { name, labels, value, valueText } : { name, labels, value, valueText, timestamp });
+    family.samples.push(
+      timestamp === undefined
+        ? { name, labels, value, valueText }
+        : { name, labels, value, valueText, timestamp },
+    );
   };
 
   let lineNumber = 0;
@@ -348,7 +393,8 @@ export function parseExposition(input: string | Uint8Array, limits: Partial<Pars
     let end = text.indexOf('\n', start);
     if (end === -1) end = text.length;
     lineNumber++;
-    if (end - start > lim.maxLineLength) throw new ExpositionError(lineNumber, `line longer than ${lim.maxLineLength} characters`);
+    if (end - start > lim.maxLineLength)
+      throw new ExpositionError(lineNumber, `line longer than ${lim.maxLineLength} characters`);
     // Tolerate CRLF: a stray \r is never meaningful in this format.
     const lineEnd = end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
     const scanner = new LineScanner(text.slice(start, lineEnd), lineNumber);
@@ -359,11 +405,22 @@ export function parseExposition(input: string | Uint8Array, limits: Partial<Pars
     else onSample(scanner);
   }
 
-  return [...families.values()].map(({ name, type, help, samples }) => ({ name, type, help, samples }));
+  return [...families.values()].map(({ name, type, help, samples }) => ({
+    name,
+    type,
+    help,
+    samples,
+  }));
 }
 
-function requireFloatLabel(scanner: LineScanner, labels: readonly (readonly [string, string])[], label: string, sampleName: string): void {
+function requireFloatLabel(
+  scanner: LineScanner,
+  labels: readonly (readonly [string, string])[],
+  label: string,
+  sampleName: string,
+): void {
   const entry = labels.find(([name]) => name === label);
   if (entry === undefined) scanner.fail(`${sampleName} has no "${label}" label`);
-  if (parseFloatToken(entry[1]) === undefined) scanner.fail(`${sampleName} has a non-numeric "${label}" label "${entry[1]}"`);
+  if (parseFloatToken(entry[1]) === undefined)
+    scanner.fail(`${sampleName} has a non-numeric "${label}" label "${entry[1]}"`);
 }

@@ -14,8 +14,13 @@ export function isPassthroughFamily(name: string, filter: RegExp): boolean {
   return filter.test(name);
 }
 
-export function selectPassthrough(families: readonly MetricFamily[], filter: RegExp): MetricFamily[] {
-  return families.filter((family) => family.samples.length > 0 && isPassthroughFamily(family.name, filter));
+export function selectPassthrough(
+  families: readonly MetricFamily[],
+  filter: RegExp,
+): MetricFamily[] {
+  return families.filter(
+    (family) => family.samples.length > 0 && isPassthroughFamily(family.name, filter),
+  );
 }
 
 export function escapeLabelValue(value: string): string {
@@ -33,7 +38,10 @@ export function renderFamilies(families: readonly MetricFamily[]): string {
     if (family.help !== undefined) lines.push(`# HELP ${family.name} ${escapeHelp(family.help)}`);
     lines.push(`# TYPE ${family.name} ${family.type}`);
     for (const sample of family.samples) {
-      const labels = sample.labels.length === 0 ? '' : `{${sample.labels.map(([name, value]) => `${name}="${escapeLabelValue(value)}"`).join(',')}}`;
+      const labels =
+        sample.labels.length === 0
+          ? ''
+          : `{${sample.labels.map(([name, value]) => `${name}="${escapeLabelValue(value)}"`).join(',')}}`;
       const timestamp = sample.timestamp === undefined ? '' : ` ${sample.timestamp}`;
       lines.push(`${sample.name}${labels} ${sample.valueText}${timestamp}`);
     }

@@ -55,7 +55,11 @@ export class InClusterConnection implements ApiConnection {
     if (this.token === undefined || now - this.token.readAt >= TOKEN_REFRESH_MS) {
       this.token = { value: readFileSync(this.tokenFile, 'utf8').trim(), readAt: now };
     }
-    return { headers: { authorization: `Bearer ${this.token.value}` }, dispatcher: this.agent, release: () => undefined };
+    return {
+      headers: { authorization: `Bearer ${this.token.value}` },
+      dispatcher: this.agent,
+      release: () => undefined,
+    };
   }
 
   async close(): Promise<void> {
@@ -69,14 +73,21 @@ export class InClusterConnection implements ApiConnection {
  * providers are loaded only then), else the pod's service account. Throws when neither is set.
  */
 export async function connect(config: Config): Promise<ApiConnection> {
-  if (config.kubeconfig !== undefined) return (await import('./kubeconfig.ts')).kubeconfigConnection(config.kubeconfig);
+  if (config.kubeconfig !== undefined)
+    return (await import('./kubeconfig.ts')).kubeconfigConnection(config.kubeconfig);
   return inCluster(config);
 }
 
 /** Synchronous, so a missing configuration is the state right after start(). */
 export function inCluster(config: Config): InClusterConnection {
   if (config.apiServerHost === undefined || config.apiServerPort === undefined) {
-    throw new Error('no Kubernetes API configured: set KUBECONFIG, or run in a pod (KUBERNETES_SERVICE_HOST/PORT)');
+    throw new Error(
+      'no Kubernetes API configured: set KUBECONFIG, or run in a pod (KUBERNETES_SERVICE_HOST/PORT)',
+    );
   }
-  return new InClusterConnection(config.apiServerHost, config.apiServerPort, config.serviceAccountDir);
+  return new InClusterConnection(
+    config.apiServerHost,
+    config.apiServerPort,
+    config.serviceAccountDir,
+  );
 }

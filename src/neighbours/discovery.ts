@@ -9,7 +9,12 @@ import type { Logger } from '../log.ts';
 import { METRIC_PREFIX } from '../metrics.ts';
 import { connect, inCluster, type ApiConnection } from './connection.ts';
 import type { NodeLookup } from './filter.ts';
-import { describeError, ResourceInformer, type InformerHooks, type InformerTuning } from './informer.ts';
+import {
+  describeError,
+  ResourceInformer,
+  type InformerHooks,
+  type InformerTuning,
+} from './informer.ts';
 import { summariseNode, summarisePod, type NodeSummary, type PodSummary } from './objects.ts';
 
 export { describeError };
@@ -91,7 +96,10 @@ export class Discovery {
     // right after start); a kubeconfig is loaded asynchronously, with client-node's KubeConfig.
     let connecting: Promise<ApiConnection>;
     try {
-      connecting = this.config.kubeconfig === undefined ? Promise.resolve(inCluster(this.config)) : connect(this.config);
+      connecting =
+        this.config.kubeconfig === undefined
+          ? Promise.resolve(inCluster(this.config))
+          : connect(this.config);
     } catch (error) {
       this.cannotStart(error);
       return;
@@ -130,30 +138,55 @@ export class Discovery {
     if (this.config.nodeName !== undefined) return this.config.nodeName;
     if (!this.pods) return undefined;
     const namespace = this.config.namespace;
-    const own = namespace === undefined ? this.pods.list().find((pod) => pod.metadata.name === this.config.podName) : this.pods.get(this.config.podName, namespace);
+    const own =
+      namespace === undefined
+        ? this.pods.list().find((pod) => pod.metadata.name === this.config.podName)
+        : this.pods.get(this.config.podName, namespace);
     return own?.spec.nodeName;
   }
 
   status(): DiscoveryStatus {
-    if (this.setupError !== undefined) return { state: `neighbour discovery not running: ${this.setupError}`, stale: true };
+    if (this.setupError !== undefined)
+      return { state: `neighbour discovery not running: ${this.setupError}`, stale: true };
     const informers = [this.pods, this.nodes].filter((informer) => informer !== undefined);
-    if (informers.length === 0) return { state: this.connecting ? 'neighbour discovery starting: loading the kubeconfig' : 'neighbour discovery not started', stale: false };
+    if (informers.length === 0)
+      return {
+        state: this.connecting
+          ? 'neighbour discovery starting: loading the kubeconfig'
+          : 'neighbour discovery not started',
+        stale: false,
+      };
     const failing = informers.filter((informer) => informer.lastError !== undefined);
     if (failing.length > 0) {
-      const since = failing.map((informer) => informer.staleSince?.getTime() ?? Date.now()).reduce((a, b) => Math.min(a, b));
-      const errors = failing.map((informer) => `${informer.resource}: ${informer.lastError}`).join('; ');
+      const since = failing
+        .map((informer) => informer.staleSince?.getTime() ?? Date.now())
+        .reduce((a, b) => Math.min(a, b));
+      const errors = failing
+        .map((informer) => `${informer.resource}: ${informer.lastError}`)
+        .join('; ');
       const synced = informers.every((informer) => informer.synced);
-      const prefix = synced ? `neighbour discovery stale since ${new Date(since).toISOString()} (checking the last known neighbours)` : 'neighbour discovery failed';
+      const prefix = synced
+        ? `neighbour discovery stale since ${new Date(since).toISOString()} (checking the last known neighbours)`
+        : 'neighbour discovery failed';
       return { state: `${prefix}: ${errors}`, stale: true };
     }
-    const waiting = informers.filter((informer) => !informer.synced).map((informer) => informer.resource);
-    if (waiting.length > 0) return { state: `neighbour discovery starting: waiting for the first list of ${waiting.join(' and ')}`, stale: false };
+    const waiting = informers
+      .filter((informer) => !informer.synced)
+      .map((informer) => informer.resource);
+    if (waiting.length > 0)
+      return {
+        state: `neighbour discovery starting: waiting for the first list of ${waiting.join(' and ')}`,
+        stale: false,
+      };
     return { state: 'ok', stale: false };
   }
 
   private cannotStart(error: unknown): void {
     this.setupError = describeError(error);
-    this.logger.error({ err: this.setupError }, 'neighbour discovery cannot start; no path_ checks will run');
+    this.logger.error(
+      { err: this.setupError },
+      'neighbour discovery cannot start; no path_ checks will run',
+    );
     this.generation++;
   }
 
@@ -163,17 +196,42 @@ export class Discovery {
       onStatusChange: () => this.statusChanged(),
       onError: (resource, message, retryInMs) => {
         this.errorsTotal.inc({ resource });
-        this.logger.warn({ resource, err: message, retryInMs }, 'neighbour discovery failed; path_ checks keep the last known neighbours');
+        this.logger.warn(
+          { resource, err: message, retryInMs },
+          'neighbour discovery failed; path_ checks keep the last known neighbours',
+        );
       },
       onRecovered: (resource) => this.logger.info({ resource }, 'neighbour discovery recovered'),
     };
     const namespace = this.config.namespace;
-    const podPath = namespace === undefined ? '/api/v1/pods' : `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`;
+    const podPath =
+      namespace === undefined
+        ? '/api/v1/pods'
+        : `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`;
     const selector = this.config.neighbourFilter === '' ? undefined : this.config.neighbourFilter;
     const common = { connection, tuning: this.tuning, hooks };
-    const pods = new ResourceInformer<PodSummary>({ resource: 'pods', path: podPath, labelSelector: selector, summarise: summarisePod, ...common });
-    const nodes = new ResourceInformer<NodeSummary>({ resource: 'nodes', path: '/api/v1/nodes', labelSelector: undefined, summarise: summariseNode, ...common });
-    this.logger.info({ server: connection.server, namespace: namespace ?? '(all)', selector: selector ?? '(none)' }, 'starting neighbour discovery');
+    const pods = new ResourceInformer<PodSummary>({
+      resource: 'pods',
+      path: podPath,
+      labelSelector: selector,
+      summarise: summarisePod,
+      ...common,
+    });
+    const nodes = new ResourceInformer<NodeSummary>({
+      resource: 'nodes',
+      path: '/api/v1/nodes',
+      labelSelector: undefined,
+      summarise: summariseNode,
+      ...common,
+    });
+    this.logger.info(
+      {
+        server: connection.server,
+        namespace: namespace ?? '(all)',
+        selector: selector ?? '(none)',
+      },
+      'starting neighbour discovery',
+    );
     this.pods = pods;
     this.nodes = nodes;
     this.generation++;

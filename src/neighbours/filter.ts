@@ -2,7 +2,12 @@
 // not terminating, not myself, not on a cordoned node unless allowed) plus what its and
 // goldpinger's users asked for: no pod without an IP yet, no node the autoscaler is about
 // to remove or that is being deleted, and optionally Ready pods only.
-import { TO_BE_DELETED_TAINT, UNSCHEDULABLE_TAINT, type NodeSummary, type PodSummary } from './objects.ts';
+import {
+  TO_BE_DELETED_TAINT,
+  UNSCHEDULABLE_TAINT,
+  type NodeSummary,
+  type PodSummary,
+} from './objects.ts';
 
 export interface NeighbourFilterOptions {
   /** This prober's own pod, never its own neighbour. */
@@ -13,9 +18,15 @@ export interface NeighbourFilterOptions {
   readonly readyOnly: boolean;
 }
 
-export type NodeBlock = 'node-unschedulable' | 'node-tainted-unschedulable' | 'node-to-be-deleted' | 'node-being-deleted' | 'node-gone';
+export type NodeBlock =
+  | 'node-unschedulable'
+  | 'node-tainted-unschedulable'
+  | 'node-to-be-deleted'
+  | 'node-being-deleted'
+  | 'node-gone';
 
-export type Exclusion = 'myself' | 'not-running' | 'terminating' | 'no-pod-ip' | 'no-node-name' | 'not-ready' | NodeBlock;
+export type Exclusion =
+  'myself' | 'not-running' | 'terminating' | 'no-pod-ip' | 'no-node-name' | 'not-ready' | NodeBlock;
 
 /**
  * What the node cache knows about a node. `synced` distinguishes "this node does not
@@ -32,19 +43,29 @@ export interface NodeLookup {
  * Autoscaler removal and node deletion count even with allowUnschedulable: the node is
  * going away, probing it only produces noise.
  */
-export function nodeBlock(name: string, nodes: NodeLookup, allowUnschedulable: boolean): NodeBlock | undefined {
+export function nodeBlock(
+  name: string,
+  nodes: NodeLookup,
+  allowUnschedulable: boolean,
+): NodeBlock | undefined {
   const node = nodes.get(name);
   if (!node) return nodes.synced ? 'node-gone' : undefined;
   if (node.metadata.terminatingSince !== undefined) return 'node-being-deleted';
-  if (node.spec.taints.some((taint) => taint.key === TO_BE_DELETED_TAINT)) return 'node-to-be-deleted';
+  if (node.spec.taints.some((taint) => taint.key === TO_BE_DELETED_TAINT))
+    return 'node-to-be-deleted';
   if (allowUnschedulable) return undefined;
   if (node.spec.unschedulable) return 'node-unschedulable';
-  if (node.spec.taints.some((taint) => taint.key === UNSCHEDULABLE_TAINT)) return 'node-tainted-unschedulable';
+  if (node.spec.taints.some((taint) => taint.key === UNSCHEDULABLE_TAINT))
+    return 'node-tainted-unschedulable';
   return undefined;
 }
 
 /** Why `pod` is not a neighbour, or undefined when it is one. Cheapest checks first. */
-export function exclusion(pod: PodSummary, nodes: NodeLookup, options: NeighbourFilterOptions): Exclusion | undefined {
+export function exclusion(
+  pod: PodSummary,
+  nodes: NodeLookup,
+  options: NeighbourFilterOptions,
+): Exclusion | undefined {
   if (pod.metadata.name === options.podName) return 'myself';
   if (pod.status.phase !== 'Running') return 'not-running';
   if (pod.metadata.terminatingSince !== undefined) return 'terminating';
@@ -68,7 +89,11 @@ export interface NeighbourPod {
  * one node (a DaemonSet surge during a rollout) would share the path_<node> type, so one
  * is picked: a Ready one first, then the first by name, so every prober picks the same.
  */
-export function eligibleNeighbours(pods: Iterable<PodSummary>, nodes: NodeLookup, options: NeighbourFilterOptions): NeighbourPod[] {
+export function eligibleNeighbours(
+  pods: Iterable<PodSummary>,
+  nodes: NodeLookup,
+  options: NeighbourFilterOptions,
+): NeighbourPod[] {
   const byNode = new Map<string, PodSummary>();
   for (const pod of pods) {
     if (exclusion(pod, nodes, options) !== undefined) continue;

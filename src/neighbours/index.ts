@@ -31,9 +31,17 @@ interface Selection {
 }
 
 /** `undefined` when KUBENURSE_CHECK_NEIGHBOURHOOD=false. */
-export function createNeighbourhood(ctx: ProberContext, tuning?: Partial<DiscoveryTuning>): Neighbourhood | undefined {
+export function createNeighbourhood(
+  ctx: ProberContext,
+  tuning?: Partial<DiscoveryTuning>,
+): Neighbourhood | undefined {
   if (!ctx.config.checkNeighbourhood) return undefined;
-  const discovery = new Discovery({ config: ctx.config, logger: ctx.logger, registry: ctx.metrics.registry, ...(tuning ? { tuning } : {}) });
+  const discovery = new Discovery({
+    config: ctx.config,
+    logger: ctx.logger,
+    registry: ctx.metrics.registry,
+    ...(tuning ? { tuning } : {}),
+  });
   return new NeighbourMesh(ctx, discovery);
 }
 
@@ -71,7 +79,13 @@ export class NeighbourMesh implements Neighbourhood {
     return {
       neighbourhood_state: state,
       // NodeHash stays a bigint: /alive writes it as an exact JSON number, as kubenurse does.
-      neighbourhood: all.map((n) => ({ PodName: n.podName, PodIP: n.podIp, HostIP: n.hostIp, NodeName: n.nodeName, NodeHash: n.hash })),
+      neighbourhood: all.map((n) => ({
+        PodName: n.podName,
+        PodIP: n.podIp,
+        HostIP: n.hostIp,
+        NodeName: n.nodeName,
+        NodeHash: n.hash,
+      })),
     };
   }
 
@@ -89,7 +103,8 @@ export class NeighbourMesh implements Neighbourhood {
     const generation = this.discovery.generation;
     const ownNode = this.discovery.ownNodeName();
     const previous = this.selection;
-    if (previous && previous.generation === generation && previous.ownNode === ownNode) return previous;
+    if (previous && previous.generation === generation && previous.ownNode === ownNode)
+      return previous;
     const next = this.compute(generation, ownNode);
     this.logChanges(previous, next);
     this.selection = next;
@@ -117,7 +132,8 @@ export class NeighbourMesh implements Neighbourhood {
     if (ownNode === undefined && config.neighbourLimit !== 0) {
       // The ring needs our own position; until our pod shows up we check nobody rather than the wrong K.
       chosen = [];
-      if (state === 'ok') state = `own node unknown: pod ${config.podName} not yet seen by discovery (set KUBENURSE_NODE_NAME or check KUBENURSE_NEIGHBOUR_FILTER matches it)`;
+      if (state === 'ok')
+        state = `own node unknown: pod ${config.podName} not yet seen by discovery (set KUBENURSE_NODE_NAME or check KUBENURSE_NEIGHBOUR_FILTER matches it)`;
     } else {
       chosen = selectNeighbours(ownNode ?? '', all, config.neighbourLimit);
     }
@@ -137,7 +153,9 @@ export class NeighbourMesh implements Neighbourhood {
     if (cached) return cached;
     const { config, prober } = this.ctx;
     const host = urlHost(neighbour.podIp);
-    const url = config.useTls ? `https://${host}:${config.tlsPort}/alwayshappy` : `http://${host}:${config.port}/alwayshappy`;
+    const url = config.useTls
+      ? `https://${host}:${config.tlsPort}/alwayshappy`
+      : `http://${host}:${config.port}/alwayshappy`;
     const headers = { [NEIGHBOUR_ORIGIN_HEADER]: config.podName };
     return {
       type,

@@ -54,7 +54,11 @@ export interface InformerHooks {
 }
 
 export interface CachedObject {
-  readonly metadata: { readonly name: string; readonly namespace?: string; readonly resourceVersion?: string };
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace?: string;
+    readonly resourceVersion?: string;
+  };
 }
 
 /** A client-node ListWatch reconnect delay: first 1 s, doubled per quiet watch, at most 30 s. */
@@ -78,11 +82,17 @@ export function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error).slice(0, MAX_ERROR_TEXT);
   const withCode = error as Error & { statusCode?: number; code?: unknown; cause?: unknown };
   const parts = [error.message || error.name];
-  if (typeof withCode.statusCode === 'number' && !error.message.includes(String(withCode.statusCode))) parts.push(`HTTP ${withCode.statusCode}`);
+  if (
+    typeof withCode.statusCode === 'number' &&
+    !error.message.includes(String(withCode.statusCode))
+  )
+    parts.push(`HTTP ${withCode.statusCode}`);
   const cause = withCode.cause;
   if (cause instanceof Error) {
     const causeCode = (cause as Error & { code?: unknown }).code;
-    parts.push(typeof causeCode === 'string' ? `${causeCode} ${cause.message}`.trim() : cause.message);
+    parts.push(
+      typeof causeCode === 'string' ? `${causeCode} ${cause.message}`.trim() : cause.message,
+    );
   }
   return parts.join(': ').replace(/\s+/g, ' ').slice(0, MAX_ERROR_TEXT);
 }
@@ -98,7 +108,8 @@ function isGone(error: unknown): boolean {
 }
 
 function sameExceptVersion(a: CachedObject, b: CachedObject): boolean {
-  const strip = (object: CachedObject) => JSON.stringify({ ...object, metadata: { ...object.metadata, resourceVersion: undefined } });
+  const strip = (object: CachedObject) =>
+    JSON.stringify({ ...object, metadata: { ...object.metadata, resourceVersion: undefined } });
   return strip(a) === strip(b);
 }
 
@@ -107,7 +118,8 @@ function keyOf(object: CachedObject): string {
 }
 
 function resourceVersionOf(raw: unknown): string | undefined {
-  const version = (raw as { metadata?: { resourceVersion?: unknown } } | null)?.metadata?.resourceVersion;
+  const version = (raw as { metadata?: { resourceVersion?: unknown } } | null)?.metadata
+    ?.resourceVersion;
   return typeof version === 'string' && version !== '' ? version : undefined;
 }
 
@@ -128,7 +140,11 @@ async function readBounded(body: Dispatcher.ResponseData['body'], limit: number)
 /** The two methods client-node's Watch calls on its KubeConfig, served by our connection. */
 function watchConfig(connection: ApiConnection): KubeConfig {
   const config = {
-    getCurrentCluster: () => ({ name: 'discovery', server: connection.server, skipTLSVerify: false }),
+    getCurrentCluster: () => ({
+      name: 'discovery',
+      server: connection.server,
+      skipTLSVerify: false,
+    }),
     async applySecurityAuthentication(context: RequestContext): Promise<void> {
       const auth = await connection.authenticate();
       for (const [name, value] of Object.entries(auth.headers)) context.setHeaderParam(name, value);
@@ -173,7 +189,8 @@ export class ResourceInformer<T extends CachedObject> {
     this.resource = options.resource;
     this.watch = new Watch(watchConfig(options.connection));
     // Public on the instance though not in the typings: the watch's header and inactivity deadline.
-    (this.watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = options.tuning.watchTimeoutMs;
+    (this.watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs =
+      options.tuning.watchTimeoutMs;
   }
 
   start(): void {
@@ -220,7 +237,8 @@ export class ResourceInformer<T extends CachedObject> {
         // The apiserver hangs (no headers) or went silent: re-open at once, but a watch that
         // never got its headers is a failure worth showing.
         this.quietReconnectMs = 0;
-        if (!established) this.failed(new Error('watch: no response within the watch timeout'), false);
+        if (!established)
+          this.failed(new Error('watch: no response within the watch timeout'), false);
       } else if (error) {
         throw error;
       }
@@ -232,9 +250,12 @@ export class ResourceInformer<T extends CachedObject> {
     if (this.watchesOpened === 0) return;
     const quiet = this.quietReconnectMs;
     // Reset to 0 by every event: a watch that delivered something is re-opened at once.
-    this.quietReconnectMs = quiet > 0 ? Math.min(quiet * 2, QUIET_RECONNECT_MAX_MS) : QUIET_RECONNECT_BASE_MS;
-    const delay = (quiet > 0 ? spread(quiet) : 0) + Math.random() * this.options.tuning.reconnectJitterMs;
-    if (delay > 0) await sleep(delay, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+    this.quietReconnectMs =
+      quiet > 0 ? Math.min(quiet * 2, QUIET_RECONNECT_MAX_MS) : QUIET_RECONNECT_BASE_MS;
+    const delay =
+      (quiet > 0 ? spread(quiet) : 0) + Math.random() * this.options.tuning.reconnectJitterMs;
+    if (delay > 0)
+      await sleep(delay, undefined, { signal: this.stopping.signal }).catch(() => undefined);
   }
 
   /** One watch request, from open to end; resolves with how it ended, never rejects. */
@@ -287,15 +308,21 @@ export class ResourceInformer<T extends CachedObject> {
       if (summary !== undefined) {
         const key = keyOf(summary);
         const cached = this.objects.get(key);
-        if (cached === undefined || cached.metadata.resourceVersion === undefined || cached.metadata.resourceVersion !== summary.metadata.resourceVersion) {
+        if (
+          cached === undefined ||
+          cached.metadata.resourceVersion === undefined ||
+          cached.metadata.resourceVersion !== summary.metadata.resourceVersion
+        ) {
           this.objects.set(key, summary);
           // Nodes post status all the time; only a change of what the filters read counts.
-          if (cached === undefined || !sameExceptVersion(cached, summary)) this.options.hooks.onChange();
+          if (cached === undefined || !sameExceptVersion(cached, summary))
+            this.options.hooks.onChange();
         }
       }
     } else if (phase === 'DELETED') {
       const summary = this.options.summarise(raw);
-      if (summary !== undefined && this.objects.delete(keyOf(summary))) this.options.hooks.onChange();
+      if (summary !== undefined && this.objects.delete(keyOf(summary)))
+        this.options.hooks.onChange();
     } else if (phase !== 'BOOKMARK') {
       return;
     }
@@ -336,7 +363,10 @@ export class ResourceInformer<T extends CachedObject> {
     const url = new URL(`${connection.server}${path}`);
     if (labelSelector) url.searchParams.set('labelSelector', labelSelector);
     const auth = await connection.authenticate();
-    const signal = AbortSignal.any([AbortSignal.timeout(tuning.listTimeoutMs), this.stopping.signal]);
+    const signal = AbortSignal.any([
+      AbortSignal.timeout(tuning.listTimeoutMs),
+      this.stopping.signal,
+    ]);
     try {
       const response = await request(url, {
         method: 'GET',
@@ -344,7 +374,9 @@ export class ResourceInformer<T extends CachedObject> {
         signal,
         ...(auth.dispatcher ? { dispatcher: auth.dispatcher } : {}),
       }).catch((error: unknown) => {
-        throw signal.aborted && !this.stopped ? new Error(`list ${resource}: no answer within ${tuning.listTimeoutMs} ms`) : error;
+        throw signal.aborted && !this.stopped
+          ? new Error(`list ${resource}: no answer within ${tuning.listTimeoutMs} ms`)
+          : error;
       });
       const text = await readBounded(response.body, tuning.maxListBytes);
       if (response.statusCode !== 200) {
@@ -354,9 +386,15 @@ export class ResourceInformer<T extends CachedObject> {
         } catch {
           // not a Status object; the code says enough
         }
-        throw new ApiError(response.statusCode, `list ${resource}: HTTP ${response.statusCode}${reason ? ` ${reason.slice(0, 120)}` : ''}`);
+        throw new ApiError(
+          response.statusCode,
+          `list ${resource}: HTTP ${response.statusCode}${reason ? ` ${reason.slice(0, 120)}` : ''}`,
+        );
       }
-      const body = JSON.parse(text) as { metadata?: { resourceVersion?: unknown }; items?: unknown };
+      const body = JSON.parse(text) as {
+        metadata?: { resourceVersion?: unknown };
+        items?: unknown;
+      };
       if (!Array.isArray(body.items)) throw new Error(`list ${resource}: response has no items`);
       const objects = new Map<string, T>();
       for (const item of body.items) {

@@ -21,7 +21,11 @@ export function kubeconfigConnection(path: string): ApiConnection {
       // client-node builds a new dispatcher (TLS options, proxy) for every request; none
       // for a plain http:// server, which then goes through undici's global dispatcher.
       const dispatcher = context.getDispatcher() as Dispatcher | undefined;
-      return { headers: context.getHeaders(), dispatcher, release: () => void dispatcher?.close().catch(() => undefined) };
+      return {
+        headers: context.getHeaders(),
+        dispatcher,
+        release: () => void dispatcher?.close().catch(() => undefined),
+      };
     },
     close: async () => undefined,
   };

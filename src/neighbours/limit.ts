@@ -34,12 +34,25 @@ export interface RingMember {
  * `limit` 0 means all of them. Members on my own node (distance 0) come first, as in
  * kubenurse. O(n log n).
  */
-export function selectNeighbours<T extends RingMember>(myNode: string, members: readonly T[], limit: number): T[] {
-  if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`neighbour limit must be a whole number ≥ 0, got ${limit}`);
+export function selectNeighbours<T extends RingMember>(
+  myNode: string,
+  members: readonly T[],
+  limit: number,
+): T[] {
+  if (!Number.isInteger(limit) || limit < 0)
+    throw new RangeError(`neighbour limit must be a whole number ≥ 0, got ${limit}`);
   const mine = nodeHash(myNode);
   const byDistance = members
     .map((member) => ({ member, distance: ringDistance(mine, member.hash) }))
-    .sort((a, b) => compareBigInt(a.distance, b.distance) || (a.member.nodeName < b.member.nodeName ? -1 : a.member.nodeName > b.member.nodeName ? 1 : 0));
+    .sort(
+      (a, b) =>
+        compareBigInt(a.distance, b.distance) ||
+        (a.member.nodeName < b.member.nodeName
+          ? -1
+          : a.member.nodeName > b.member.nodeName
+            ? 1
+            : 0),
+    );
   const chosen = limit === 0 ? byDistance : byDistance.slice(0, limit);
   return chosen.map(({ member }) => member);
 }
@@ -51,7 +64,8 @@ export function selectNeighbours<T extends RingMember>(myNode: string, members: 
  * of O(n² log n); used to reason about (and test) the mesh at thousands of nodes.
  */
 export function clusterEdges(nodeNames: readonly string[], limit: number): Map<string, string[]> {
-  if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`neighbour limit must be a whole number ≥ 0, got ${limit}`);
+  if (!Number.isInteger(limit) || limit < 0)
+    throw new RangeError(`neighbour limit must be a whole number ≥ 0, got ${limit}`);
   const ring = [...new Set(nodeNames)]
     .map((nodeName) => ({ nodeName, hash: nodeHash(nodeName) }))
     .sort((a, b) => compareBigInt(a.hash, b.hash) || (a.nodeName < b.nodeName ? -1 : 1));
@@ -60,7 +74,8 @@ export function clusterEdges(nodeNames: readonly string[], limit: number): Map<s
   const edges = new Map<string, string[]>();
   for (const [index, { nodeName }] of ring.entries()) {
     const targets: string[] = [];
-    for (let step = 1; step <= k; step++) targets.push((ring[(index + step) % ring.length] as RingMember).nodeName);
+    for (let step = 1; step <= k; step++)
+      targets.push((ring[(index + step) % ring.length] as RingMember).nodeName);
     edges.set(nodeName, targets);
   }
   return edges;

@@ -51,11 +51,15 @@ export function isValidObjectName(name: unknown): name is string {
 }
 
 function record(value: unknown): Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
 }
 
 function shortText(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' && value.length <= MAX_SHORT_TEXT ? value : undefined;
+  return typeof value === 'string' && value !== '' && value.length <= MAX_SHORT_TEXT
+    ? value
+    : undefined;
 }
 
 function ipAddress(value: unknown): string | undefined {

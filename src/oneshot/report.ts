@@ -17,7 +17,9 @@ export const PHASE_COLUMNS = [
   ['wait', 'got_first_resp_byte'],
 ] as const;
 
-export function phaseSegments(phases: Readonly<Record<string, number>> | null): Record<string, number> {
+export function phaseSegments(
+  phases: Readonly<Record<string, number>> | null,
+): Record<string, number> {
   const out: Record<string, number> = {};
   if (!phases) return out;
   let previous = 0;
@@ -32,12 +34,15 @@ export function phaseSegments(phases: Readonly<Record<string, number>> | null): 
 
 export function checksOf(result: OneShotResult): CheckView[] {
   const none = new LastErrors();
-  return [...result.round.outcomes].map(([type, outcome]) => checkView(type, outcome, none)).sort((a, b) => compareTypes(a.type, b.type));
+  return [...result.round.outcomes]
+    .map(([type, outcome]) => checkView(type, outcome, none))
+    .sort((a, b) => compareTypes(a.type, b.type));
 }
 
 export function exitCode(result: OneShotResult): number {
   const failed = [...result.round.outcomes.values()].some((outcome) => outcome.status === 'error');
-  const discoveryBroken = result.neighbourhoodState !== undefined && result.neighbourhoodState !== 'ok';
+  const discoveryBroken =
+    result.neighbourhoodState !== undefined && result.neighbourhoodState !== 'ok';
   return failed || discoveryBroken ? EXIT_FAILED : EXIT_OK;
 }
 
@@ -46,13 +51,20 @@ export function toJson(result: OneShotResult): Record<string, unknown> {
     ok: exitCode(result) === EXIT_OK,
     startedAt: result.round.startedAt.toISOString(),
     finishedAt: result.round.finishedAt.toISOString(),
-    neighbourhood: result.neighbourhoodState === undefined ? null : { state: result.neighbourhoodState, neighbours: result.extras.neighbourhood.length },
+    neighbourhood:
+      result.neighbourhoodState === undefined
+        ? null
+        : { state: result.neighbourhoodState, neighbours: result.extras.neighbourhood.length },
     kubeProxy: result.extras.kubeProxy,
-    checks: checksOf(result).map(({ lastError: _unused, ...check }) => ({ ...check, phaseBreakdownMs: phaseSegments(check.phases) })),
+    checks: checksOf(result).map(({ lastError: _unused, ...check }) => ({
+      ...check,
+      phaseBreakdownMs: phaseSegments(check.phases),
+    })),
   };
 }
 
-const ms = (value: number | undefined | null): string => (value === undefined || value === null ? '' : value < 10 ? value.toFixed(1) : value.toFixed(0));
+const ms = (value: number | undefined | null): string =>
+  value === undefined || value === null ? '' : value < 10 ? value.toFixed(1) : value.toFixed(0);
 
 export function toTable(result: OneShotResult): string {
   const checks = checksOf(result);
@@ -60,12 +72,21 @@ export function toTable(result: OneShotResult): string {
   const rows = checks.map((check) => {
     const segments = phaseSegments(check.phases);
     const outcome = check.status === 'error' ? `FAILED ${check.event ?? ''}`.trim() : check.status;
-    return [check.type, outcome, ms(check.durationMs), ...PHASE_COLUMNS.map(([column]) => ms(segments[column]))];
+    return [
+      check.type,
+      outcome,
+      ms(check.durationMs),
+      ...PHASE_COLUMNS.map(([column]) => ms(segments[column])),
+    ];
   });
-  const widths = header.map((title, index) => Math.max(title.length, ...rows.map((row) => (row[index] as string).length)));
+  const widths = header.map((title, index) =>
+    Math.max(title.length, ...rows.map((row) => (row[index] as string).length)),
+  );
   const line = (cells: string[]): string =>
     cells
-      .map((cell, index) => (index >= 2 ? cell.padStart(widths[index] as number) : cell.padEnd(widths[index] as number)))
+      .map((cell, index) =>
+        index >= 2 ? cell.padStart(widths[index] as number) : cell.padEnd(widths[index] as number),
+      )
       .join('  ')
       .trimEnd();
   const out = [line(header), ...rows.map(line)];
@@ -77,12 +98,22 @@ export function toTable(result: OneShotResult): string {
   }
   if (result.neighbourhoodState !== undefined) {
     out.push('');
-    out.push(`neighbourhood: ${result.neighbourhoodState} (${result.extras.neighbourhood.length} neighbours found)`);
+    out.push(
+      `neighbourhood: ${result.neighbourhoodState} (${result.extras.neighbourhood.length} neighbours found)`,
+    );
   }
   const failed = checks.filter((check) => check.status === 'error').length;
   out.push('');
-  const count = (status: string): number => checks.filter((check) => check.status === status).length;
-  const discoveryNote = result.neighbourhoodState !== undefined && result.neighbourhoodState !== 'ok' ? '; neighbour discovery is not ok' : '';
-  out.push(exitCode(result) === EXIT_OK ? `no failures: ${count('ok')} ok, ${count('skipped')} skipped` : `${failed} of ${checks.length} checks failed${discoveryNote}`);
+  const count = (status: string): number =>
+    checks.filter((check) => check.status === status).length;
+  const discoveryNote =
+    result.neighbourhoodState !== undefined && result.neighbourhoodState !== 'ok'
+      ? '; neighbour discovery is not ok'
+      : '';
+  out.push(
+    exitCode(result) === EXIT_OK
+      ? `no failures: ${count('ok')} ok, ${count('skipped')} skipped`
+      : `${failed} of ${checks.length} checks failed${discoveryNote}`,
+  );
   return `${out.join('\n')}\n`;
 }

@@ -27,8 +27,15 @@ async function waitForDiscovery(contributor: AliveContributor, timeoutMs: number
   }
 }
 
-export async function runOnce(config: Config, logger: Logger, discoveryWaitMs = DISCOVERY_WAIT_MS): Promise<OneShotResult> {
-  const { ctx, runner, contributors, neighbourhood } = await buildComponents(config, logger, { legacyMetrics: false, incomingChecks: () => 0 });
+export async function runOnce(
+  config: Config,
+  logger: Logger,
+  discoveryWaitMs = DISCOVERY_WAIT_MS,
+): Promise<OneShotResult> {
+  const { ctx, runner, contributors, neighbourhood } = await buildComponents(config, logger, {
+    legacyMetrics: false,
+    incomingChecks: () => 0,
+  });
   try {
     if (neighbourhood) {
       neighbourhood.start();
@@ -36,7 +43,11 @@ export async function runOnce(config: Config, logger: Logger, discoveryWaitMs = 
     }
     const round = await runner.run();
     const extras = aliveExtras(contributors);
-    return { round, neighbourhoodState: neighbourhood ? (extras.neighbourhoodState ?? 'unknown') : undefined, extras };
+    return {
+      round,
+      neighbourhoodState: neighbourhood ? (extras.neighbourhoodState ?? 'unknown') : undefined,
+      extras,
+    };
   } finally {
     await neighbourhood?.stop();
     await ctx.prober.close();

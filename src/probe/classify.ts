@@ -7,17 +7,42 @@ export interface Progress {
   readonly reached: ReadonlySet<TraceEvent>;
 }
 
-export type FailureEvent = 'dns_done' | 'connect_done' | 'tls_handshake_done' | 'wrote_request' | 'round_trip_error';
+export type FailureEvent =
+  'dns_done' | 'connect_done' | 'tls_handshake_done' | 'wrote_request' | 'round_trip_error';
 
-const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EAI_NODATA', 'ENODATA', 'ESERVFAIL', 'ECONNREFUSED_DNS']);
-const CONNECT_CODES = new Set(['ERR_PROXY_TUNNEL', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
+const DNS_CODES = new Set([
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'EAI_NONAME',
+  'EAI_NODATA',
+  'ENODATA',
+  'ESERVFAIL',
+  'ECONNREFUSED_DNS',
+]);
+const CONNECT_CODES = new Set([
+  'ERR_PROXY_TUNNEL',
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ENETDOWN',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 function errorCode(error: unknown): string | undefined {
   let current: unknown = error;
   // undici wraps the socket error in `cause`; the code we want may be one or two levels down.
   for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
     const code = (current as NodeJS.ErrnoException).code;
-    if (typeof code === 'string' && code !== 'UND_ERR_SOCKET' && code !== 'UND_ERR_ABORTED' && code !== 'ABORT_ERR') return code;
+    if (
+      typeof code === 'string' &&
+      code !== 'UND_ERR_SOCKET' &&
+      code !== 'UND_ERR_ABORTED' &&
+      code !== 'ABORT_ERR'
+    )
+      return code;
     current = (current as Error & { cause?: unknown }).cause;
   }
   return undefined;
@@ -64,7 +89,8 @@ export function describeError(error: unknown): string {
   const code = errorCode(error);
   let message = error.message;
   const cause = (error as Error & { cause?: unknown }).cause;
-  if (cause instanceof Error && cause.message && !message.includes(cause.message)) message = `${message}: ${cause.message}`;
+  if (cause instanceof Error && cause.message && !message.includes(cause.message))
+    message = `${message}: ${cause.message}`;
   message = message.replace(/\s+/g, ' ').slice(0, 300);
   return code !== undefined && !message.includes(code) ? `${code}: ${message}` : message;
 }

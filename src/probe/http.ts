@@ -127,7 +127,11 @@ export class Prober {
         origin: url.origin,
         path: forwardProxy ? url.href : `${url.pathname}${url.search}`,
         method: 'GET',
-        headers: { 'user-agent': 'kubenurse-ts', ...(forwardProxy ? forwardProxyHeaders(url, proxy) : {}), ...target.headers },
+        headers: {
+          'user-agent': 'kubenurse-ts',
+          ...(forwardProxy ? forwardProxyHeaders(url, proxy) : {}),
+          ...target.headers,
+        },
         signal: abort,
       });
       // undici does not give up a pending connect or TLS handshake when the request is
@@ -144,7 +148,14 @@ export class Prober {
       if (body === 'too-large') {
         return {
           statusCode: response.statusCode,
-          outcome: { status: 'error', event: 'round_trip_error', message: `response body larger than ${bodyLimit} bytes`, durationMs: headersAt, target: url.host, phases },
+          outcome: {
+            status: 'error',
+            event: 'round_trip_error',
+            message: `response body larger than ${bodyLimit} bytes`,
+            durationMs: headersAt,
+            target: url.host,
+            phases,
+          },
         };
       }
       if (response.statusCode !== 200) {
@@ -161,7 +172,11 @@ export class Prober {
           },
         };
       }
-      return { statusCode: 200, body: body ?? undefined, outcome: { status: 'ok', durationMs: headersAt, phases } };
+      return {
+        statusCode: 200,
+        body: body ?? undefined,
+        outcome: { status: 'ok', durationMs: headersAt, phases },
+      };
     } catch (error) {
       const elapsed = performance.now() - trace.start;
       const timedOut = deadline.aborted;
@@ -196,10 +211,15 @@ export class Prober {
   }
 
   private recordPhases(type: string, trace: Trace): void {
-    for (const [event, ms] of trace.marks) this.options.metrics.observeTrace(type, event, ms / 1000);
+    for (const [event, ms] of trace.marks)
+      this.options.metrics.observeTrace(type, event, ms / 1000);
   }
 
-  private dispatcherFor(url: URL, proxy: URL | undefined, trace: Trace): { client: Client; release: (broken: boolean) => void } {
+  private dispatcherFor(
+    url: URL,
+    proxy: URL | undefined,
+    trace: Trace,
+  ): { client: Client; release: (broken: boolean) => void } {
     if (!this.options.reuseConnections) {
       const holder: TraceHolder = { current: trace };
       const client = this.newClient(url, holder, proxy);
@@ -229,7 +249,9 @@ export class Prober {
 
   private newClient(url: URL, holder: TraceHolder, proxy: URL | undefined): Client {
     const tunnelled = proxy !== undefined && url.protocol === 'https:';
-    const connect = tunnelled ? this.tunnelConnector(url, proxy, holder) : this.tracedConnector(proxy ?? url, holder);
+    const connect = tunnelled
+      ? this.tunnelConnector(url, proxy, holder)
+      : this.tracedConnector(proxy ?? url, holder);
     // Plain HTTP through a proxy talks to the proxy itself, with the absolute URL as the path.
     return new Client(proxy !== undefined && !tunnelled ? proxy.origin : url.origin, {
       connect,
@@ -249,15 +271,18 @@ export class Prober {
         if (isIP(opts.hostname.replace(/^\[|\]$/g, '')) === 0) mark(trace, 'dns_start');
         else mark(trace, 'connect_start');
       }
-      const socket = (this.connector as unknown as SocketReturningConnector)(opts, (error, connected) => {
-        if (!error && connected && trace) {
-          // undici's own secureConnect listener runs before ours: keep the phases in order.
-          mark(trace, 'connect_done');
-          if (hopIsTls && finalHop) mark(trace, 'tls_handshake_done');
-          if (finalHop) mark(trace, 'got_conn');
-        }
-        callback(error, connected as never);
-      });
+      const socket = (this.connector as unknown as SocketReturningConnector)(
+        opts,
+        (error, connected) => {
+          if (!error && connected && trace) {
+            // undici's own secureConnect listener runs before ours: keep the phases in order.
+            mark(trace, 'connect_done');
+            if (hopIsTls && finalHop) mark(trace, 'tls_handshake_done');
+            if (finalHop) mark(trace, 'got_conn');
+          }
+          callback(error, connected as never);
+        },
+      );
       socketTraces.set(socket, holder);
       if (trace) {
         socket.once('lookup', (error: Error | null) => {
@@ -269,7 +294,8 @@ export class Prober {
           mark(trace, 'connect_done');
           if (hopIsTls && finalHop) mark(trace, 'tls_handshake_start');
         });
-        if (finalHop) (socket as TLSSocket).once('secureConnect', () => mark(trace, 'tls_handshake_done'));
+        if (finalHop)
+          (socket as TLSSocket).once('secureConnect', () => mark(trace, 'tls_handshake_done'));
       }
       return socket;
     };
@@ -289,42 +315,53 @@ export class Prober {
         settled = true;
         callback(error, (socket ?? null) as never);
       };
-      toProxy({ hostname: proxy.hostname, host: proxy.host, protocol: proxy.protocol, port: proxyPort, servername: proxy.protocol === 'https:' ? proxy.hostname : undefined } as Parameters<ConnectorFn>[0], (error, proxySocket) => {
-        if (error || !proxySocket) return finish(error ?? new Error('no proxy connection'));
-        openTunnel(proxySocket as Socket, authority, proxyAuthorization(proxy)).then(
-          () => {
-            if (trace) mark(trace, 'tls_handshake_start');
-            const secure = tlsConnect({
-              socket: proxySocket as Socket,
-              servername: isIP(targetHost) === 0 ? targetHost : undefined,
-              ca: this.options.trust.ca,
-              rejectUnauthorized: !this.options.trust.insecure,
-              minVersion: 'TLSv1.2',
-              ALPNProtocols: ['http/1.1'],
-            });
-            socketTraces.set(secure, holder);
-            secure.once('secureConnect', () => {
-              if (trace) {
-                mark(trace, 'tls_handshake_done');
-                mark(trace, 'got_conn');
-              }
-              finish(null, secure);
-            });
-            secure.once('error', (tlsError) => finish(tlsError));
-          },
-          (tunnelError: Error) => {
-            (proxySocket as Socket).destroy();
-            finish(tunnelError);
-          },
-        );
-      });
+      toProxy(
+        {
+          hostname: proxy.hostname,
+          host: proxy.host,
+          protocol: proxy.protocol,
+          port: proxyPort,
+          servername: proxy.protocol === 'https:' ? proxy.hostname : undefined,
+        } as Parameters<ConnectorFn>[0],
+        (error, proxySocket) => {
+          if (error || !proxySocket) return finish(error ?? new Error('no proxy connection'));
+          openTunnel(proxySocket as Socket, authority, proxyAuthorization(proxy)).then(
+            () => {
+              if (trace) mark(trace, 'tls_handshake_start');
+              const secure = tlsConnect({
+                socket: proxySocket as Socket,
+                servername: isIP(targetHost) === 0 ? targetHost : undefined,
+                ca: this.options.trust.ca,
+                rejectUnauthorized: !this.options.trust.insecure,
+                minVersion: 'TLSv1.2',
+                ALPNProtocols: ['http/1.1'],
+              });
+              socketTraces.set(secure, holder);
+              secure.once('secureConnect', () => {
+                if (trace) {
+                  mark(trace, 'tls_handshake_done');
+                  mark(trace, 'got_conn');
+                }
+                finish(null, secure);
+              });
+              secure.once('error', (tlsError) => finish(tlsError));
+            },
+            (tunnelError: Error) => {
+              (proxySocket as Socket).destroy();
+              finish(tunnelError);
+            },
+          );
+        },
+      );
     };
   }
 }
 
 function forwardProxyHeaders(url: URL, proxy: URL): Record<string, string> {
   const authorization = proxyAuthorization(proxy);
-  return authorization === undefined ? { host: url.host } : { host: url.host, 'proxy-authorization': authorization };
+  return authorization === undefined
+    ? { host: url.host }
+    : { host: url.host, 'proxy-authorization': authorization };
 }
 
 function rejectOnAbort(signal: AbortSignal): Promise<never> {
@@ -334,7 +371,11 @@ function rejectOnAbort(signal: AbortSignal): Promise<never> {
   });
 }
 
-async function readBounded(body: AsyncIterable<Buffer> & { destroy(): unknown }, limit: number, keep: boolean): Promise<Buffer | null | 'too-large'> {
+async function readBounded(
+  body: AsyncIterable<Buffer> & { destroy(): unknown },
+  limit: number,
+  keep: boolean,
+): Promise<Buffer | null | 'too-large'> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {

@@ -12,9 +12,19 @@ export interface ProxySettings {
 
 type NoProxyRule =
   | { readonly kind: 'all' }
-  | { readonly kind: 'cidr'; readonly network: bigint; readonly bits: number; readonly family: 4 | 6 }
+  | {
+      readonly kind: 'cidr';
+      readonly network: bigint;
+      readonly bits: number;
+      readonly family: 4 | 6;
+    }
   | { readonly kind: 'ip'; readonly ip: string; readonly port: string | undefined }
-  | { readonly kind: 'domain'; readonly suffix: string; readonly exactToo: boolean; readonly port: string | undefined };
+  | {
+      readonly kind: 'domain';
+      readonly suffix: string;
+      readonly exactToo: boolean;
+      readonly port: string | undefined;
+    };
 
 export class ProxyConfigError extends Error {
   readonly variable: string;
@@ -45,10 +55,18 @@ function parseProxyUrl(env: Env, ...names: string[]): URL | undefined {
   try {
     url = new URL(text);
   } catch {
-    throw new ProxyConfigError(found.name, found.value, 'expected a proxy URL such as http://proxy:3128');
+    throw new ProxyConfigError(
+      found.name,
+      found.value,
+      'expected a proxy URL such as http://proxy:3128',
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ProxyConfigError(found.name, found.value, 'expected an http:// or https:// proxy URL');
+    throw new ProxyConfigError(
+      found.name,
+      found.value,
+      'expected an http:// or https:// proxy URL',
+    );
   }
   return url;
 }
@@ -56,15 +74,23 @@ function parseProxyUrl(env: Env, ...names: string[]): URL | undefined {
 function ipToBigInt(ip: string): { value: bigint; family: 4 | 6 } | undefined {
   const family = isIP(ip);
   if (family === 4) {
-    return { value: ip.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n), family: 4 };
+    return {
+      value: ip.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n),
+      family: 4,
+    };
   }
   if (family === 6) {
     const [head = '', tail = ''] = ip.split('::');
     const headParts = head === '' ? [] : head.split(':');
     const tailParts = tail === '' ? [] : tail.split(':');
-    const parts = ip.includes('::') ? [...headParts, ...Array(8 - headParts.length - tailParts.length).fill('0'), ...tailParts] : headParts;
+    const parts = ip.includes('::')
+      ? [...headParts, ...Array(8 - headParts.length - tailParts.length).fill('0'), ...tailParts]
+      : headParts;
     if (parts.length !== 8 || parts.some((part) => part.includes('.'))) return undefined;
-    return { value: parts.reduce((acc, part) => (acc << 16n) | BigInt(parseInt(part, 16)), 0n), family: 6 };
+    return {
+      value: parts.reduce((acc, part) => (acc << 16n) | BigInt(parseInt(part, 16)), 0n),
+      family: 6,
+    };
   }
   return undefined;
 }
@@ -82,7 +108,12 @@ function parseNoProxy(text: string): NoProxyRule[] {
       const [address = '', bitsText = ''] = entry.split('/');
       const parsed = ipToBigInt(address);
       const bits = Number(bitsText);
-      if (parsed && Number.isInteger(bits) && bits >= 0 && bits <= (parsed.family === 4 ? 32 : 128)) {
+      if (
+        parsed &&
+        Number.isInteger(bits) &&
+        bits >= 0 &&
+        bits <= (parsed.family === 4 ? 32 : 128)
+      ) {
         rules.push({ kind: 'cidr', network: parsed.value, bits, family: parsed.family });
       }
       continue;
@@ -147,7 +178,8 @@ export function proxyFor(target: URL, settings: ProxySettings): URL | undefined 
   if (!proxy) return undefined;
   const host = target.hostname.replace(/^\[|\]$/g, '').toLowerCase();
   // Like Go: loopback never goes through a proxy.
-  if (host === 'localhost' || host.endsWith('.localhost') || /^127\./.test(host) || host === '::1') return undefined;
+  if (host === 'localhost' || host.endsWith('.localhost') || /^127\./.test(host) || host === '::1')
+    return undefined;
   const port = defaultPort(target);
   return settings.noProxy.some((rule) => excluded(rule, host, port)) ? undefined : proxy;
 }

@@ -8,7 +8,11 @@ export interface TrustOptions {
   readonly insecure: boolean;
 }
 
-export function buildTrust(options: { serviceAccountDir: string; extraCaPem: string | undefined; insecure: boolean }): TrustOptions & { serviceAccountCa: boolean } {
+export function buildTrust(options: {
+  serviceAccountDir: string;
+  extraCaPem: string | undefined;
+  insecure: boolean;
+}): TrustOptions & { serviceAccountCa: boolean } {
   const ca = [...rootCertificates];
   let serviceAccountCa = false;
   try {

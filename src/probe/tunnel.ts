@@ -15,7 +15,11 @@ export function proxyAuthorization(proxy: URL): string | undefined {
 }
 
 /** Sends CONNECT authority and resolves once the proxy answered 2xx; the socket is then the tunnel. */
-export function openTunnel(socket: Socket, authority: string, authorization: string | undefined): Promise<void> {
+export function openTunnel(
+  socket: Socket,
+  authority: string,
+  authorization: string | undefined,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     let received = Buffer.alloc(0);
     const cleanup = () => {
@@ -28,19 +32,29 @@ export function openTunnel(socket: Socket, authority: string, authorization: str
       reject(error);
     };
     const onError = (error: Error) => fail(error);
-    const onClose = () => fail(new ProxyTunnelError(`proxy closed the connection during CONNECT ${authority}`));
+    const onClose = () =>
+      fail(new ProxyTunnelError(`proxy closed the connection during CONNECT ${authority}`));
     const onData = (chunk: Buffer) => {
       received = Buffer.concat([received, chunk]);
       const end = received.indexOf('\r\n\r\n');
       if (end === -1) {
-        if (received.length > MAX_RESPONSE_BYTES) fail(new ProxyTunnelError(`proxy answer to CONNECT ${authority} exceeds ${MAX_RESPONSE_BYTES} bytes`));
+        if (received.length > MAX_RESPONSE_BYTES)
+          fail(
+            new ProxyTunnelError(
+              `proxy answer to CONNECT ${authority} exceeds ${MAX_RESPONSE_BYTES} bytes`,
+            ),
+          );
         return;
       }
       cleanup();
       const statusLine = received.subarray(0, received.indexOf('\r\n')).toString('latin1');
       const status = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1];
       if (status === undefined || !status.startsWith('2')) {
-        reject(new ProxyTunnelError(`proxy refused CONNECT ${authority}: ${statusLine.slice(0, 100) || 'no status line'}`));
+        reject(
+          new ProxyTunnelError(
+            `proxy refused CONNECT ${authority}: ${statusLine.slice(0, 100) || 'no status line'}`,
+          ),
+        );
         return;
       }
       const rest = received.subarray(end + 4);
@@ -50,7 +64,13 @@ export function openTunnel(socket: Socket, authority: string, authorization: str
     socket.on('data', onData);
     socket.once('error', onError);
     socket.once('close', onClose);
-    const headers = [`CONNECT ${authority} HTTP/1.1`, `Host: ${authority}`, ...(authorization ? [`Proxy-Authorization: ${authorization}`] : []), '', ''];
+    const headers = [
+      `CONNECT ${authority} HTTP/1.1`,
+      `Host: ${authority}`,
+      ...(authorization ? [`Proxy-Authorization: ${authorization}`] : []),
+      '',
+      '',
+    ];
     socket.write(headers.join('\r\n'));
   });
 }

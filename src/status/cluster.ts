@@ -4,9 +4,23 @@
 // one request per TTL window from this prober, however many viewers there are.
 import { isIP } from 'node:net';
 import type { FetchResult } from './fetch.ts';
-import { PeerFormatError, isStatusDocument, parseAliveDocument, parseStatusDocument, type PeerChecks } from './parse.ts';
+import {
+  PeerFormatError,
+  isStatusDocument,
+  parseAliveDocument,
+  parseStatusDocument,
+  type PeerChecks,
+} from './parse.ts';
 import { compareTypes } from './snapshot.ts';
-import { PATH_PREFIX, type Cell, type CheckView, type ClusterRow, type ClusterView, type NeighbourEntry, type SelfStatus } from './types.ts';
+import {
+  PATH_PREFIX,
+  type Cell,
+  type CheckView,
+  type ClusterRow,
+  type ClusterView,
+  type NeighbourEntry,
+  type SelfStatus,
+} from './types.ts';
 import { urlHost } from '../url-host.ts';
 
 export interface JsonGetter {
@@ -31,10 +45,18 @@ export const STATUS_PATH = '/status.json';
 export const SELF_VIEW = 'self';
 
 function cellOf(view: CheckView): Cell {
-  return { status: view.status, durationMs: view.durationMs, event: view.event, message: view.message };
+  return {
+    status: view.status,
+    durationMs: view.durationMs,
+    event: view.event,
+    message: view.message,
+  };
 }
 
-function splitChecks(checks: Iterable<[string, Cell]>): { paths: Record<string, Cell>; other: Record<string, Cell> } {
+function splitChecks(checks: Iterable<[string, Cell]>): {
+  paths: Record<string, Cell>;
+  other: Record<string, Cell>;
+} {
   const paths: Record<string, Cell> = {};
   const other: Record<string, Cell> = {};
   for (const [type, cell] of [...checks].sort(([a], [b]) => compareTypes(a, b))) {
@@ -45,7 +67,11 @@ function splitChecks(checks: Iterable<[string, Cell]>): { paths: Record<string, 
 }
 
 /** Runs `work` over `items` with at most `limit` in flight; results keep the input order. */
-export async function mapBounded<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -59,7 +85,12 @@ export async function mapBounded<T, R>(items: readonly T[], limit: number, work:
 }
 
 /** One pod per node (a DaemonSet mid-rollout can briefly have two), the ones we probe first. */
-export function pickNeighbours(neighbours: readonly NeighbourEntry[], probed: ReadonlySet<string>, maxRows: number, selfNode: string | null): NeighbourEntry[] {
+export function pickNeighbours(
+  neighbours: readonly NeighbourEntry[],
+  probed: ReadonlySet<string>,
+  maxRows: number,
+  selfNode: string | null,
+): NeighbourEntry[] {
   const byNode = new Map<string, NeighbourEntry>();
   for (const entry of [...neighbours].sort((a, b) => a.podName.localeCompare(b.podName))) {
     if (entry.nodeName === selfNode || byNode.has(entry.nodeName)) continue;
@@ -67,7 +98,9 @@ export function pickNeighbours(neighbours: readonly NeighbourEntry[], probed: Re
   }
   const all = [...byNode.values()];
   const rank = (entry: NeighbourEntry): number => (probed.has(entry.nodeName) ? 0 : 1);
-  const chosen = all.sort((a, b) => rank(a) - rank(b) || a.nodeName.localeCompare(b.nodeName)).slice(0, maxRows);
+  const chosen = all
+    .sort((a, b) => rank(a) - rank(b) || a.nodeName.localeCompare(b.nodeName))
+    .slice(0, maxRows);
   return chosen.sort((a, b) => a.nodeName.localeCompare(b.nodeName));
 }
 
@@ -83,31 +116,56 @@ export class ClusterCollector {
   }
 
   async view(self: SelfStatus, neighbours: readonly NeighbourEntry[]): Promise<ClusterView> {
-    const probed = new Set(self.checks.filter((check) => check.type.startsWith(PATH_PREFIX)).map((check) => check.type.slice(PATH_PREFIX.length)));
-    const distinctNodes = new Set(neighbours.map((entry) => entry.nodeName).filter((node) => node !== self.node));
+    const probed = new Set(
+      self.checks
+        .filter((check) => check.type.startsWith(PATH_PREFIX))
+        .map((check) => check.type.slice(PATH_PREFIX.length)),
+    );
+    const distinctNodes = new Set(
+      neighbours.map((entry) => entry.nodeName).filter((node) => node !== self.node),
+    );
     const chosen = pickNeighbours(neighbours, probed, this.options.maxRows, self.node);
     const neighbourRows = await this.neighbourRows(chosen);
 
-    const own = splitChecks(self.checks.map((check) => [check.type, cellOf(check)] as [string, Cell]));
-    const selfRow: ClusterRow = { node: self.node ?? `(${self.pod})`, pod: self.pod, podIP: null, source: 'self', error: null, paths: own.paths, checks: own.other };
+    const own = splitChecks(
+      self.checks.map((check) => [check.type, cellOf(check)] as [string, Cell]),
+    );
+    const selfRow: ClusterRow = {
+      node: self.node ?? `(${self.pod})`,
+      pod: self.pod,
+      podIP: null,
+      source: 'self',
+      error: null,
+      paths: own.paths,
+      checks: own.other,
+    };
     const rows = [selfRow, ...neighbourRows];
 
     const columns = new Set(rows.map((row) => row.node));
     const maxColumns = this.options.maxRows * 2;
     for (const row of rows) {
-      for (const target of Object.keys(row.paths)) if (columns.size < maxColumns) columns.add(target);
+      for (const target of Object.keys(row.paths))
+        if (columns.size < maxColumns) columns.add(target);
     }
     return {
       generatedAt: new Date(this.now()).toISOString(),
       nodes: [...columns].sort((a, b) => a.localeCompare(b)),
       rows,
-      truncated: distinctNodes.size > chosen.length ? { shown: chosen.length, total: distinctNodes.size } : null,
+      truncated:
+        distinctNodes.size > chosen.length
+          ? { shown: chosen.length, total: distinctNodes.size }
+          : null,
     };
   }
 
   private neighbourRows(chosen: NeighbourEntry[]): Promise<ClusterRow[]> {
     const key = chosen.map((entry) => `${entry.nodeName}=${entry.podIP}`).join(',');
-    if (this.cached && this.cached.key === key && this.now() - this.cached.at < this.options.cacheTtlMs) return Promise.resolve(this.cached.rows);
+    if (
+      this.cached &&
+      this.cached.key === key &&
+      this.now() - this.cached.at < this.options.cacheTtlMs
+    )
+      return Promise.resolve(this.cached.rows);
     if (this.inFlight?.key === key) return this.inFlight.rows;
     const startedAt = this.now();
     const rows = mapBounded(chosen, this.options.concurrency, (entry) => this.readNeighbour(entry))
@@ -128,14 +186,16 @@ export class ClusterCollector {
       this.options.onUnreachable?.(entry, error);
       return { ...base, source: 'unreachable', error, paths: {}, checks: {} };
     };
-    if (entry.podIP === '' || isIP(entry.podIP) === 0) return unreachable('the pod has no valid IP');
+    if (entry.podIP === '' || isIP(entry.podIP) === 0)
+      return unreachable('the pod has no valid IP');
     const origin = `http://${urlHost(entry.podIP)}:${this.options.port}`;
     try {
       const status = await this.options.fetcher.get(`${origin}${STATUS_PATH}?view=${SELF_VIEW}`);
       let peer: PeerChecks;
       let source: 'status' | 'alive';
       // No answer, or one too large to be anyone's status: nothing else to try.
-      if (!status.ok && (status.failure === 'transport' || status.failure === 'too-large')) return unreachable(status.error);
+      if (!status.ok && (status.failure === 'transport' || status.failure === 'too-large'))
+        return unreachable(status.error);
       if (status.ok && isStatusDocument(status.json)) {
         peer = parseStatusDocument(status.json);
         source = 'status';

@@ -21,7 +21,9 @@ function describe(error: unknown): string {
   if (error instanceof Error) {
     const code = (error as NodeJS.ErrnoException).code;
     const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
-    return code !== undefined && !error.message.includes(code) ? `${code}: ${error.message}${cause}` : `${error.message}${cause}`;
+    return code !== undefined && !error.message.includes(code)
+      ? `${code}: ${error.message}${cause}`
+      : `${error.message}${cause}`;
   }
   return String(error);
 }
@@ -57,7 +59,12 @@ export class JsonFetcher {
         size += (chunk as Buffer).length;
         if (size > this.options.maxBytes) {
           response.body.destroy();
-          return { ok: false, failure: 'too-large', statusCode, error: `response larger than ${this.options.maxBytes} bytes` };
+          return {
+            ok: false,
+            failure: 'too-large',
+            statusCode,
+            error: `response larger than ${this.options.maxBytes} bytes`,
+          };
         }
         chunks.push(chunk as Buffer);
       }
@@ -67,7 +74,13 @@ export class JsonFetcher {
         return { ok: false, failure: 'not-json', statusCode, error: 'response is not valid JSON' };
       }
     } catch (error) {
-      if (deadline.aborted) return { ok: false, failure: 'transport', statusCode, error: `no answer within ${this.options.timeoutMs} ms` };
+      if (deadline.aborted)
+        return {
+          ok: false,
+          failure: 'transport',
+          statusCode,
+          error: `no answer within ${this.options.timeoutMs} ms`,
+        };
       return { ok: false, failure: 'transport', statusCode, error: describe(error) };
     }
   }

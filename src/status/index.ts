@@ -39,10 +39,16 @@ const ASSETS: Readonly<Record<string, string>> = {
 };
 
 /** Neighbours read at once, their deadline and answer size, and how many rows the page shows. */
-export const CLUSTER_LIMITS = { concurrency: 8, timeoutMs: 1000, maxBytes: 2 * 1024 * 1024, maxRows: 50 } as const;
+export const CLUSTER_LIMITS = {
+  concurrency: 8,
+  timeoutMs: 1000,
+  maxBytes: 2 * 1024 * 1024,
+  maxRows: 50,
+} as const;
 
 // Everything the page needs comes from this prober: no CDN, no inline script.
-const CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const CONTENT_SECURITY_POLICY =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 export interface StatusPageOptions {
   readonly config: Config;
@@ -60,11 +66,17 @@ export function wantsHtml(accept: string | undefined): boolean {
 
 function readAssets(logger: Logger): Map<string, string> | undefined {
   try {
-    const files = new Map<string, string>([['index.html', readFileSync(`${STATIC_DIR}index.html`, 'utf8')]]);
-    for (const name of Object.keys(ASSETS)) files.set(name, readFileSync(`${STATIC_DIR}${name}`, 'utf8'));
+    const files = new Map<string, string>([
+      ['index.html', readFileSync(`${STATIC_DIR}index.html`, 'utf8')],
+    ]);
+    for (const name of Object.keys(ASSETS))
+      files.set(name, readFileSync(`${STATIC_DIR}${name}`, 'utf8'));
     return files;
   } catch (error) {
-    logger.warn({ dir: STATIC_DIR, err: error }, 'status page files not found; / keeps redirecting to /alive and /status.json still works');
+    logger.warn(
+      { dir: STATIC_DIR, err: error },
+      'status page files not found; / keeps redirecting to /alive and /status.json still works',
+    );
     return undefined;
   }
 }
@@ -72,7 +84,10 @@ function readAssets(logger: Logger): Map<string, string> | undefined {
 export class StatusPage {
   private readonly options: StatusPageOptions;
   private readonly lastErrors = new LastErrors();
-  private readonly fetcher = new JsonFetcher({ timeoutMs: CLUSTER_LIMITS.timeoutMs, maxBytes: CLUSTER_LIMITS.maxBytes });
+  private readonly fetcher = new JsonFetcher({
+    timeoutMs: CLUSTER_LIMITS.timeoutMs,
+    maxBytes: CLUSTER_LIMITS.maxBytes,
+  });
   private readonly cluster: ClusterCollector;
   private readonly assets: Map<string, string> | undefined;
 
@@ -91,7 +106,10 @@ export class StatusPage {
       cacheTtlMs: options.config.cacheTtl,
       onUnreachable: (neighbour, error) => {
         readFailures.inc();
-        options.logger.debug({ node: neighbour.nodeName, podIP: neighbour.podIP, err: error }, 'status page: neighbour not readable');
+        options.logger.debug(
+          { node: neighbour.nodeName, podIP: neighbour.podIP, err: error },
+          'status page: neighbour not readable',
+        );
       },
     });
     this.assets = readAssets(options.logger);
@@ -102,7 +120,10 @@ export class StatusPage {
     return this.lastErrors.observe(executor);
   }
 
-  self(scheduler: Scheduler, extras: AliveExtras = aliveExtras(this.options.contributors)): SelfStatus {
+  self(
+    scheduler: Scheduler,
+    extras: AliveExtras = aliveExtras(this.options.contributors),
+  ): SelfStatus {
     const { config } = this.options;
     return selfStatus({
       result: scheduler.lastResult,
@@ -125,10 +146,18 @@ export class StatusPage {
   mount(app: express.Express, scheduler: Scheduler): void {
     const sendPage = (res: express.Response): void => {
       if (!this.assets) {
-        res.status(503).type('text/plain').send(`status page files are missing (${STATIC_DIR}); the data is at ${STATUS_PATH}\n`);
+        res
+          .status(503)
+          .type('text/plain')
+          .send(`status page files are missing (${STATIC_DIR}); the data is at ${STATUS_PATH}\n`);
         return;
       }
-      res.set({ 'content-security-policy': CONTENT_SECURITY_POLICY, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff', vary: 'Accept' });
+      res.set({
+        'content-security-policy': CONTENT_SECURITY_POLICY,
+        'cache-control': 'no-cache',
+        'x-content-type-options': 'nosniff',
+        vary: 'Accept',
+      });
       res.type('text/html; charset=utf-8').send(this.assets.get('index.html'));
     };
 
@@ -145,7 +174,10 @@ export class StatusPage {
         next();
         return;
       }
-      res.set({ 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' }).type(contentType).send(body);
+      res
+        .set({ 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' })
+        .type(contentType)
+        .send(body);
     });
     app.get(STATUS_PATH, async (req, res) => {
       res.set({ 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });

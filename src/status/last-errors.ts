@@ -18,10 +18,12 @@ export class LastErrors {
   record(result: RoundResult): void {
     const at = result.finishedAt.toISOString();
     for (const [type, outcome] of result.outcomes) {
-      if (outcome.status === 'error') this.byType.set(type, { message: clip(outcome.message), event: outcome.event, at });
+      if (outcome.status === 'error')
+        this.byType.set(type, { message: clip(outcome.message), event: outcome.event, at });
     }
     // Bounded like the metrics: a check that is no longer part of the round is forgotten.
-    for (const type of [...this.byType.keys()]) if (!result.outcomes.has(type)) this.byType.delete(type);
+    for (const type of [...this.byType.keys()])
+      if (!result.outcomes.has(type)) this.byType.delete(type);
   }
 
   get(type: string): LastError | null {

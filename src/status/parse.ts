@@ -25,12 +25,17 @@ function optionalMs(value: unknown): number | null {
 }
 
 function record(value: unknown, what: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new PeerFormatError(`${what} is not a JSON object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new PeerFormatError(`${what} is not a JSON object`);
   return value as Record<string, unknown>;
 }
 
 export function isStatusDocument(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && (value as Record<string, unknown>).kind === STATUS_KIND;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<string, unknown>).kind === STATUS_KIND
+  );
 }
 
 /** A neighbour's `/status.json?view=self`. */
@@ -38,7 +43,8 @@ export function parseStatusDocument(value: unknown): PeerChecks {
   const doc = record(value, 'status.json');
   if (doc.kind !== STATUS_KIND) throw new PeerFormatError('status.json has an unknown kind');
   if (!Array.isArray(doc.checks)) throw new PeerFormatError('status.json has no checks list');
-  if (doc.checks.length > MAX_CHECKS) throw new PeerFormatError(`status.json lists more than ${MAX_CHECKS} checks`);
+  if (doc.checks.length > MAX_CHECKS)
+    throw new PeerFormatError(`status.json lists more than ${MAX_CHECKS} checks`);
   const checks = new Map<string, Cell>();
   for (const item of doc.checks) {
     if (typeof item !== 'object' || item === null) continue;
@@ -61,12 +67,15 @@ export function parseAliveDocument(value: unknown): PeerChecks {
   const doc = record(value, '/alive');
   const results = record(doc.last_check_result ?? {}, 'last_check_result');
   const entries = Object.entries(results);
-  if (entries.length > MAX_CHECKS) throw new PeerFormatError(`last_check_result has more than ${MAX_CHECKS} entries`);
+  if (entries.length > MAX_CHECKS)
+    throw new PeerFormatError(`last_check_result has more than ${MAX_CHECKS} entries`);
   const checks = new Map<string, Cell>();
   for (const [type, result] of entries) {
     if (!CHECK_TYPE.test(type) || typeof result !== 'string') continue;
-    if (result === 'ok' || result === 'skipped') checks.set(type, { status: result, durationMs: null, event: null, message: null });
-    else checks.set(type, { status: 'error', durationMs: null, event: null, message: clip(result) });
+    if (result === 'ok' || result === 'skipped')
+      checks.set(type, { status: result, durationMs: null, event: null, message: null });
+    else
+      checks.set(type, { status: 'error', durationMs: null, event: null, message: clip(result) });
   }
   return { node: null, checks };
 }

@@ -3,7 +3,14 @@ import { hostname } from 'node:os';
 import type { RoundResult } from '../checks/round.ts';
 import type { AliveContributor, CheckOutcome } from '../checks/types.ts';
 import { clip, type LastErrors } from './last-errors.ts';
-import { PATH_PREFIX, STATUS_KIND, STATUS_VERSION, type CheckView, type NeighbourEntry, type SelfStatus } from './types.ts';
+import {
+  PATH_PREFIX,
+  STATUS_KIND,
+  STATUS_VERSION,
+  type CheckView,
+  type NeighbourEntry,
+  type SelfStatus,
+} from './types.ts';
 
 /** The built-in checks first, in kubenurse's order, then everything else by name. */
 const ORDER = ['api_server_direct', 'api_server_dns', 'me_ingress', 'me_service'];
@@ -21,7 +28,9 @@ function roundMs(value: number): number {
   return Math.round(value * 100) / 100;
 }
 
-function phasesOf(phases: Readonly<Record<string, number>> | undefined): Record<string, number> | null {
+function phasesOf(
+  phases: Readonly<Record<string, number>> | undefined,
+): Record<string, number> | null {
   if (phases === undefined) return null;
   const out: Record<string, number> = {};
   for (const [event, ms] of Object.entries(phases)) out[event] = roundMs(ms);
@@ -32,11 +41,35 @@ export function checkView(type: string, outcome: CheckOutcome, lastErrors: LastE
   const lastError = lastErrors.get(type);
   switch (outcome.status) {
     case 'ok':
-      return { type, status: 'ok', durationMs: roundMs(outcome.durationMs), phases: phasesOf(outcome.phases), event: null, message: null, lastError };
+      return {
+        type,
+        status: 'ok',
+        durationMs: roundMs(outcome.durationMs),
+        phases: phasesOf(outcome.phases),
+        event: null,
+        message: null,
+        lastError,
+      };
     case 'skipped':
-      return { type, status: 'skipped', durationMs: null, phases: null, event: null, message: clip(outcome.reason), lastError };
+      return {
+        type,
+        status: 'skipped',
+        durationMs: null,
+        phases: null,
+        event: null,
+        message: clip(outcome.reason),
+        lastError,
+      };
     case 'error':
-      return { type, status: 'error', durationMs: roundMs(outcome.durationMs), phases: phasesOf(outcome.phases), event: outcome.event, message: clip(outcome.message), lastError };
+      return {
+        type,
+        status: 'error',
+        durationMs: roundMs(outcome.durationMs),
+        phases: phasesOf(outcome.phases),
+        event: outcome.event,
+        message: clip(outcome.message),
+        lastError,
+      };
   }
 }
 
@@ -61,10 +94,23 @@ export function aliveExtras(contributors: readonly AliveContributor[]): AliveExt
     const record = entry as Record<string, unknown>;
     const nodeName = text(record.NodeName);
     if (nodeName === '') continue;
-    neighbourhood.push({ podName: text(record.PodName), podIP: text(record.PodIP), hostIP: text(record.HostIP), nodeName });
+    neighbourhood.push({
+      podName: text(record.PodName),
+      podIP: text(record.PodIP),
+      hostIP: text(record.HostIP),
+      nodeName,
+    });
   }
-  const kubeProxy = typeof fields.kube_proxy === 'object' && fields.kube_proxy !== null ? (fields.kube_proxy as Record<string, unknown>) : null;
-  return { neighbourhoodState: typeof fields.neighbourhood_state === 'string' ? fields.neighbourhood_state : null, neighbourhood, kubeProxy };
+  const kubeProxy =
+    typeof fields.kube_proxy === 'object' && fields.kube_proxy !== null
+      ? (fields.kube_proxy as Record<string, unknown>)
+      : null;
+  return {
+    neighbourhoodState:
+      typeof fields.neighbourhood_state === 'string' ? fields.neighbourhood_state : null,
+    neighbourhood,
+    kubeProxy,
+  };
 }
 
 export interface SelfStatusInput {
@@ -79,7 +125,11 @@ export interface SelfStatusInput {
 
 export function selfStatus(input: SelfStatusInput): SelfStatus {
   const { result } = input;
-  const checks = result ? [...result.outcomes].map(([type, outcome]) => checkView(type, outcome, input.lastErrors)).sort((a, b) => compareTypes(a.type, b.type)) : [];
+  const checks = result
+    ? [...result.outcomes]
+        .map(([type, outcome]) => checkView(type, outcome, input.lastErrors))
+        .sort((a, b) => compareTypes(a.type, b.type))
+    : [];
   return {
     kind: STATUS_KIND,
     version: STATUS_VERSION,
@@ -87,7 +137,9 @@ export function selfStatus(input: SelfStatusInput): SelfStatus {
     pod: input.pod,
     hostname: hostname(),
     generatedAt: (input.now ?? new Date()).toISOString(),
-    round: result ? { startedAt: result.startedAt.toISOString(), finishedAt: result.finishedAt.toISOString() } : null,
+    round: result
+      ? { startedAt: result.startedAt.toISOString(), finishedAt: result.finishedAt.toISOString() }
+      : null,
     checks,
     neighbourhoodState: input.extras.neighbourhoodState,
     kubeProxy: input.extras.kubeProxy,

@@ -16,7 +16,16 @@ const ARTIFACTS = join(ROOT, 'test-artifacts');
 const STATUS_PAGE = 'http://127.0.0.2:8080/';
 const CONTROL_API = 'http://127.0.0.13:8080/api/faults';
 const NODES = ['node-1', 'node-2', 'node-3', 'node-4'];
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 let demo: ChildProcess | undefined;
 let demoOutput = '';
@@ -26,7 +35,11 @@ let page: Page;
 let userDataDir: string | undefined;
 
 async function setFault(spec: string, active: boolean): Promise<void> {
-  const response = await fetch(CONTROL_API, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ spec, active }) });
+  const response = await fetch(CONTROL_API, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ spec, active }),
+  });
   expect(response.status, await response.clone().text()).toBe(200);
   expect(((await response.json()) as { active: boolean }).active).toBe(active);
 }
@@ -34,13 +47,26 @@ async function setFault(spec: string, active: boolean): Promise<void> {
 /** The state of every path cell: "from>to" → ok | error | none | unreachable. */
 async function pathStates(): Promise<Record<string, string>> {
   // No DOM types in this project's tsconfig: read attributes through playwright's element handles.
-  const cells = await page.locator('#matrix td[data-from][data-to]').evaluateAll((tds) => tds.map((td) => [td.getAttribute('data-from'), td.getAttribute('data-to'), td.getAttribute('data-state')]));
+  const cells = await page
+    .locator('#matrix td[data-from][data-to]')
+    .evaluateAll((tds) =>
+      tds.map((td) => [
+        td.getAttribute('data-from'),
+        td.getAttribute('data-to'),
+        td.getAttribute('data-state'),
+      ]),
+    );
   const out: Record<string, string> = {};
-  for (const [from, to, state] of cells) if (from !== to && NODES.includes(to ?? '')) out[`${from}>${to}`] = state ?? '';
+  for (const [from, to, state] of cells)
+    if (from !== to && NODES.includes(to ?? '')) out[`${from}>${to}`] = state ?? '';
   return out;
 }
 
-async function waitForPaths(predicate: (states: Record<string, string>) => boolean, what: string, timeoutMs = 45_000): Promise<Record<string, string>> {
+async function waitForPaths(
+  predicate: (states: Record<string, string>) => boolean,
+  what: string,
+  timeoutMs = 45_000,
+): Promise<Record<string, string>> {
   const deadline = Date.now() + timeoutMs;
   let states: Record<string, string> = {};
   while (Date.now() < deadline) {
@@ -48,31 +74,47 @@ async function waitForPaths(predicate: (states: Record<string, string>) => boole
     if (predicate(states)) return states;
     await new Promise((done) => setTimeout(done, 250));
   }
-  throw new Error(`status page: ${what} not seen within ${timeoutMs / 1000} s; last matrix: ${JSON.stringify(states)}\ndemo output:\n${demoOutput}`);
+  throw new Error(
+    `status page: ${what} not seen within ${timeoutMs / 1000} s; last matrix: ${JSON.stringify(states)}\ndemo output:\n${demoOutput}`,
+  );
 }
 
-const allPairs = NODES.flatMap((from) => NODES.filter((to) => to !== from).map((to) => `${from}>${to}`));
+const allPairs = NODES.flatMap((from) =>
+  NODES.filter((to) => to !== from).map((to) => `${from}>${to}`),
+);
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} not found: the status page test needs Debian's chromium (apt-get install chromium; .ci/run installs it)`);
+    throw new Error(
+      `${CHROMIUM} not found: the status page test needs Debian's chromium (apt-get install chromium; .ci/run installs it)`,
+    );
   }
   mkdirSync(ARTIFACTS, { recursive: true });
   const logDir = mkdtempSync(join(tmpdir(), 'kubenurse-demo-test-'));
-  demo = spawn(process.execPath, [join(ROOT, 'src', 'demo', 'main.ts'), '--dir', logDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  demo = spawn(process.execPath, [join(ROOT, 'src', 'demo', 'main.ts'), '--dir', logDir], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   demo.stdout?.on('data', (chunk: Buffer) => (demoOutput += chunk.toString()));
   demo.stderr?.on('data', (chunk: Buffer) => (demoOutput += chunk.toString()));
   const child = demo;
   demoExit = new Promise((done) => child.once('exit', (code) => done(code)));
   const deadline = Date.now() + 60_000;
   while (!demoOutput.includes('Ctrl-C stops everything')) {
-    if (child.exitCode !== null) throw new Error(`the demo exited (${child.exitCode}):\n${demoOutput}`);
-    if (Date.now() > deadline) throw new Error(`the demo did not come up within 60 s:\n${demoOutput}`);
+    if (child.exitCode !== null)
+      throw new Error(`the demo exited (${child.exitCode}):\n${demoOutput}`);
+    if (Date.now() > deadline)
+      throw new Error(`the demo did not come up within 60 s:\n${demoOutput}`);
     await new Promise((done) => setTimeout(done, 100));
   }
 
   userDataDir = mkdtempSync(join(tmpdir(), 'kubenurse-chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 } });
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1280, height: 900 },
+  });
   page = context.pages()[0] ?? (await context.newPage());
 }, 90_000);
 
@@ -81,7 +123,10 @@ afterAll(async () => {
   if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   if (demo && demo.exitCode === null) {
     demo.kill('SIGINT');
-    const code = await Promise.race([demoExit, new Promise<string>((done) => setTimeout(() => done('timeout'), 20_000))]);
+    const code = await Promise.race([
+      demoExit,
+      new Promise<string>((done) => setTimeout(() => done('timeout'), 20_000)),
+    ]);
     if (code === 'timeout') demo.kill('SIGKILL');
     expect(code, demoOutput).toBe(0);
   }
@@ -96,9 +141,14 @@ describe('status page (chromium against npm run demo)', () => {
     expect(response?.headers()['content-type']).toContain('text/html');
     await page.waitForSelector('body[data-loaded="true"]', { timeout: 20_000 });
 
-    const states = await waitForPaths((s) => allPairs.every((pair) => s[pair] === 'ok'), 'all 12 paths ok');
+    const states = await waitForPaths(
+      (s) => allPairs.every((pair) => s[pair] === 'ok'),
+      'all 12 paths ok',
+    );
     expect(Object.keys(states).sort()).toEqual([...allPairs].sort());
-    const rows = await page.locator('#matrix tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-node')));
+    const rows = await page
+      .locator('#matrix tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-node')));
     expect(rows).toEqual(NODES);
     // The latency is shown in the cell, with a colour from the scale, not red.
     const cell = page.locator('#matrix td[data-from="node-2"][data-to="node-3"]');
@@ -108,16 +158,28 @@ describe('status page (chromium against npm run demo)', () => {
 
   it('turns node-2 ⟷ node-3 red after a partition, with the error on hover, and green after healing', async () => {
     await setFault('partition:node-2,node-3', true);
-    const broken = await waitForPaths((s) => s['node-2>node-3'] === 'error' && s['node-3>node-2'] === 'error', 'the partition (red cells)');
+    const broken = await waitForPaths(
+      (s) => s['node-2>node-3'] === 'error' && s['node-3>node-2'] === 'error',
+      'the partition (red cells)',
+    );
     // Only the cut pair fails.
-    for (const pair of allPairs) if (pair !== 'node-2>node-3' && pair !== 'node-3>node-2') expect(broken[pair], pair).toBe('ok');
+    for (const pair of allPairs)
+      if (pair !== 'node-2>node-3' && pair !== 'node-3>node-2')
+        expect(broken[pair], pair).toBe('ok');
     const red = page.locator('#matrix td[data-from="node-2"][data-to="node-3"]');
     expect(await red.getAttribute('title')).toMatch(/node-2 → node-3: FAILED/);
-    expect(await red.evaluate((td) => td.ownerDocument.defaultView?.getComputedStyle(td).backgroundColor)).toBe('rgb(217, 45, 32)');
+    expect(
+      await red.evaluate(
+        (td) => td.ownerDocument.defaultView?.getComputedStyle(td).backgroundColor,
+      ),
+    ).toBe('rgb(217, 45, 32)');
     await page.screenshot({ path: join(ARTIFACTS, 'status-page-partition.png'), fullPage: true });
 
     await setFault('partition:node-2,node-3', false);
-    await waitForPaths((s) => allPairs.every((pair) => s[pair] === 'ok'), 'all paths ok again after healing');
+    await waitForPaths(
+      (s) => allPairs.every((pair) => s[pair] === 'ok'),
+      'all paths ok again after healing',
+    );
     // node-2's own page remembers the failure of its path to node-3, although it is ok again.
     await page.goto('http://127.0.0.3:8080/');
     await page.waitForSelector('body[data-loaded="true"]', { timeout: 20_000 });

@@ -31,8 +31,15 @@ describe('stubbed modules are never reached', () => {
   beforeAll(async () => {
     const result = await bundle({ outdir: relative(ROOT, outdir) });
     inputs = Object.keys(result.metafile.inputs);
-    prober = startProber({ ...QUIET_PROBER_ENV, KUBENURSE_BIND_ADDRESS: HOST, KUBENURSE_PORT: String(PORT) }, { entry: join(outdir, 'main.js') });
-    await eventually(async () => expect((await fetch(`${BASE}${ROUTES.ready}`)).status).toBe(200), 30_000, 100);
+    prober = startProber(
+      { ...QUIET_PROBER_ENV, KUBENURSE_BIND_ADDRESS: HOST, KUBENURSE_PORT: String(PORT) },
+      { entry: join(outdir, 'main.js') },
+    );
+    await eventually(
+      async () => expect((await fetch(`${BASE}${ROUTES.ready}`)).status).toBe(200),
+      30_000,
+      100,
+    );
   }, 120_000);
 
   afterAll(async () => {
@@ -42,20 +49,32 @@ describe('stubbed modules are never reached', () => {
   it('src/ installs no express body parser (the only users of body-parser)', () => {
     for (const file of sourceFiles('src')) {
       const text = readFileSync(file, 'utf8');
-      expect(text, file).not.toMatch(/\bexpress\.(json|urlencoded|raw|text)\s*\(|['"]body-parser['"]|\bbodyParser\b/);
+      expect(text, file).not.toMatch(
+        /\bexpress\.(json|urlencoded|raw|text)\s*\(|['"]body-parser['"]|\bbodyParser\b/,
+      );
     }
   });
 
   it('the bundle contains the stubs instead of the modules (iconv-lite is gone)', () => {
     for (const [name, stub] of Object.entries(STUBBED_MODULES)) {
       expect(inputs, name).toContain(stub);
-      expect(inputs.filter((input) => input.includes(`node_modules/${name}/`)), name).toEqual([]);
+      expect(
+        inputs.filter((input) => input.includes(`node_modules/${name}/`)),
+        name,
+      ).toEqual([]);
     }
     expect(inputs.filter((input) => input.includes('node_modules/iconv-lite/'))).toEqual([]);
   });
 
   it('the bundled prober serves every route, a request body changes nothing, and no stub is hit', async () => {
-    const routes = [...Object.values(ROUTES), PAGE_PATH, `${ASSET_PREFIX}status.css`, `${ASSET_PREFIX}status.js`, STATUS_PATH, `${STATUS_PATH}?view=self`];
+    const routes = [
+      ...Object.values(ROUTES),
+      PAGE_PATH,
+      `${ASSET_PREFIX}status.css`,
+      `${ASSET_PREFIX}status.js`,
+      STATUS_PATH,
+      `${STATUS_PATH}?view=self`,
+    ];
     for (const route of routes) {
       const response = await fetch(`${BASE}${route}`);
       expect(response.status, `${route}: ${await response.text()}`).toBe(200);
@@ -64,7 +83,11 @@ describe('stubbed modules are never reached', () => {
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     // Bodies of any type are ignored, never parsed: GET routes answer as usual, others 404.
-    const withBody = await fetch(`${BASE}${ROUTES.alive}`, { method: 'POST', headers: { 'content-type': 'application/json; charset=koi8-r' }, body: '{"a":1}' });
+    const withBody = await fetch(`${BASE}${ROUTES.alive}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=koi8-r' },
+      body: '{"a":1}',
+    });
     expect(withBody.status).toBe(404);
     expect(prober?.output()).not.toMatch(/not in the kubenurse-ts bundle|stubbed out/);
   });

@@ -29,7 +29,12 @@ export function parseDockerfile(text: string): Instruction[] {
     const full = (pending + line).trim();
     pending = '';
     const match = /^(\S+)\s*(.*)$/.exec(full);
-    if (match) out.push({ keyword: (match[1] as string).toUpperCase(), args: (match[2] as string).trim(), line: startLine });
+    if (match)
+      out.push({
+        keyword: (match[1] as string).toUpperCase(),
+        args: (match[2] as string).trim(),
+        line: startLine,
+      });
   });
   if (pending !== '') throw new Error('Dockerfile ends inside a continued line');
   return out;
@@ -76,7 +81,10 @@ export function imageTag(image: string): { tag: string | undefined; digest: bool
   const [name, digest] = image.split('@');
   const lastSlash = (name as string).lastIndexOf('/');
   const colon = (name as string).lastIndexOf(':');
-  return { tag: colon > lastSlash ? (name as string).slice(colon + 1) : undefined, digest: digest !== undefined };
+  return {
+    tag: colon > lastSlash ? (name as string).slice(colon + 1) : undefined,
+    digest: digest !== undefined,
+  };
 }
 
 /**
@@ -91,7 +99,12 @@ export function keptByDockerignore(path: string, patterns: readonly string[]): b
   for (const rawPattern of patterns) {
     const negated = rawPattern.startsWith('!');
     const pattern = (negated ? rawPattern.slice(1) : rawPattern).replace(/^\/+|\/+$/g, '');
-    const regex = new RegExp(`^${pattern.split(/(\*\*\/|\*\*|\*|\?)/).map(globPart).join('')}$`);
+    const regex = new RegExp(
+      `^${pattern
+        .split(/(\*\*\/|\*\*|\*|\?)/)
+        .map(globPart)
+        .join('')}$`,
+    );
     if (prefixes.some((prefix) => regex.test(prefix))) kept = negated;
   }
   return kept;

@@ -45,7 +45,10 @@ function resolvedEnv(): Record<string, string> {
     if (entry.value !== undefined) env[entry.name] = String(entry.value);
     else if (entry.valueFrom?.fieldRef) {
       const value = fieldValues[entry.valueFrom.fieldRef.fieldPath];
-      if (value === undefined) throw new Error(`env ${entry.name}: fieldRef ${entry.valueFrom.fieldRef.fieldPath} is not one the test knows`);
+      if (value === undefined)
+        throw new Error(
+          `env ${entry.name}: fieldRef ${entry.valueFrom.fieldRef.fieldPath} is not one the test knows`,
+        );
       env[entry.name] = value;
     } else throw new Error(`env ${entry.name}: only value and fieldRef are used by the example`);
   }
@@ -62,7 +65,10 @@ function selectorMatches(selector: string, labels: Readonly<Record<string, strin
   });
 }
 
-function isSubset(subset: Readonly<Record<string, string>>, of: Readonly<Record<string, string>>): boolean {
+function isSubset(
+  subset: Readonly<Record<string, string>>,
+  of: Readonly<Record<string, string>>,
+): boolean {
   return Object.entries(subset).every(([key, value]) => of[key] === value);
 }
 
@@ -78,10 +84,15 @@ describe('examples/ parses and validates', () => {
   });
 
   it('parses every YAML file under examples/', () => {
-    for (const path of yamlFilesUnder(EXAMPLES)) expect(parseYamlFile(path).length, relative(ROOT, path)).toBeGreaterThan(0);
+    for (const path of yamlFilesUnder(EXAMPLES))
+      expect(parseYamlFile(path).length, relative(ROOT, path)).toBeGreaterThan(0);
   });
 
-  it.each(objects.map(({ file, object }) => [`${file}: ${object.kind}/${object.metadata.name}`, object] as const))('%s validates against its schema', (_, object) => {
+  it.each(
+    objects.map(
+      ({ file, object }) => [`${file}: ${object.kind}/${object.metadata.name}`, object] as const,
+    ),
+  )('%s validates against its schema', (_, object) => {
     expect(() => validateObject(object)).not.toThrow();
   });
 
@@ -95,7 +106,9 @@ describe('examples/ parses and validates', () => {
   });
 
   it('creates each object once', () => {
-    const keys = objects.map(({ object }) => `${object.kind}/${object.metadata.namespace ?? ''}/${object.metadata.name}`);
+    const keys = objects.map(
+      ({ object }) => `${object.kind}/${object.metadata.namespace ?? ''}/${object.metadata.name}`,
+    );
     expect(new Set(keys).size).toBe(keys.length);
   });
 });
@@ -111,7 +124,8 @@ describe('namespace kube-nurse everywhere', () => {
   it('writes it in every namespaced manifest itself, so kubectl apply -f works too', () => {
     for (const resource of readKustomization().resources ?? []) {
       for (const doc of parseYamlFile(join(EXAMPLES, resource)) as K8sObject[]) {
-        if (CLUSTER_SCOPED.has(doc.kind)) expect(doc.metadata.namespace, `${resource} ${doc.kind}`).toBeUndefined();
+        if (CLUSTER_SCOPED.has(doc.kind))
+          expect(doc.metadata.namespace, `${resource} ${doc.kind}`).toBeUndefined();
         else expect(doc.metadata.namespace, `${resource} ${doc.kind}`).toBe(NAMESPACE);
       }
     }
@@ -119,10 +133,13 @@ describe('namespace kube-nurse everywhere', () => {
 
   it('binds the ServiceAccount of that namespace, selects the Service there, and probes the Service by its in-namespace name', () => {
     for (const binding of objects.filter(({ object }) => object.kind.endsWith('Binding'))) {
-      for (const subject of (binding.object as Any).subjects) expect(subject).toMatchObject({ kind: 'ServiceAccount', namespace: NAMESPACE });
+      for (const subject of (binding.object as Any).subjects)
+        expect(subject).toMatchObject({ kind: 'ServiceAccount', namespace: NAMESPACE });
     }
     expect(serviceMonitor.spec.namespaceSelector.matchNames).toEqual([NAMESPACE]);
-    expect(new URL(resolvedEnv().KUBENURSE_SERVICE_URL as string).hostname).toBe(`${service.metadata.name}.${NAMESPACE}.svc.cluster.local`);
+    expect(new URL(resolvedEnv().KUBENURSE_SERVICE_URL as string).hostname).toBe(
+      `${service.metadata.name}.${NAMESPACE}.svc.cluster.local`,
+    );
   });
 });
 
@@ -136,7 +153,11 @@ describe('DaemonSet matches the code', () => {
   });
 
   it('gives the prober its identity from the downward API', () => {
-    const fieldRefs = Object.fromEntries((container.env as Any[]).filter((e) => e.valueFrom).map((e) => [e.name, e.valueFrom.fieldRef.fieldPath]));
+    const fieldRefs = Object.fromEntries(
+      (container.env as Any[])
+        .filter((e) => e.valueFrom)
+        .map((e) => [e.name, e.valueFrom.fieldRef.fieldPath]),
+    );
     expect(fieldRefs).toEqual({
       KUBENURSE_POD_NAME: 'metadata.name',
       KUBENURSE_NODE_NAME: 'spec.nodeName',
@@ -165,29 +186,46 @@ describe('DaemonSet matches the code', () => {
   });
 
   it('serves on the port the config listens on, and its probes use the server routes', () => {
-    expect(container.ports).toEqual([{ name: 'http', containerPort: config.port, protocol: 'TCP' }]);
+    expect(container.ports).toEqual([
+      { name: 'http', containerPort: config.port, protocol: 'TCP' },
+    ]);
     const routes = Object.values(ROUTES) as string[];
     expect(container.readinessProbe.httpGet).toEqual({ path: ROUTES.ready, port: 'http' });
     expect(container.livenessProbe.httpGet).toEqual({ path: ROUTES.alwaysHappy, port: 'http' });
     expect(container.startupProbe.httpGet).toEqual({ path: ROUTES.alwaysHappy, port: 'http' });
-    for (const probe of [container.readinessProbe, container.livenessProbe, container.startupProbe]) expect(routes).toContain(probe.httpGet.path);
+    for (const probe of [container.readinessProbe, container.livenessProbe, container.startupProbe])
+      expect(routes).toContain(probe.httpGet.path);
   });
 
   it('announces /metrics through the prometheus.io annotations', () => {
     const annotations = daemonSet.spec.template.metadata.annotations;
-    expect(annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(config.port), 'prometheus.io/path': ROUTES.metrics });
+    expect(annotations).toEqual({
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/port': String(config.port),
+      'prometheus.io/path': ROUTES.metrics,
+    });
   });
 
   it('gives the shutdown drain time to finish before the kubelet kills the pod', () => {
-    expect(podSpec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(config.shutdownDuration + config.checkTimeout);
+    expect(podSpec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(
+      config.shutdownDuration + config.checkTimeout,
+    );
   });
 
   it('runs on control-plane nodes, one node at a time during updates, with ndots 1', () => {
-    expect(podSpec.tolerations).toContainEqual({ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' });
-    expect(daemonSet.spec.updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } });
+    expect(podSpec.tolerations).toContainEqual({
+      key: 'node-role.kubernetes.io/control-plane',
+      operator: 'Exists',
+      effect: 'NoSchedule',
+    });
+    expect(daemonSet.spec.updateStrategy).toEqual({
+      type: 'RollingUpdate',
+      rollingUpdate: { maxUnavailable: 1 },
+    });
     expect(podSpec.dnsConfig.options).toEqual([{ name: 'ndots', value: '1' }]);
     // The probed names are fully qualified, which is what makes ndots 1 safe.
-    for (const url of [config.serviceUrl, config.ingressUrl]) expect(new URL(url).hostname.split('.').length).toBeGreaterThan(2);
+    for (const url of [config.serviceUrl, config.ingressUrl])
+      expect(new URL(url).hostname.split('.').length).toBeGreaterThan(2);
     expect(config.apiServerDns.split('.').length).toBeGreaterThan(2);
   });
 
@@ -196,7 +234,10 @@ describe('DaemonSet matches the code', () => {
     expect(podSpec.hostPID ?? false).toBe(false);
     expect(podSpec.hostIPC ?? false).toBe(false);
     expect(podSpec.volumes ?? []).toEqual([]);
-    expect(podSpec.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(podSpec.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
     expect(podSpec.securityContext.runAsUser).toBeGreaterThan(0);
     expect(container.securityContext).toEqual({
       allowPrivilegeEscalation: false,
@@ -219,7 +260,8 @@ describe('DaemonSet matches the code', () => {
       if (!match) throw new Error(`memory quantity ${quantity}: use Mi or Gi`);
       return Number(match[1]) * (match[2] === 'Gi' ? 1024 : 1);
     };
-    const millicores = (quantity: string): number => (quantity.endsWith('m') ? Number(quantity.slice(0, -1)) : Number(quantity) * 1000);
+    const millicores = (quantity: string): number =>
+      quantity.endsWith('m') ? Number(quantity.slice(0, -1)) : Number(quantity) * 1000;
     expect(mebibytes(requests.memory)).toBeLessThanOrEqual(mebibytes(limits.memory));
     expect(millicores(requests.cpu)).toBeLessThanOrEqual(millicores(limits.cpu));
     // 95 MiB: steady RSS of the bundled prober measured in REFERENCE.md; BENCHMARKS.md refines it.
@@ -229,7 +271,9 @@ describe('DaemonSet matches the code', () => {
   it('uses the image name kustomization.yaml overrides, with a pinned tag', () => {
     const source = parseYamlFile(join(EXAMPLES, 'daemonset.yaml'))[0] as Any;
     const images = readKustomization().images ?? [];
-    expect(images.map((image) => image.name)).toContain(source.spec.template.spec.containers[0].image);
+    expect(images.map((image) => image.name)).toContain(
+      source.spec.template.spec.containers[0].image,
+    );
     for (const built of podContainers(daemonSet)) expect(built.image).toMatch(/:[\w.-]+$/);
     expect(container.image).not.toMatch(/:latest$/);
   });
@@ -247,8 +291,14 @@ describe('Service, Ingress and ServiceMonitor match the DaemonSet', () => {
   it('Service selects the prober pods on the named container port, and the service URL uses its port', () => {
     expect(isSubset(service.spec.selector, podLabels)).toBe(true);
     expect(service.spec.ports).toHaveLength(1);
-    expect(servicePort).toMatchObject({ name: 'http', port: 8080, targetPort: container.ports[0].name });
-    expect(Number(new URL(resolvedEnv().KUBENURSE_SERVICE_URL as string).port)).toBe(servicePort.port);
+    expect(servicePort).toMatchObject({
+      name: 'http',
+      port: 8080,
+      targetPort: container.ports[0].name,
+    });
+    expect(Number(new URL(resolvedEnv().KUBENURSE_SERVICE_URL as string).port)).toBe(
+      servicePort.port,
+    );
   });
 
   it('Ingress exposes /alwayshappy only, exactly, on the host of KUBENURSE_INGRESS_URL', () => {
@@ -256,7 +306,11 @@ describe('Service, Ingress and ServiceMonitor match the DaemonSet', () => {
     const rule = ingress.spec.rules[0];
     expect(rule.host).toBe(new URL(resolvedEnv().KUBENURSE_INGRESS_URL as string).hostname);
     expect(rule.http.paths).toEqual([
-      { path: ROUTES.alwaysHappy, pathType: 'Exact', backend: { service: { name: service.metadata.name, port: { name: servicePort.name } } } },
+      {
+        path: ROUTES.alwaysHappy,
+        pathType: 'Exact',
+        backend: { service: { name: service.metadata.name, port: { name: servicePort.name } } },
+      },
     ]);
     expect(ingress.spec.defaultBackend).toBeUndefined();
   });
@@ -264,7 +318,10 @@ describe('Service, Ingress and ServiceMonitor match the DaemonSet', () => {
   it('ServiceMonitor selects the Service by its labels and scrapes its named port on /metrics', () => {
     expect(isSubset(serviceMonitor.spec.selector.matchLabels, service.metadata.labels)).toBe(true);
     expect(serviceMonitor.spec.endpoints).toHaveLength(1);
-    expect(serviceMonitor.spec.endpoints[0]).toMatchObject({ port: servicePort.name, path: ROUTES.metrics });
+    expect(serviceMonitor.spec.endpoints[0]).toMatchObject({
+      port: servicePort.name,
+      path: ROUTES.metrics,
+    });
     expect(serviceMonitor.spec.endpoints[0].interval).toMatch(/^\d+[sm]$/);
     // job="kubenurse" (the rules and the dashboard select on it) comes from this Service label.
     expect(service.metadata.labels[serviceMonitor.spec.jobLabel]).toBe('kubenurse');
@@ -272,7 +329,9 @@ describe('Service, Ingress and ServiceMonitor match the DaemonSet', () => {
 
   it('ServiceMonitor adds the node label the alerts group by', () => {
     const rules = (serviceMonitor.spec.endpoints[0].relabelings as Any[]).map(normaliseRule);
-    expect(relabel({ __meta_kubernetes_pod_node_name: 'node-a', __address__: '10.1.2.3:8080' }, rules)).toMatchObject({ node: 'node-a' });
+    expect(
+      relabel({ __meta_kubernetes_pod_node_name: 'node-a', __address__: '10.1.2.3:8080' }, rules),
+    ).toMatchObject({ node: 'node-a' });
   });
 
   it('the Grafana dashboard ConfigMap carries the sidecar label and fits a client-side apply', () => {
@@ -287,14 +346,38 @@ describe('Service, Ingress and ServiceMonitor match the DaemonSet', () => {
 
 describe('kube-proxy scrape configurations', () => {
   const pods = {
-    kubeProxyV4: { __meta_kubernetes_namespace: 'kube-system', __meta_kubernetes_pod_name: 'kube-proxy-7xq2z', __meta_kubernetes_pod_ip: '10.0.0.5', __meta_kubernetes_pod_node_name: 'node-a', __address__: '10.0.0.5' },
-    kubeProxyV6: { __meta_kubernetes_namespace: 'kube-system', __meta_kubernetes_pod_name: 'kube-proxy-b9d4k', __meta_kubernetes_pod_ip: 'fd00::5', __meta_kubernetes_pod_node_name: 'node-b', __address__: 'fd00::5' },
-    coredns: { __meta_kubernetes_namespace: 'kube-system', __meta_kubernetes_pod_name: 'coredns-5d78c9869d-abcde', __meta_kubernetes_pod_ip: '10.244.0.3', __meta_kubernetes_pod_node_name: 'node-a', __address__: '10.244.0.3:53' },
+    kubeProxyV4: {
+      __meta_kubernetes_namespace: 'kube-system',
+      __meta_kubernetes_pod_name: 'kube-proxy-7xq2z',
+      __meta_kubernetes_pod_ip: '10.0.0.5',
+      __meta_kubernetes_pod_node_name: 'node-a',
+      __address__: '10.0.0.5',
+    },
+    kubeProxyV6: {
+      __meta_kubernetes_namespace: 'kube-system',
+      __meta_kubernetes_pod_name: 'kube-proxy-b9d4k',
+      __meta_kubernetes_pod_ip: 'fd00::5',
+      __meta_kubernetes_pod_node_name: 'node-b',
+      __address__: 'fd00::5',
+    },
+    coredns: {
+      __meta_kubernetes_namespace: 'kube-system',
+      __meta_kubernetes_pod_name: 'coredns-5d78c9869d-abcde',
+      __meta_kubernetes_pod_ip: '10.244.0.3',
+      __meta_kubernetes_pod_node_name: 'node-a',
+      __address__: '10.244.0.3:53',
+    },
   };
 
   function expectKubeProxyTargets(rules: ReturnType<typeof normaliseRule>[]): void {
-    expect(relabel(pods.kubeProxyV4, rules)).toMatchObject({ __address__: '10.0.0.5:10249', node: 'node-a' });
-    expect(relabel(pods.kubeProxyV6, rules)).toMatchObject({ __address__: '[fd00::5]:10249', node: 'node-b' });
+    expect(relabel(pods.kubeProxyV4, rules)).toMatchObject({
+      __address__: '10.0.0.5:10249',
+      node: 'node-a',
+    });
+    expect(relabel(pods.kubeProxyV6, rules)).toMatchObject({
+      __address__: '[fd00::5]:10249',
+      node: 'node-b',
+    });
     expect(relabel(pods.coredns, rules)).toBeUndefined();
   }
 
@@ -304,7 +387,9 @@ describe('kube-proxy scrape configurations', () => {
     expect(podMonitor.spec.jobLabel).toBe('k8s-app');
     expect(podMonitor.spec.selector.matchLabels).toEqual({ 'k8s-app': 'kube-proxy' });
     expect(podMonitor.spec.podMetricsEndpoints).toHaveLength(1);
-    expectKubeProxyTargets((podMonitor.spec.podMetricsEndpoints[0].relabelings as Any[]).map(normaliseRule));
+    expectKubeProxyTargets(
+      (podMonitor.spec.podMetricsEndpoints[0].relabelings as Any[]).map(normaliseRule),
+    );
   });
 
   it('plain Prometheus job: pod role in kube-system, the same targets and labels', () => {
@@ -312,7 +397,9 @@ describe('kube-proxy scrape configurations', () => {
     expect(config.scrape_configs).toHaveLength(1);
     const job = config.scrape_configs[0];
     expect(job.job_name).toBe('kube-proxy');
-    expect(job.kubernetes_sd_configs).toEqual([{ role: 'pod', namespaces: { names: ['kube-system'] } }]);
+    expect(job.kubernetes_sd_configs).toEqual([
+      { role: 'pod', namespaces: { names: ['kube-system'] } },
+    ]);
     expectKubeProxyTargets((job.relabel_configs as Any[]).map(normaliseRule));
   });
 });
@@ -324,7 +411,15 @@ describe('kube-proxy scrape configurations', () => {
  * finds the paths in src/ itself: a new API call fails it until it is listed here and the
  * RBAC in examples/rbac.yaml covers it.
  */
-const API_ACCESS: Record<string, { readonly kind: 'Role' | 'ClusterRole'; readonly resource: string; readonly verbs: readonly string[] } | string> = {
+const API_ACCESS: Record<
+  string,
+  | {
+      readonly kind: 'Role' | 'ClusterRole';
+      readonly resource: string;
+      readonly verbs: readonly string[];
+    }
+  | string
+> = {
   // Neighbour discovery: a ListWatch (list, then watch) of the prober pods in its namespace.
   '/api/v1/namespaces/{}/pods': { kind: 'Role', resource: 'pods', verbs: ['list', 'watch'] },
   // ... and of the nodes (schedulability, deletion).
@@ -349,7 +444,10 @@ function apiPathsInSource(): Map<string, string[]> {
   const found = new Map<string, string[]>();
   for (const file of sourceFiles(join(ROOT, 'src'))) {
     const text = withoutComments(readFileSync(file, 'utf8'));
-    if (/makeApiClient|CoreV1Api|AppsV1Api/.test(text)) throw new Error(`${relative(ROOT, file)} uses client-node's typed API: list its calls in API_ACCESS`);
+    if (/makeApiClient|CoreV1Api|AppsV1Api/.test(text))
+      throw new Error(
+        `${relative(ROOT, file)} uses client-node's typed API: list its calls in API_ACCESS`,
+      );
     for (const match of text.matchAll(/\/(?:apis?\/v1\b[^'"`\s?]*|version(?=['"`]))/g)) {
       const path = match[0].replace(/\$\{[^}]*\}/g, '{}');
       found.set(path, [...(found.get(path) ?? []), relative(ROOT, file)]);
@@ -369,7 +467,9 @@ describe('RBAC grants exactly what the code uses', () => {
       const out: Record<string, string[]> = {};
       for (const access of Object.values(API_ACCESS)) {
         if (typeof access === 'string' || access.kind !== kind) continue;
-        out[access.resource] = [...new Set([...(out[access.resource] ?? []), ...access.verbs])].sort();
+        out[access.resource] = [
+          ...new Set([...(out[access.resource] ?? []), ...access.verbs]),
+        ].sort();
       }
       return out;
     };
@@ -378,7 +478,8 @@ describe('RBAC grants exactly what the code uses', () => {
       for (const rule of (findObject(objects, kind) as Any).rules) {
         expect(rule.apiGroups, `${kind}: core API group only`).toEqual(['']);
         expect(rule.resourceNames).toBeUndefined();
-        for (const resource of rule.resources) out[resource] = [...new Set([...(out[resource] ?? []), ...rule.verbs])].sort();
+        for (const resource of rule.resources)
+          out[resource] = [...new Set([...(out[resource] ?? []), ...rule.verbs])].sort();
       }
       return out;
     };
@@ -388,10 +489,19 @@ describe('RBAC grants exactly what the code uses', () => {
 
   it('binds both roles to the prober ServiceAccount', () => {
     const serviceAccount = findObject(objects, 'ServiceAccount');
-    for (const [binding, role] of [['RoleBinding', 'Role'], ['ClusterRoleBinding', 'ClusterRole']] as const) {
+    for (const [binding, role] of [
+      ['RoleBinding', 'Role'],
+      ['ClusterRoleBinding', 'ClusterRole'],
+    ] as const) {
       const object = findObject(objects, binding) as Any;
-      expect(object.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: role, name: findObject(objects, role).metadata.name });
-      expect(object.subjects).toEqual([{ kind: 'ServiceAccount', name: serviceAccount.metadata.name, namespace: NAMESPACE }]);
+      expect(object.roleRef).toEqual({
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: role,
+        name: findObject(objects, role).metadata.name,
+      });
+      expect(object.subjects).toEqual([
+        { kind: 'ServiceAccount', name: serviceAccount.metadata.name, namespace: NAMESPACE },
+      ]);
     }
   });
 });

@@ -34,18 +34,40 @@ export const KUBE_PROXY_FAMILIES = [
 /** Metric names the prober exports: its registry (incl. process_* / nodejs_*) plus every name defined in src/. */
 export async function proberMetricNames(): Promise<Set<string>> {
   const names = new Set<string>();
-  const metrics = new ProbeMetrics({ buckets: [0.1, 1], legacyMetrics: true, incomingChecks: () => 0 });
+  const metrics = new ProbeMetrics({
+    buckets: [0.1, 1],
+    legacyMetrics: true,
+    incomingChecks: () => 0,
+  });
   for (const metric of await metrics.registry.getMetricsAsJSON()) names.add(metric.name);
-  const files = readdirSync(join(ROOT, 'src'), { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile() && entry.name.endsWith('.ts'));
+  const files = readdirSync(join(ROOT, 'src'), { recursive: true, withFileTypes: true }).filter(
+    (entry) => entry.isFile() && entry.name.endsWith('.ts'),
+  );
   for (const entry of files) {
     const text = readFileSync(join(entry.parentPath, entry.name), 'utf8');
-    for (const match of text.matchAll(/\$\{METRIC_PREFIX\}([a-z0-9_]+)/g)) names.add(`kubenurse_${match[1]}`);
-    for (const match of text.matchAll(/['"`](kubenurse_[a-z0-9_]+)['"`]/g)) names.add(match[1] as string);
+    for (const match of text.matchAll(/\$\{METRIC_PREFIX\}([a-z0-9_]+)/g))
+      names.add(`kubenurse_${match[1]}`);
+    for (const match of text.matchAll(/['"`](kubenurse_[a-z0-9_]+)['"`]/g))
+      names.add(match[1] as string);
   }
   return names;
 }
 
-const PROMQL_KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan']);
+const PROMQL_KEYWORDS = new Set([
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'offset',
+  'inf',
+  'nan',
+]);
 
 /** Metric names in a PromQL expression: identifiers that are not functions, keywords, labels or strings. */
 export function metricNamesIn(expr: string): string[] {
@@ -64,8 +86,12 @@ export function metricNamesIn(expr: string): string[] {
 }
 
 /** The names in `exprs` that are neither exported nor a histogram/summary series of an exported family. */
-export function unknownMetricNames(exprs: readonly string[], exported: ReadonlySet<string>): string[] {
+export function unknownMetricNames(
+  exprs: readonly string[],
+  exported: ReadonlySet<string>,
+): string[] {
   const used = new Set(exprs.flatMap(metricNamesIn));
-  const known = (name: string): boolean => exported.has(name) || exported.has(name.replace(/_(bucket|sum|count)$/, ''));
+  const known = (name: string): boolean =>
+    exported.has(name) || exported.has(name.replace(/_(bucket|sum|count)$/, ''));
   return [...used].filter((name) => !known(name)).sort();
 }

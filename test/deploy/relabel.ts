@@ -25,19 +25,27 @@ export function normaliseRule(raw: Record<string, unknown>): RelabelRule {
 
 /** Go's regexp.Expand syntax for replacements: $1, ${1}, $name. */
 function expand(template: string, match: RegExpExecArray): string {
-  return template.replace(/\$(?:\{(\w+)\}|(\w+))/g, (_, braced: string | undefined, bare: string | undefined) => {
-    const key = (braced ?? bare) as string;
-    const value = /^\d+$/.test(key) ? match[Number(key)] : match.groups?.[key];
-    return value ?? '';
-  });
+  return template.replace(
+    /\$(?:\{(\w+)\}|(\w+))/g,
+    (_, braced: string | undefined, bare: string | undefined) => {
+      const key = (braced ?? bare) as string;
+      const value = /^\d+$/.test(key) ? match[Number(key)] : match.groups?.[key];
+      return value ?? '';
+    },
+  );
 }
 
 /** Returns the relabelled labels, or undefined when the target is dropped. */
-export function relabel(labels: Readonly<Record<string, string>>, rules: readonly RelabelRule[]): Record<string, string> | undefined {
+export function relabel(
+  labels: Readonly<Record<string, string>>,
+  rules: readonly RelabelRule[],
+): Record<string, string> | undefined {
   const out: Record<string, string> = { ...labels };
   for (const rule of rules) {
     const action = rule.action ?? 'replace';
-    const value = (rule.sourceLabels ?? []).map((name) => out[name] ?? '').join(rule.separator ?? ';');
+    const value = (rule.sourceLabels ?? [])
+      .map((name) => out[name] ?? '')
+      .join(rule.separator ?? ';');
     const regex = new RegExp(`^(?:${rule.regex ?? '(.*)'})$`);
     const match = regex.exec(value);
     switch (action) {

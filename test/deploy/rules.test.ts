@@ -17,7 +17,9 @@ const RULES_TEST_FILE = join(EXAMPLES, 'rules/kubenurse.rules.test.yaml');
 const [plainRules] = parseYamlFile(RULES_FILE) as Any[];
 const prometheusRule = findObject(buildExamples(), 'PrometheusRule') as Any;
 const [unitTests] = parseYamlFile(RULES_TEST_FILE) as Any[];
-const alerts: Any[] = (plainRules.groups as Any[]).flatMap((group) => group.rules).filter((rule) => rule.alert);
+const alerts: Any[] = (plainRules.groups as Any[])
+  .flatMap((group) => group.rules)
+  .filter((rule) => rule.alert);
 
 describe('alert rules', () => {
   it('the plain rules file has exactly the PrometheusRule groups (regenerate: node scripts/extract-rules.mjs)', () => {
@@ -73,17 +75,30 @@ describe('alert rules', () => {
     }
   });
 
-  it('alert expressions use only metric names the prober or kube-proxy export (and Prometheus\' up)', async () => {
+  it("alert expressions use only metric names the prober or kube-proxy export (and Prometheus' up)", async () => {
     const exported = new Set([...(await proberMetricNames()), ...KUBE_PROXY_FAMILIES, 'up']);
-    expect(unknownMetricNames(alerts.map((alert) => String(alert.expr)), exported)).toEqual([]);
+    expect(
+      unknownMetricNames(
+        alerts.map((alert) => String(alert.expr)),
+        exported,
+      ),
+    ).toEqual([]);
   });
 
   it('promtool unit tests: each alert fires on a bad series and stays quiet on good ones', () => {
     expect(unitTests.rule_files).toEqual(['kubenurse.rules.yaml']);
     for (const alert of alerts) {
-      const cases = (unitTests.tests as Any[]).flatMap((test) => (test.alert_rule_test as Any[]).filter((c) => c.alertname === alert.alert));
-      expect(cases.some((c) => c.exp_alerts.length > 0), `${alert.alert} has a firing case`).toBe(true);
-      expect(cases.some((c) => c.exp_alerts.length === 0), `${alert.alert} has a quiet case`).toBe(true);
+      const cases = (unitTests.tests as Any[]).flatMap((test) =>
+        (test.alert_rule_test as Any[]).filter((c) => c.alertname === alert.alert),
+      );
+      expect(
+        cases.some((c) => c.exp_alerts.length > 0),
+        `${alert.alert} has a firing case`,
+      ).toBe(true);
+      expect(
+        cases.some((c) => c.exp_alerts.length === 0),
+        `${alert.alert} has a quiet case`,
+      ).toBe(true);
     }
     const result = promtool(['test', 'rules', RULES_TEST_FILE], EXAMPLES);
     expect(result.output).toContain('SUCCESS');
@@ -93,7 +108,10 @@ describe('alert rules', () => {
   it('promtool unit tests fail when an alert does not behave as expected (the check is real)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kubenurse-rules-'));
     const weakened = structuredClone(plainRules);
-    for (const group of weakened.groups) for (const rule of group.rules) if (rule.alert === 'KubenurseServicePathBroken') rule.expr = rule.expr.replace('> 0.2', '> 0.9');
+    for (const group of weakened.groups)
+      for (const rule of group.rules)
+        if (rule.alert === 'KubenurseServicePathBroken')
+          rule.expr = rule.expr.replace('> 0.2', '> 0.9');
     writeFileSync(join(dir, 'kubenurse.rules.yaml'), stringify(weakened));
     writeFileSync(join(dir, 'test.yaml'), readFileSync(RULES_TEST_FILE, 'utf8'));
     const result = promtool(['test', 'rules', 'test.yaml'], dir);

@@ -7,9 +7,18 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { ConfigMap, Namespace, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { DaemonSet } from 'kubernetes-models/apps/v1';
-import { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import {
+  ClusterRole,
+  ClusterRoleBinding,
+  Role,
+  RoleBinding,
+} from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { Ingress } from 'kubernetes-models/networking.k8s.io/v1';
-import { PodMonitor, PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
+import {
+  PodMonitor,
+  PrometheusRule,
+  ServiceMonitor,
+} from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const EXAMPLES = join(ROOT, 'examples');
@@ -18,7 +27,12 @@ export const NAMESPACE = 'kube-nurse';
 export interface K8sObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   [key: string]: unknown;
 }
 
@@ -33,7 +47,10 @@ export function parseYamlFile(path: string): unknown[] {
   const list = Array.isArray(documents) ? documents : [documents];
   return list
     .map((document) => {
-      if (document.errors.length > 0) throw new Error(`${relative(ROOT, path)}: ${document.errors.map((e) => e.message).join('; ')}`);
+      if (document.errors.length > 0)
+        throw new Error(
+          `${relative(ROOT, path)}: ${document.errors.map((e) => e.message).join('; ')}`,
+        );
       return document.toJS() as unknown;
     })
     .filter((value) => value !== null && value !== undefined);
@@ -70,34 +87,58 @@ export function readKustomization(): Kustomization {
  */
 export function buildExamples(): SourcedObject[] {
   const kustomization = readKustomization();
-  const supported = new Set(['apiVersion', 'kind', 'namespace', 'resources', 'images', 'configMapGenerator']);
+  const supported = new Set([
+    'apiVersion',
+    'kind',
+    'namespace',
+    'resources',
+    'images',
+    'configMapGenerator',
+  ]);
   const unsupported = Object.keys(kustomization).filter((key) => !supported.has(key));
-  if (unsupported.length > 0) throw new Error(`kustomization.yaml uses ${unsupported.join(', ')}: teach test/deploy/support.ts buildExamples() first`);
+  if (unsupported.length > 0)
+    throw new Error(
+      `kustomization.yaml uses ${unsupported.join(', ')}: teach test/deploy/support.ts buildExamples() first`,
+    );
 
   const out: SourcedObject[] = [];
   for (const resource of kustomization.resources ?? []) {
     const path = join(EXAMPLES, resource);
-    if (!existsSync(path)) throw new Error(`kustomization.yaml lists ${resource}, which does not exist`);
-    for (const doc of parseYamlFile(path)) out.push({ file: resource, object: structuredClone(doc) as K8sObject });
+    if (!existsSync(path))
+      throw new Error(`kustomization.yaml lists ${resource}, which does not exist`);
+    for (const doc of parseYamlFile(path))
+      out.push({ file: resource, object: structuredClone(doc) as K8sObject });
   }
   for (const generator of kustomization.configMapGenerator ?? []) {
-    if (generator.options?.disableNameSuffixHash !== true) throw new Error(`configMapGenerator ${generator.name}: the sidecar and docs expect a stable name (disableNameSuffixHash: true)`);
+    if (generator.options?.disableNameSuffixHash !== true)
+      throw new Error(
+        `configMapGenerator ${generator.name}: the sidecar and docs expect a stable name (disableNameSuffixHash: true)`,
+      );
     const data: Record<string, string> = {};
     for (const entry of generator.files ?? []) {
-      const [key, file] = entry.includes('=') ? (entry.split('=', 2) as [string, string]) : [entry.split('/').at(-1) as string, entry];
+      const [key, file] = entry.includes('=')
+        ? (entry.split('=', 2) as [string, string])
+        : [entry.split('/').at(-1) as string, entry];
       data[key] = readFileSync(join(EXAMPLES, file), 'utf8');
     }
     out.push({
       file: `configMapGenerator/${generator.name}`,
-      object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: generator.name, labels: generator.options?.labels ?? {} }, data },
+      object: {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: generator.name, labels: generator.options?.labels ?? {} },
+        data,
+      },
     });
   }
   for (const { object } of out) {
-    if (kustomization.namespace !== undefined && !CLUSTER_SCOPED.has(object.kind)) object.metadata.namespace = kustomization.namespace;
+    if (kustomization.namespace !== undefined && !CLUSTER_SCOPED.has(object.kind))
+      object.metadata.namespace = kustomization.namespace;
     for (const container of podContainers(object)) {
       const [name, tag] = splitImage(container.image);
       const override = kustomization.images?.find((image) => image.name === name);
-      if (override) container.image = `${override.newName ?? name}:${override.newTag ?? tag ?? 'latest'}`;
+      if (override)
+        container.image = `${override.newName ?? name}:${override.newTag ?? tag ?? 'latest'}`;
     }
   }
   return out;
@@ -105,7 +146,9 @@ export function buildExamples(): SourcedObject[] {
 
 function splitImage(image: string): [string, string | undefined] {
   const at = image.lastIndexOf(':');
-  return at > image.lastIndexOf('/') ? [image.slice(0, at), image.slice(at + 1)] : [image, undefined];
+  return at > image.lastIndexOf('/')
+    ? [image.slice(0, at), image.slice(at + 1)]
+    : [image, undefined];
 }
 
 export const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding']);
@@ -145,13 +188,25 @@ const MODELS: Record<string, ModelClass> = {
 /** Validates against the Kubernetes / prometheus-operator schema of its kind; throws with the path of the first problem. */
 export function validateObject(object: K8sObject): void {
   const model = MODELS[`${object.apiVersion}/${object.kind}`];
-  if (!model) throw new Error(`no schema registered for ${object.apiVersion} ${object.kind}: add it to MODELS in test/deploy/support.ts`);
+  if (!model)
+    throw new Error(
+      `no schema registered for ${object.apiVersion} ${object.kind}: add it to MODELS in test/deploy/support.ts`,
+    );
   new model(object as never).validate();
 }
 
-export function findObject(objects: readonly SourcedObject[], kind: string, name?: string): K8sObject {
-  const matches = objects.filter(({ object }) => object.kind === kind && (name === undefined || object.metadata.name === name));
-  if (matches.length !== 1) throw new Error(`expected exactly one ${kind}${name ? ` named ${name}` : ''} in examples/, found ${matches.length}`);
+export function findObject(
+  objects: readonly SourcedObject[],
+  kind: string,
+  name?: string,
+): K8sObject {
+  const matches = objects.filter(
+    ({ object }) => object.kind === kind && (name === undefined || object.metadata.name === name),
+  );
+  if (matches.length !== 1)
+    throw new Error(
+      `expected exactly one ${kind}${name ? ` named ${name}` : ''} in examples/, found ${matches.length}`,
+    );
   return (matches[0] as SourcedObject).object;
 }
 
@@ -167,7 +222,9 @@ export interface ToolResult {
 /** Runs promtool; a missing binary fails the test with what to install (never a skip). */
 export function promtool(args: readonly string[], cwd = ROOT): ToolResult {
   if (!existsSync(PROMTOOL)) {
-    throw new Error(`${PROMTOOL} not found: install the Debian prometheus package (apt-get install prometheus), which provides promtool`);
+    throw new Error(
+      `${PROMTOOL} not found: install the Debian prometheus package (apt-get install prometheus), which provides promtool`,
+    );
   }
   const result = spawnSync(PROMTOOL, args, { cwd, encoding: 'utf8', timeout: 60_000 });
   if (result.error) throw result.error;

@@ -5,7 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { dashboardQueries, ruleExpressions } from './testbed/grafana.ts';
 import { PROJECT_ROOT } from './testbed/helpers.ts';
 import { renderNginxConf } from './testbed/ingress.ts';
-import { endpointChain, endpointProbability, renderKubeProxyRules, serviceChain } from './testbed/kubeproxy-rules.ts';
+import {
+  endpointChain,
+  endpointProbability,
+  renderKubeProxyRules,
+  serviceChain,
+} from './testbed/kubeproxy-rules.ts';
 import { containerEnv, readDaemonSet, serviceLinkEnv } from './testbed/pod-env.ts';
 import type { DaemonSetContainer, PodFacts } from './testbed/pod-env.ts';
 import { podResolvConf } from './testbed/dns.ts';
@@ -13,28 +18,45 @@ import { preflightProblems } from './testbed/preflight.ts';
 import { KUBENURSE_SERVICE, KUBERNETES_SERVICE, clusterServices } from './testbed/topology.ts';
 
 describe('kube-proxy emulation', () => {
-  const [kubernetes, dns, dnsTcp, kubenurse] = clusterServices(['198.18.1.1', '198.18.1.2', '198.18.1.3']);
+  const [kubernetes, dns, dnsTcp, kubenurse] = clusterServices([
+    '198.18.1.1',
+    '198.18.1.2',
+    '198.18.1.3',
+  ]);
 
   it("names chains with kube-proxy's hash (the well-known names of every cluster)", () => {
     expect(serviceChain(kubernetes!)).toBe('KUBE-SVC-NPX46M4PTMTKRN6Y');
     expect(serviceChain(dns!)).toBe('KUBE-SVC-TCOU7JCQXEZGVUNU');
     expect(serviceChain(dnsTcp!)).toBe('KUBE-SVC-ERIFXISQEP7F7OF4');
-    expect(endpointChain(kubenurse!, { ip: '198.18.1.1', port: 8080 })).toMatch(/^KUBE-SEP-[A-Z2-7]{16}$/);
+    expect(endpointChain(kubenurse!, { ip: '198.18.1.1', port: 8080 })).toMatch(
+      /^KUBE-SEP-[A-Z2-7]{16}$/,
+    );
   });
 
   it('gives each of n endpoints 1/n: probability 1/remaining, the last one unconditional', () => {
-    expect([0, 1, 2].map((index) => endpointProbability(index, 3))).toEqual(['0.3333333333', '0.5000000000', undefined]);
+    expect([0, 1, 2].map((index) => endpointProbability(index, 3))).toEqual([
+      '0.3333333333',
+      '0.5000000000',
+      undefined,
+    ]);
   });
 
   it('DNATs through KUBE-SVC → KUBE-SEP, REJECTs a Service without endpoints, deletes stale chains', () => {
     const empty = { ...kubenurse!, endpoints: [] };
-    const rules = renderKubeProxyRules([kubernetes!, empty], ['KUBE-SVC-OLDOLDOLDOLDOLD1', 'KUBE-SERVICES']);
+    const rules = renderKubeProxyRules(
+      [kubernetes!, empty],
+      ['KUBE-SVC-OLDOLDOLDOLDOLD1', 'KUBE-SERVICES'],
+    );
     const [nat, filter] = rules.split('*filter');
-    expect(nat).toContain(`-A KUBE-SERVICES -d 198.19.0.1/32 -p tcp -m comment --comment "default/kubernetes:https cluster IP" -m tcp --dport 443 -j KUBE-SVC-NPX46M4PTMTKRN6Y`);
+    expect(nat).toContain(
+      `-A KUBE-SERVICES -d 198.19.0.1/32 -p tcp -m comment --comment "default/kubernetes:https cluster IP" -m tcp --dport 443 -j KUBE-SVC-NPX46M4PTMTKRN6Y`,
+    );
     expect(nat).toMatch(/-A KUBE-SEP-\w+ .* -j DNAT --to-destination 198\.18\.0\.2:6443/);
     expect(nat).toContain('-X KUBE-SVC-OLDOLDOLDOLDOLD1');
     expect(nat).not.toContain('198.19.0.20');
-    expect(filter).toContain('-A KUBE-SERVICES -d 198.19.0.20/32 -p tcp -m comment --comment "kube-nurse/kubenurse:http has no endpoints" -m tcp --dport 8080 -j REJECT');
+    expect(filter).toContain(
+      '-A KUBE-SERVICES -d 198.19.0.20/32 -p tcp -m comment --comment "kube-nurse/kubenurse:http has no endpoints" -m tcp --dport 8080 -j REJECT',
+    );
   });
 
   it('spreads over every endpoint with statistic rules', () => {
@@ -45,7 +67,14 @@ describe('kube-proxy emulation', () => {
 });
 
 describe('the env the kubelet gives the DaemonSet container', () => {
-  const pod: PodFacts = { podName: 'kubenurse-abcde', namespace: 'kube-nurse', nodeName: 'node-1', hostIp: '198.18.1.1', podIp: '198.18.1.1', serviceAccountName: 'kubenurse' };
+  const pod: PodFacts = {
+    podName: 'kubenurse-abcde',
+    namespace: 'kube-nurse',
+    nodeName: 'node-1',
+    hostIp: '198.18.1.1',
+    podIp: '198.18.1.1',
+    serviceAccountName: 'kubenurse',
+  };
 
   it('docker-link variables of a Service, as kubelet writes them', () => {
     expect(serviceLinkEnv(KUBENURSE_SERVICE)).toEqual({
@@ -84,12 +113,21 @@ describe('the env the kubelet gives the DaemonSet container', () => {
       KUBERNETES_SERVICE_PORT: '443',
       GREETING: 'on kubenurse-abcde',
     });
-    expect(containerEnv({ ...container, enableServiceLinks: false }, pod, KUBERNETES_SERVICE, [KUBENURSE_SERVICE]).KUBENURSE_PORT).toBeUndefined();
+    expect(
+      containerEnv({ ...container, enableServiceLinks: false }, pod, KUBERNETES_SERVICE, [
+        KUBENURSE_SERVICE,
+      ]).KUBENURSE_PORT,
+    ).toBeUndefined();
   });
 
   it('refuses env sources it does not emulate instead of guessing', () => {
-    const container = { ...readDaemonSet(join(PROJECT_ROOT, 'examples', 'daemonset.yaml')), env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] };
-    expect(() => containerEnv(container, pod, KUBERNETES_SERVICE, [])).toThrow(/only emulates value and fieldRef/);
+    const container = {
+      ...readDaemonSet(join(PROJECT_ROOT, 'examples', 'daemonset.yaml')),
+      env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }],
+    };
+    expect(() => containerEnv(container, pod, KUBERNETES_SERVICE, [])).toThrow(
+      /only emulates value and fieldRef/,
+    );
   });
 
   it('reads examples/daemonset.yaml: labels, dnsConfig and every env entry resolve', () => {
@@ -105,7 +143,12 @@ describe('the env the kubelet gives the DaemonSet container', () => {
 
 describe('ingress and Prometheus inputs', () => {
   it('an Exact path becomes an exact nginx location; everything else is 404', () => {
-    const conf = renderNginxConf('/tmp/x', { listen: '198.18.0.80:443', host: 'kubenurse.example.com', tls: { certPath: '/c', keyPath: '/k' }, routes: [{ path: '/alwayshappy', pathType: 'Exact', upstream: '198.19.0.20:8080' }] });
+    const conf = renderNginxConf('/tmp/x', {
+      listen: '198.18.0.80:443',
+      host: 'kubenurse.example.com',
+      tls: { certPath: '/c', keyPath: '/k' },
+      routes: [{ path: '/alwayshappy', pathType: 'Exact', upstream: '198.19.0.20:8080' }],
+    });
     expect(conf).toContain('location = /alwayshappy {');
     expect(conf).toContain('proxy_pass http://198.19.0.20:8080;');
     expect(conf).toContain('listen 198.18.0.80:443 ssl;');
@@ -123,10 +166,17 @@ describe('ingress and Prometheus inputs', () => {
 
 describe('preflight', () => {
   it('lists everything missing in one message', () => {
-    const problems = preflightProblems({ platform: 'linux', uid: 1000, path: '/nonexistent', nodeBinary: '/nonexistent/node' });
+    const problems = preflightProblems({
+      platform: 'linux',
+      uid: 1000,
+      path: '/nonexistent',
+      nodeBinary: '/nonexistent/node',
+    });
     expect(problems).toHaveLength(3);
     expect(problems[0]).toMatch(/root is required/);
-    expect(problems[1]).toMatch(/missing tools: ip, tc, iptables, .*dnsmasq.*nginx.*prometheus.* \(apt-get install iproute2 iptables dnsmasq-base nginx prometheus openssl util-linux hostname\)/);
+    expect(problems[1]).toMatch(
+      /missing tools: ip, tc, iptables, .*dnsmasq.*nginx.*prometheus.* \(apt-get install iproute2 iptables dnsmasq-base nginx prometheus openssl util-linux hostname\)/,
+    );
     expect(problems[2]).toMatch(/run npm ci/);
   });
 

@@ -20,7 +20,10 @@ interface Run {
 /** Runs the CLI with only the given variables (no inherited KUBECONFIG or KUBENURSE_*). */
 function runCli(args: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env } });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -31,7 +34,9 @@ function runCli(args: string[], env: Record<string, string>): Promise<Run> {
 }
 
 function listen(host: string, port = 0): Promise<number> {
-  const server = createServer((req, res) => res.writeHead(req.url === '/alwayshappy' ? 200 : 404).end());
+  const server = createServer((req, res) =>
+    res.writeHead(req.url === '/alwayshappy' ? 200 : 404).end(),
+  );
   servers.push(server);
   return new Promise((done, fail) => {
     server.once('error', fail);
@@ -40,7 +45,11 @@ function listen(host: string, port = 0): Promise<number> {
 }
 
 /** Built-in checks only, nothing from the cluster: the base of most cases. */
-const LOCAL_ONLY = { KUBENURSE_CHECK_NEIGHBOURHOOD: 'false', KUBENURSE_CHECK_KUBE_PROXY: 'false', KUBENURSE_CHECK_TIMEOUT: '2s' };
+const LOCAL_ONLY = {
+  KUBENURSE_CHECK_NEIGHBOURHOOD: 'false',
+  KUBENURSE_CHECK_KUBE_PROXY: 'false',
+  KUBENURSE_CHECK_TIMEOUT: '2s',
+};
 let happyUrl = '';
 
 beforeAll(async () => {
@@ -53,7 +62,11 @@ afterAll(() => {
 
 describe('kubenurse-ts check', () => {
   it('exits 0 and prints a table when every check is ok or skipped', async () => {
-    const run = await runCli(['check'], { ...LOCAL_ONLY, KUBENURSE_SERVICE_URL: happyUrl, KUBENURSE_INGRESS_URL: happyUrl });
+    const run = await runCli(['check'], {
+      ...LOCAL_ONLY,
+      KUBENURSE_SERVICE_URL: happyUrl,
+      KUBENURSE_INGRESS_URL: happyUrl,
+    });
     expect(run.code, run.stderr).toBe(0);
     const lines = run.stdout.split('\n');
     expect(lines[0]).toMatch(/^CHECK\s+RESULT\s+TOTAL ms\s+dns\s+connect\s+tls\s+send\s+wait$/);
@@ -65,7 +78,11 @@ describe('kubenurse-ts check', () => {
   });
 
   it('exits 1 when the service URL refuses connections, and names the failing phase', async () => {
-    const run = await runCli(['check'], { ...LOCAL_ONLY, KUBENURSE_SERVICE_URL: 'http://127.0.0.41:1', KUBENURSE_INGRESS_URL: happyUrl });
+    const run = await runCli(['check'], {
+      ...LOCAL_ONLY,
+      KUBENURSE_SERVICE_URL: 'http://127.0.0.41:1',
+      KUBENURSE_INGRESS_URL: happyUrl,
+    });
     expect(run.code, run.stderr).toBe(1);
     expect(run.stdout).toMatch(/^me_service\s+FAILED connect_done/m);
     expect(run.stdout).toMatch(/^me_service: .*ECONNREFUSED/m);
@@ -76,7 +93,9 @@ describe('kubenurse-ts check', () => {
     const run = await runCli(['check'], { ...LOCAL_ONLY, KUBENURSE_CHECK_INTERVAL: 'banana' });
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
-    expect(run.stderr.trimEnd().split('\n')).toEqual(['kubenurse-ts: invalid configuration: KUBENURSE_CHECK_INTERVAL="banana": expected a Go duration such as 5s, 1m30s or 500ms']);
+    expect(run.stderr.trimEnd().split('\n')).toEqual([
+      'kubenurse-ts: invalid configuration: KUBENURSE_CHECK_INTERVAL="banana": expected a Go duration such as 5s, 1m30s or 500ms',
+    ]);
   });
 
   it('exits 2 for an unknown command or option', async () => {
@@ -86,19 +105,41 @@ describe('kubenurse-ts check', () => {
   });
 
   it('--json prints one document with every check, its timings and phase breakdown', async () => {
-    const run = await runCli(['check', '--json'], { ...LOCAL_ONLY, KUBENURSE_SERVICE_URL: 'http://127.0.0.41:1', KUBENURSE_INGRESS_URL: happyUrl });
+    const run = await runCli(['check', '--json'], {
+      ...LOCAL_ONLY,
+      KUBENURSE_SERVICE_URL: 'http://127.0.0.41:1',
+      KUBENURSE_INGRESS_URL: happyUrl,
+    });
     expect(run.code).toBe(1);
-    const doc = JSON.parse(run.stdout) as { ok: boolean; neighbourhood: unknown; checks: Record<string, unknown>[]; startedAt: string };
+    const doc = JSON.parse(run.stdout) as {
+      ok: boolean;
+      neighbourhood: unknown;
+      checks: Record<string, unknown>[];
+      startedAt: string;
+    };
     expect(doc.ok).toBe(false);
     expect(doc.neighbourhood).toBeNull();
     expect(Number.isNaN(Date.parse(doc.startedAt))).toBe(false);
-    expect(doc.checks.map((check) => check.type)).toEqual(['api_server_direct', 'api_server_dns', 'me_ingress', 'me_service']);
-    const ingress = doc.checks.find((check) => check.type === 'me_ingress') as Record<string, unknown>;
+    expect(doc.checks.map((check) => check.type)).toEqual([
+      'api_server_direct',
+      'api_server_dns',
+      'me_ingress',
+      'me_service',
+    ]);
+    const ingress = doc.checks.find((check) => check.type === 'me_ingress') as Record<
+      string,
+      unknown
+    >;
     expect(ingress).toMatchObject({ status: 'ok', event: null, message: null });
     expect(ingress.durationMs).toBeTypeOf('number');
-    expect(Object.keys(ingress.phases as object)).toEqual(expect.arrayContaining(['connect_done', 'wrote_request', 'got_first_resp_byte']));
+    expect(Object.keys(ingress.phases as object)).toEqual(
+      expect.arrayContaining(['connect_done', 'wrote_request', 'got_first_resp_byte']),
+    );
     expect(Object.keys(ingress.phaseBreakdownMs as object)).toEqual(['connect', 'send', 'wait']);
-    const service = doc.checks.find((check) => check.type === 'me_service') as Record<string, unknown>;
+    const service = doc.checks.find((check) => check.type === 'me_service') as Record<
+      string,
+      unknown
+    >;
     expect(service).toMatchObject({ status: 'error', event: 'connect_done' });
     expect(service.message).toMatch(/ECONNREFUSED/);
   });
@@ -113,9 +154,18 @@ describe('kubenurse-ts check', () => {
       kubeconfig = api.writeKubeconfig(undefined, 'kube-nurse');
       // Neighbours are probed on one port (KUBENURSE_PORT): node-a answers there, node-b does not.
       port = await listen('127.0.0.46');
-      for (const [node, ip] of [['node-a', '127.0.0.46'], ['node-b', '127.0.0.47']] as const) {
+      for (const [node, ip] of [
+        ['node-a', '127.0.0.46'],
+        ['node-b', '127.0.0.47'],
+      ] as const) {
         api.addNode({ name: node });
-        api.addPod({ name: `kubenurse-${node}`, namespace: 'kube-nurse', nodeName: node, podIP: ip, hostIP: ip });
+        api.addPod({
+          name: `kubenurse-${node}`,
+          namespace: 'kube-nurse',
+          nodeName: node,
+          podIP: ip,
+          hostIP: ip,
+        });
       }
       api.addNode({ name: 'node-self' });
     });

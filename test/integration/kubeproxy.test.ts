@@ -13,7 +13,11 @@ import { ProbeMetrics } from '../../src/metrics.ts';
 import { Prober } from '../../src/probe/http.ts';
 import { createKubeProxyMonitor, type KubeProxyMonitor } from '../../src/kubeproxy/index.ts';
 import { parseExposition, type MetricFamily } from '../../src/kubeproxy/parse.ts';
-import { startFakeKubeProxy, type FakeKubeProxy, type FakeKubeProxyOptions } from '../support/fake-kube-proxy.ts';
+import {
+  startFakeKubeProxy,
+  type FakeKubeProxy,
+  type FakeKubeProxyOptions,
+} from '../support/fake-kube-proxy.ts';
 
 const T0 = 1_704_067_200.25; // 2024-01-01T00:00:00.25Z
 let clock = T0;
@@ -33,7 +37,10 @@ interface Harness {
   value(name: string, labels?: Record<string, string>): Promise<number | undefined>;
 }
 
-async function setup(env: Record<string, string> = {}, fakeOptions: FakeKubeProxyOptions = {}): Promise<Harness> {
+async function setup(
+  env: Record<string, string> = {},
+  fakeOptions: FakeKubeProxyOptions = {},
+): Promise<Harness> {
   const fake = await startFakeKubeProxy({ host: '127.0.3.1', now: () => clock, ...fakeOptions });
   cleanups.push(() => fake.stop());
   const config = parseConfig({
@@ -43,14 +50,28 @@ async function setup(env: Record<string, string> = {}, fakeOptions: FakeKubeProx
     KUBENURSE_SERVICE_ACCOUNT_DIR: '/nonexistent',
     ...env,
   });
-  const metrics = new ProbeMetrics({ buckets: config.histogramBuckets, legacyMetrics: false, incomingChecks: () => 0 });
-  const prober = new Prober({ metrics, trust: { ca: [], insecure: false }, timeoutMs: config.checkTimeout, reuseConnections: false });
+  const metrics = new ProbeMetrics({
+    buckets: config.histogramBuckets,
+    legacyMetrics: false,
+    incomingChecks: () => 0,
+  });
+  const prober = new Prober({
+    metrics,
+    trust: { ca: [], insecure: false },
+    timeoutMs: config.checkTimeout,
+    reuseConnections: false,
+  });
   cleanups.push(() => prober.close());
   const logger = createLogger('silent');
   const ctx: ProberContext = { config, metrics, logger, prober };
   const monitor = createKubeProxyMonitor(ctx);
   if (!monitor) throw new Error('createKubeProxyMonitor returned undefined with both URLs set');
-  const runner = new RoundRunner({ sources: [monitor], metrics, logger, roundTimeoutMs: config.checkTimeout + 1000 });
+  const runner = new RoundRunner({
+    sources: [monitor],
+    metrics,
+    logger,
+    roundTimeoutMs: config.checkTimeout + 1000,
+  });
   const exposition = async () => parseExposition(await metrics.render(), { maxSamples: 100_000 });
   return {
     fake,
@@ -63,7 +84,11 @@ async function setup(env: Record<string, string> = {}, fakeOptions: FakeKubeProx
         for (const sample of family.samples) {
           if (sample.name !== name) continue;
           const own = Object.fromEntries(sample.labels);
-          if (Object.entries(labels).every(([k, v]) => own[k] === v) && Object.keys(own).length === Object.keys(labels).length) return sample.value;
+          if (
+            Object.entries(labels).every(([k, v]) => own[k] === v) &&
+            Object.keys(own).length === Object.keys(labels).length
+          )
+            return sample.value;
         }
       }
       return undefined;
@@ -88,7 +113,9 @@ describe('kube-proxy passthrough', () => {
     const sourceFamilies = parseExposition(source);
     const passed = parseExposition(h.monitor.render());
 
-    expect(passed.map((f) => f.name)).toEqual(sourceFamilies.filter((f) => /^(kubeproxy_|rest_client_)/.test(f.name)).map((f) => f.name));
+    expect(passed.map((f) => f.name)).toEqual(
+      sourceFamilies.filter((f) => /^(kubeproxy_|rest_client_)/.test(f.name)).map((f) => f.name),
+    );
     expect(passed.map((f) => f.name)).toEqual(
       expect.arrayContaining([
         'kubeproxy_sync_proxy_rules_duration_seconds',
@@ -101,18 +128,27 @@ describe('kube-proxy passthrough', () => {
         'rest_client_request_duration_seconds',
       ]),
     );
-    for (const family of passed) expect(family).toEqual(sourceFamilies.find((f) => f.name === family.name));
+    for (const family of passed)
+      expect(family).toEqual(sourceFamilies.find((f) => f.name === family.name));
     // Byte for byte: every re-exposed line is a line of kube-proxy's own answer.
     const sourceLines = new Set(lines(source));
     for (const line of lines(h.monitor.render())) expect(sourceLines.has(line), line).toBe(true);
     // 2 ip families × (80 network-programming buckets + +Inf + sum + count) survive intact.
-    expect(passed.find((f) => f.name === 'kubeproxy_network_programming_duration_seconds')?.samples).toHaveLength(2 * 83);
+    expect(
+      passed.find((f) => f.name === 'kubeproxy_network_programming_duration_seconds')?.samples,
+    ).toHaveLength(2 * 83);
   });
 
   it('never passes process_*, go_* or unmatched families, and honours a custom filter', async () => {
-    const h = await setup({ KUBENURSE_KUBE_PROXY_METRICS: 'rest_client_requests_total|go_.*|process_.*|kubernetes_build_info' });
+    const h = await setup({
+      KUBENURSE_KUBE_PROXY_METRICS:
+        'rest_client_requests_total|go_.*|process_.*|kubernetes_build_info',
+    });
     await h.round();
-    expect(parseExposition(h.monitor.render()).map((f) => f.name)).toEqual(['kubernetes_build_info', 'rest_client_requests_total']);
+    expect(parseExposition(h.monitor.render()).map((f) => f.name)).toEqual([
+      'kubernetes_build_info',
+      'rest_client_requests_total',
+    ]);
   });
 
   it('merges into /metrics without any family collision (our parser and promtool agree)', async () => {
@@ -122,13 +158,25 @@ describe('kube-proxy passthrough', () => {
     const families = parseExposition(text, { maxSamples: 100_000 });
     const names = families.map((f) => f.name);
     expect(new Set(names).size).toBe(names.length);
-    expect(names).toEqual(expect.arrayContaining(['process_cpu_seconds_total', 'kubeproxy_sync_proxy_rules_duration_seconds', 'kubenurse_kube_proxy_up', 'kubenurse_httpclient_requests_total']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'process_cpu_seconds_total',
+        'kubeproxy_sync_proxy_rules_duration_seconds',
+        'kubenurse_kube_proxy_up',
+        'kubenurse_httpclient_requests_total',
+      ]),
+    );
     expect(names.filter((n) => n.startsWith('go_'))).toEqual([]);
     // Our process_cpu_seconds_total, not kube-proxy's 12.34.
-    expect(families.find((f) => f.name === 'process_cpu_seconds_total')?.samples[0]?.value).not.toBe(12.34);
+    expect(
+      families.find((f) => f.name === 'process_cpu_seconds_total')?.samples[0]?.value,
+    ).not.toBe(12.34);
 
     const promtool = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
-    expect(promtool.error, 'promtool (Debian package prometheus) must be installed').toBeUndefined();
+    expect(
+      promtool.error,
+      'promtool (Debian package prometheus) must be installed',
+    ).toBeUndefined();
     expect(promtool.stderr + promtool.stdout).not.toMatch(/parsing error|error while linting/);
     expect([0, 3]).toContain(promtool.status); // 3 = lint remarks only (naming), never a parse error
   });
@@ -141,7 +189,9 @@ describe('kube-proxy derived gauges', () => {
     h.fake.setSync({ lastTimestamp: T0 - 100, lastQueuedTimestamp: T0 - 101 }, 'IPv6');
     await h.round();
     expect(await h.value('kubenurse_kube_proxy_up')).toBe(1);
-    expect(await h.value('kubenurse_kube_proxy_sync_lag_seconds', { ip_family: 'IPv4' })).toBe(42.5);
+    expect(await h.value('kubenurse_kube_proxy_sync_lag_seconds', { ip_family: 'IPv4' })).toBe(
+      42.5,
+    );
     expect(await h.value('kubenurse_kube_proxy_sync_lag_seconds', { ip_family: 'IPv6' })).toBe(0);
 
     // The sync loop hangs: last_timestamp stays, changes keep being queued, the lag grows.
@@ -158,7 +208,9 @@ describe('kube-proxy derived gauges', () => {
     h.fake.setIpFamilies(['IPv4']);
     await h.round();
     expect(await h.value('kubenurse_kube_proxy_sync_lag_seconds', { ip_family: 'IPv4' })).toBe(0);
-    expect(await h.value('kubenurse_kube_proxy_sync_lag_seconds', { ip_family: 'IPv6' })).toBeUndefined();
+    expect(
+      await h.value('kubenurse_kube_proxy_sync_lag_seconds', { ip_family: 'IPv6' }),
+    ).toBeUndefined();
     expect(kubeProxyAlive(h.monitor).sync_lag_seconds).toEqual({ IPv4: 0 });
   });
 
@@ -172,10 +224,24 @@ describe('kube-proxy derived gauges', () => {
   it('records the scrape duration of both targets', async () => {
     const h = await setup();
     await h.round();
-    expect(await h.value('kubenurse_kube_proxy_scrape_duration_seconds', { target: 'metrics' })).toBeGreaterThan(0);
-    expect(await h.value('kubenurse_kube_proxy_scrape_duration_seconds', { target: 'healthz' })).toBeGreaterThan(0);
-    expect(await h.value('kubenurse_httpclient_requests_total', { type: 'kube_proxy_metrics', code: '200' })).toBe(1);
-    expect(await h.value('kubenurse_httpclient_requests_total', { type: 'kube_proxy_healthz', code: '200' })).toBe(1);
+    expect(
+      await h.value('kubenurse_kube_proxy_scrape_duration_seconds', { target: 'metrics' }),
+    ).toBeGreaterThan(0);
+    expect(
+      await h.value('kubenurse_kube_proxy_scrape_duration_seconds', { target: 'healthz' }),
+    ).toBeGreaterThan(0);
+    expect(
+      await h.value('kubenurse_httpclient_requests_total', {
+        type: 'kube_proxy_metrics',
+        code: '200',
+      }),
+    ).toBe(1);
+    expect(
+      await h.value('kubenurse_httpclient_requests_total', {
+        type: 'kube_proxy_healthz',
+        code: '200',
+      }),
+    ).toBe(1);
   });
 });
 
@@ -190,12 +256,29 @@ describe('kube-proxy healthz', () => {
     const outcomes = await h.round();
     const healthz = outcomes.get('kube_proxy_healthz');
     expect(healthz).toMatchObject({ status: 'error', event: 'status_code_503' });
-    expect(healthz?.status === 'error' && healthz.message).toMatch(/unexpected status code 503 .*\(kube-proxy last synced 90\.0s ago\)/);
+    expect(healthz?.status === 'error' && healthz.message).toMatch(
+      /unexpected status code 503 .*\(kube-proxy last synced 90\.0s ago\)/,
+    );
     expect(await h.value('kubenurse_kube_proxy_healthz_up')).toBe(0);
     expect(await h.value('kubenurse_kube_proxy_healthz_last_updated_age_seconds')).toBe(90);
-    expect(await h.value('kubenurse_errors_total', { type: 'kube_proxy_healthz', event: 'status_code_503' })).toBe(1);
-    expect(await h.value('kubenurse_httpclient_requests_total', { type: 'kube_proxy_healthz', code: '503' })).toBe(1);
-    expect(kubeProxyAlive(h.monitor)).toMatchObject({ healthz_up: false, healthz_last_updated_age_seconds: 90, node_eligible: true, metrics_up: true });
+    expect(
+      await h.value('kubenurse_errors_total', {
+        type: 'kube_proxy_healthz',
+        event: 'status_code_503',
+      }),
+    ).toBe(1);
+    expect(
+      await h.value('kubenurse_httpclient_requests_total', {
+        type: 'kube_proxy_healthz',
+        code: '503',
+      }),
+    ).toBe(1);
+    expect(kubeProxyAlive(h.monitor)).toMatchObject({
+      healthz_up: false,
+      healthz_last_updated_age_seconds: 90,
+      node_eligible: true,
+      metrics_up: true,
+    });
     // The metrics scrape is unaffected by an unhealthy healthz.
     expect(await h.value('kubenurse_kube_proxy_up')).toBe(1);
 
@@ -203,30 +286,49 @@ describe('kube-proxy healthz', () => {
     await h.round();
     expect(await h.value('kubenurse_kube_proxy_healthz_up')).toBe(1);
     expect(await h.value('kubenurse_kube_proxy_healthz_last_updated_age_seconds')).toBe(0);
-    expect(await h.value('kubenurse_errors_total', { type: 'kube_proxy_healthz', event: 'status_code_503' })).toBe(1);
+    expect(
+      await h.value('kubenurse_errors_total', {
+        type: 'kube_proxy_healthz',
+        event: 'status_code_503',
+      }),
+    ).toBe(1);
   });
 
   it('reports a node that is not eligible (being deleted) as 503 with node_eligible=false', async () => {
     const h = await setup();
     h.fake.setNodeEligible(false);
     const outcomes = await h.round();
-    expect(outcomes.get('kube_proxy_healthz')).toMatchObject({ status: 'error', event: 'status_code_503' });
+    expect(outcomes.get('kube_proxy_healthz')).toMatchObject({
+      status: 'error',
+      event: 'status_code_503',
+    });
     expect(kubeProxyAlive(h.monitor)).toMatchObject({ healthz_up: false, node_eligible: false });
   });
 
   it('counts a 200 whose body is not kube-proxy JSON as parse_error', async () => {
     const fakeHealth = createServer((socket) => {
-      socket.once('data', () => socket.end('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok'));
+      socket.once('data', () =>
+        socket.end(
+          'HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok',
+        ),
+      );
     });
     await new Promise<void>((resolve) => fakeHealth.listen(0, '127.0.3.2', resolve));
     cleanups.push(() => new Promise((resolve) => fakeHealth.close(() => resolve())));
     const port = (fakeHealth.address() as { port: number }).port;
     const h = await setup({ KUBENURSE_KUBE_PROXY_HEALTHZ_URL: `http://127.0.3.2:${port}/healthz` });
     const outcomes = await h.round();
-    expect(outcomes.get('kube_proxy_healthz')).toMatchObject({ status: 'error', event: 'parse_error' });
+    expect(outcomes.get('kube_proxy_healthz')).toMatchObject({
+      status: 'error',
+      event: 'parse_error',
+    });
     expect(await h.value('kubenurse_kube_proxy_healthz_up')).toBe(0);
-    expect(Number.isNaN(await h.value('kubenurse_kube_proxy_healthz_last_updated_age_seconds'))).toBe(true);
-    expect(await h.value('kubenurse_errors_total', { type: 'kube_proxy_healthz', event: 'parse_error' })).toBe(1);
+    expect(
+      Number.isNaN(await h.value('kubenurse_kube_proxy_healthz_last_updated_age_seconds')),
+    ).toBe(true);
+    expect(
+      await h.value('kubenurse_errors_total', { type: 'kube_proxy_healthz', event: 'parse_error' }),
+    ).toBe(1);
   });
 });
 
@@ -238,19 +340,30 @@ describe('kube-proxy failures', () => {
     expect(h.monitor.render()).not.toBe('');
     expect(await h.value('kubenurse_kube_proxy_sync_lag_seconds', { ip_family: 'IPv4' })).toBe(5);
 
-    h.fake.setMetricsBody('# TYPE kubeproxy_sync_proxy_rules_last_timestamp_seconds gauge\nkubeproxy_sync_proxy_rules_last_timestamp_seconds{ip_family="IPv4} 1\n');
+    h.fake.setMetricsBody(
+      '# TYPE kubeproxy_sync_proxy_rules_last_timestamp_seconds gauge\nkubeproxy_sync_proxy_rules_last_timestamp_seconds{ip_family="IPv4} 1\n',
+    );
     const outcome = (await h.round()).get('kube_proxy_metrics');
     expect(outcome).toMatchObject({ status: 'error', event: 'parse_error' });
-    expect(outcome?.status === 'error' && outcome.message).toMatch(/invalid exposition: line 2: unterminated label value/);
+    expect(outcome?.status === 'error' && outcome.message).toMatch(
+      /invalid exposition: line 2: unterminated label value/,
+    );
     expect(await h.value('kubenurse_kube_proxy_up')).toBe(0);
     expect(h.monitor.render()).toBe('');
-    expect(await h.value('kubenurse_kube_proxy_sync_lag_seconds', { ip_family: 'IPv4' })).toBeUndefined();
-    expect(await h.value('kubenurse_errors_total', { type: 'kube_proxy_metrics', event: 'parse_error' })).toBe(1);
+    expect(
+      await h.value('kubenurse_kube_proxy_sync_lag_seconds', { ip_family: 'IPv4' }),
+    ).toBeUndefined();
+    expect(
+      await h.value('kubenurse_errors_total', { type: 'kube_proxy_metrics', event: 'parse_error' }),
+    ).toBe(1);
     expect(kubeProxyAlive(h.monitor)).toMatchObject({ metrics_up: false, sync_lag_seconds: {} });
 
     // A duplicate series is malformed too.
     h.fake.setMetricsBody('kubeproxy_x 1\nkubeproxy_x 2\n');
-    expect((await h.round()).get('kube_proxy_metrics')).toMatchObject({ status: 'error', event: 'parse_error' });
+    expect((await h.round()).get('kube_proxy_metrics')).toMatchObject({
+      status: 'error',
+      event: 'parse_error',
+    });
 
     h.fake.setMetricsBody(undefined);
     await h.round();
@@ -263,7 +376,9 @@ describe('kube-proxy failures', () => {
     h.fake.setMetricsBody(Buffer.alloc(50 * 1024 * 1024, 'kubeproxy_x 1\n'));
     const outcome = (await h.round()).get('kube_proxy_metrics');
     expect(outcome).toMatchObject({ status: 'error', event: 'round_trip_error' });
-    expect(outcome?.status === 'error' && outcome.message).toMatch(/response body larger than 8388608 bytes/);
+    expect(outcome?.status === 'error' && outcome.message).toMatch(
+      /response body larger than 8388608 bytes/,
+    );
     expect(await h.value('kubenurse_kube_proxy_up')).toBe(0);
     expect(h.monitor.render()).toBe('');
   });
@@ -274,7 +389,9 @@ describe('kube-proxy failures', () => {
     h.fake.setMetricsBody(many);
     const outcome = (await h.round()).get('kube_proxy_metrics');
     expect(outcome).toMatchObject({ status: 'error', event: 'parse_error' });
-    expect(outcome?.status === 'error' && outcome.message).toMatch(/line 20001: more than 20000 samples/);
+    expect(outcome?.status === 'error' && outcome.message).toMatch(
+      /line 20001: more than 20000 samples/,
+    );
   });
 
   it('a hung kube-proxy is cut at the probe deadline, and recovers', async () => {
@@ -289,7 +406,11 @@ describe('kube-proxy failures', () => {
     }
     expect(await h.value('kubenurse_kube_proxy_up')).toBe(0);
     expect(await h.value('kubenurse_kube_proxy_healthz_up')).toBe(0);
-    expect(kubeProxyAlive(h.monitor)).toMatchObject({ metrics_up: false, healthz_up: false, healthz_last_updated_age_seconds: null });
+    expect(kubeProxyAlive(h.monitor)).toMatchObject({
+      metrics_up: false,
+      healthz_up: false,
+      healthz_last_updated_age_seconds: null,
+    });
 
     h.fake.hangMetrics(false);
     h.fake.hangHealthz(false);
@@ -302,46 +423,83 @@ describe('kube-proxy failures', () => {
     const h = await setup();
     await h.fake.stop();
     const outcomes = await h.round();
-    expect(outcomes.get('kube_proxy_metrics')).toMatchObject({ status: 'error', event: 'connect_done' });
-    expect(await h.value('kubenurse_errors_total', { type: 'kube_proxy_metrics', event: 'connect_done' })).toBe(1);
-    expect(await h.value('kubenurse_errors_total', { type: 'kube_proxy_healthz', event: 'connect_done' })).toBe(1);
+    expect(outcomes.get('kube_proxy_metrics')).toMatchObject({
+      status: 'error',
+      event: 'connect_done',
+    });
+    expect(
+      await h.value('kubenurse_errors_total', {
+        type: 'kube_proxy_metrics',
+        event: 'connect_done',
+      }),
+    ).toBe(1);
+    expect(
+      await h.value('kubenurse_errors_total', {
+        type: 'kube_proxy_healthz',
+        event: 'connect_done',
+      }),
+    ).toBe(1);
   });
 });
 
 describe('createKubeProxyMonitor', () => {
   function capture() {
     const logs: Record<string, unknown>[] = [];
-    const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
+    const logger = pino(
+      { level: 'info' },
+      { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) },
+    );
     return { logs, logger };
   }
 
   function context(env: Record<string, string>) {
     const { logs, logger } = capture();
     const config = parseConfig({ KUBENURSE_SERVICE_ACCOUNT_DIR: '/nonexistent', ...env });
-    const metrics = new ProbeMetrics({ buckets: config.histogramBuckets, legacyMetrics: false, incomingChecks: () => 0 });
-    const prober = new Prober({ metrics, trust: { ca: [], insecure: false }, timeoutMs: config.checkTimeout, reuseConnections: false });
+    const metrics = new ProbeMetrics({
+      buckets: config.histogramBuckets,
+      legacyMetrics: false,
+      incomingChecks: () => 0,
+    });
+    const prober = new Prober({
+      metrics,
+      trust: { ca: [], insecure: false },
+      timeoutMs: config.checkTimeout,
+      reuseConnections: false,
+    });
     return { logs, ctx: { config, metrics, logger, prober } satisfies ProberContext };
   }
 
   it('is off with one info line when KUBENURSE_CHECK_KUBE_PROXY=false', () => {
-    const { logs, ctx } = context({ KUBENURSE_CHECK_KUBE_PROXY: 'false', KUBENURSE_HOST_IP: '10.0.0.7' });
+    const { logs, ctx } = context({
+      KUBENURSE_CHECK_KUBE_PROXY: 'false',
+      KUBENURSE_HOST_IP: '10.0.0.7',
+    });
     expect(createKubeProxyMonitor(ctx)).toBeUndefined();
     expect(logs).toHaveLength(1);
-    expect(logs[0]).toMatchObject({ level: 30, msg: expect.stringContaining('KUBENURSE_CHECK_KUBE_PROXY=false') });
+    expect(logs[0]).toMatchObject({
+      level: 30,
+      msg: expect.stringContaining('KUBENURSE_CHECK_KUBE_PROXY=false'),
+    });
   });
 
   it('is skipped with one info line without host IP and URLs', async () => {
     const { logs, ctx } = context({});
     expect(createKubeProxyMonitor(ctx)).toBeUndefined();
     expect(logs).toHaveLength(1);
-    expect(logs[0]).toMatchObject({ level: 30, msg: expect.stringContaining('no KUBENURSE_HOST_IP') });
+    expect(logs[0]).toMatchObject({
+      level: 30,
+      msg: expect.stringContaining('no KUBENURSE_HOST_IP'),
+    });
     expect(await ctx.metrics.render()).not.toContain('kube_proxy');
   });
 
   it('derives both targets from KUBENURSE_HOST_IP', () => {
     const { ctx } = context({ KUBENURSE_HOST_IP: '10.0.0.7' });
     const monitor = createKubeProxyMonitor(ctx);
-    expect(monitor?.checks().map((c) => c.type)).toEqual(['kube_proxy_metrics', 'kube_proxy_healthz']);
+    expect(monitor?.checks().map((c) => c.type)).toEqual([
+      'kube_proxy_metrics',
+      'kube_proxy_healthz',
+    ]);
     expect(ctx.config.kubeProxyMetricsUrl).toBe('http://10.0.0.7:10249/metrics');
     expect(ctx.config.kubeProxyHealthzUrl).toBe('http://10.0.0.7:10256/healthz');
   });
@@ -354,7 +512,13 @@ describe('createKubeProxyMonitor', () => {
     expect(text).toContain('kubenurse_kube_proxy_up 0');
     expect(text).not.toContain('kubenurse_kube_proxy_healthz');
     expect(monitor?.aliveFields()).toEqual({
-      kube_proxy: { metrics_up: false, healthz_up: null, sync_lag_seconds: {}, healthz_last_updated_age_seconds: null, node_eligible: null },
+      kube_proxy: {
+        metrics_up: false,
+        healthz_up: null,
+        sync_lag_seconds: {},
+        healthz_last_updated_age_seconds: null,
+        node_eligible: null,
+      },
     });
   });
 });

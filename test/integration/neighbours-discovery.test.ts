@@ -20,7 +20,13 @@ import { eventually as waitFor } from '../support/eventually.ts';
 const API_HOST = '127.0.2.1';
 const NAMESPACE = 'kube-system';
 const SELECTOR = 'app.kubernetes.io/name=kubenurse';
-const TUNING: Partial<DiscoveryTuning> = { listTimeoutMs: 1000, watchTimeoutMs: 1500, backoffInitialMs: 50, backoffMaxMs: 400, reconnectJitterMs: 30 };
+const TUNING: Partial<DiscoveryTuning> = {
+  listTimeoutMs: 1000,
+  watchTimeoutMs: 1500,
+  backoffInitialMs: 50,
+  backoffMaxMs: 400,
+  reconnectJitterMs: 30,
+};
 
 class RecordingProber {
   readonly targets: ProbeTarget[] = [];
@@ -49,8 +55,14 @@ async function startApi(): Promise<FakeApiServer> {
   return api;
 }
 
-function startMesh(api: FakeApiServer, env: Record<string, string> = {}, options: { kubeconfig?: boolean; prober?: unknown } = {}): Harness {
-  const connection = options.kubeconfig ? { KUBECONFIG: api.writeKubeconfig() } : api.inClusterEnv(api.writeServiceAccountDir(NAMESPACE));
+function startMesh(
+  api: FakeApiServer,
+  env: Record<string, string> = {},
+  options: { kubeconfig?: boolean; prober?: unknown } = {},
+): Harness {
+  const connection = options.kubeconfig
+    ? { KUBECONFIG: api.writeKubeconfig() }
+    : api.inClusterEnv(api.writeServiceAccountDir(NAMESPACE));
   const config = parseConfig({
     ...connection,
     KUBENURSE_POD_NAME: 'kubenurse-me',
@@ -59,9 +71,18 @@ function startMesh(api: FakeApiServer, env: Record<string, string> = {}, options
     KUBENURSE_LOG_LEVEL: 'silent',
     ...env,
   });
-  const metrics = new ProbeMetrics({ buckets: config.histogramBuckets, legacyMetrics: false, incomingChecks: () => 0 });
+  const metrics = new ProbeMetrics({
+    buckets: config.histogramBuckets,
+    legacyMetrics: false,
+    incomingChecks: () => 0,
+  });
   const prober = new RecordingProber();
-  const ctx: ProberContext = { config, metrics, logger: createLogger('silent'), prober: (options.prober ?? prober) as Prober };
+  const ctx: ProberContext = {
+    config,
+    metrics,
+    logger: createLogger('silent'),
+    prober: (options.prober ?? prober) as Prober,
+  };
   const mesh = createNeighbourhood(ctx, TUNING);
   if (!mesh) throw new Error('neighbourhood should be enabled');
   mesh.start();
@@ -69,13 +90,20 @@ function startMesh(api: FakeApiServer, env: Record<string, string> = {}, options
   return { api, mesh, metrics, prober };
 }
 
-const eventually = (assertion: () => void | Promise<void>, timeoutMs = 10_000) => waitFor(assertion, timeoutMs, 25);
+const eventually = (assertion: () => void | Promise<void>, timeoutMs = 10_000) =>
+  waitFor(assertion, timeoutMs, 25);
 
-const checkedNodes = (mesh: Neighbourhood) => mesh.checks().map((check) => check.type.replace(/^path_/, '')).sort();
+const checkedNodes = (mesh: Neighbourhood) =>
+  mesh
+    .checks()
+    .map((check) => check.type.replace(/^path_/, ''))
+    .sort();
 const state = (mesh: Neighbourhood) => mesh.aliveFields().neighbourhood_state as string;
 
 async function metricValue(metrics: ProbeMetrics, series: string): Promise<number | undefined> {
-  const line = (await metrics.render()).split('\n').find((candidate) => candidate.startsWith(`${series} `));
+  const line = (await metrics.render())
+    .split('\n')
+    .find((candidate) => candidate.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.split(' ')[1]);
 }
 
@@ -83,7 +111,13 @@ async function metricValue(metrics: ProbeMetrics, series: string): Promise<numbe
 function seed(api: FakeApiServer, nodes: number): void {
   for (let i = 0; i < nodes; i++) {
     api.addNode({ name: `worker-${i}` });
-    api.addPod({ name: i === 0 ? 'kubenurse-me' : `kubenurse-${i}`, namespace: NAMESPACE, nodeName: `worker-${i}`, podIP: `10.1.0.${i + 1}`, hostIP: `192.168.1.${i + 1}` });
+    api.addPod({
+      name: i === 0 ? 'kubenurse-me' : `kubenurse-${i}`,
+      namespace: NAMESPACE,
+      nodeName: `worker-${i}`,
+      podIP: `10.1.0.${i + 1}`,
+      hostIP: `192.168.1.${i + 1}`,
+    });
   }
 }
 
@@ -91,33 +125,63 @@ describe('neighbour discovery follows the cluster', () => {
   it('discovers the other probers, learns its own node from its pod, and follows adds, deletes, cordons and taints', async () => {
     const api = await startApi();
     seed(api, 4);
-    api.addPod({ name: 'other-app', namespace: NAMESPACE, nodeName: 'worker-1', podIP: '10.9.0.1', labels: { app: 'other' } });
-    api.addPod({ name: 'kubenurse-elsewhere', namespace: 'default', nodeName: 'worker-1', podIP: '10.9.0.2' });
+    api.addPod({
+      name: 'other-app',
+      namespace: NAMESPACE,
+      nodeName: 'worker-1',
+      podIP: '10.9.0.1',
+      labels: { app: 'other' },
+    });
+    api.addPod({
+      name: 'kubenurse-elsewhere',
+      namespace: 'default',
+      nodeName: 'worker-1',
+      podIP: '10.9.0.2',
+    });
     const { mesh } = startMesh(api, { KUBENURSE_NEIGHBOUR_LIMIT: '0' });
 
     await eventually(() => expect(state(mesh)).toBe('ok'));
     expect(checkedNodes(mesh)).toEqual(['worker-1', 'worker-2', 'worker-3']);
     expect(mesh.nodeReady()).toBe(true);
     const neighbourhood = mesh.aliveFields().neighbourhood as Record<string, unknown>[];
-    expect(neighbourhood).toContainEqual({ PodName: 'kubenurse-2', PodIP: '10.1.0.3', HostIP: '192.168.1.3', NodeName: 'worker-2', NodeHash: nodeHash('worker-2') });
+    expect(neighbourhood).toContainEqual({
+      PodName: 'kubenurse-2',
+      PodIP: '10.1.0.3',
+      HostIP: '192.168.1.3',
+      NodeName: 'worker-2',
+      NodeHash: nodeHash('worker-2'),
+    });
     expect(neighbourhood.map((n) => n.PodName)).not.toContain('kubenurse-me');
 
     api.addNode({ name: 'worker-4' });
-    api.addPod({ name: 'kubenurse-4', namespace: NAMESPACE, nodeName: 'worker-4', podIP: '10.1.0.5' });
-    await eventually(() => expect(checkedNodes(mesh)).toEqual(['worker-1', 'worker-2', 'worker-3', 'worker-4']));
+    api.addPod({
+      name: 'kubenurse-4',
+      namespace: NAMESPACE,
+      nodeName: 'worker-4',
+      podIP: '10.1.0.5',
+    });
+    await eventually(() =>
+      expect(checkedNodes(mesh)).toEqual(['worker-1', 'worker-2', 'worker-3', 'worker-4']),
+    );
 
     api.deletePod(NAMESPACE, 'kubenurse-1');
-    await eventually(() => expect(checkedNodes(mesh)).toEqual(['worker-2', 'worker-3', 'worker-4']));
+    await eventually(() =>
+      expect(checkedNodes(mesh)).toEqual(['worker-2', 'worker-3', 'worker-4']),
+    );
 
     api.cordon('worker-2');
     await eventually(() => expect(checkedNodes(mesh)).toEqual(['worker-3', 'worker-4']));
     api.cordon('worker-2', false);
-    await eventually(() => expect(checkedNodes(mesh)).toEqual(['worker-2', 'worker-3', 'worker-4']));
+    await eventually(() =>
+      expect(checkedNodes(mesh)).toEqual(['worker-2', 'worker-3', 'worker-4']),
+    );
 
     api.taint('worker-3', 'ToBeDeletedByClusterAutoscaler');
     await eventually(() => expect(checkedNodes(mesh)).toEqual(['worker-2', 'worker-4']));
     api.untaint('worker-3', 'ToBeDeletedByClusterAutoscaler');
-    await eventually(() => expect(checkedNodes(mesh)).toEqual(['worker-2', 'worker-3', 'worker-4']));
+    await eventually(() =>
+      expect(checkedNodes(mesh)).toEqual(['worker-2', 'worker-3', 'worker-4']),
+    );
 
     api.terminatePod(NAMESPACE, 'kubenurse-4');
     await eventually(() => expect(checkedNodes(mesh)).toEqual(['worker-2', 'worker-3']));
@@ -125,7 +189,11 @@ describe('neighbour discovery follows the cluster', () => {
     api.markNodeDeleting('worker-3');
     await eventually(() => expect(checkedNodes(mesh)).toEqual(['worker-2']));
 
-    api.updatePod(NAMESPACE, 'kubenurse-2', (pod) => void ((pod.metadata as Record<string, unknown>).labels = { app: 'renamed' }));
+    api.updatePod(
+      NAMESPACE,
+      'kubenurse-2',
+      (pod) => void ((pod.metadata as Record<string, unknown>).labels = { app: 'renamed' }),
+    );
     await eventually(() => expect(checkedNodes(mesh)).toEqual([]));
     expect(mesh.aliveFields().neighbourhood).toEqual([]);
   });
@@ -156,30 +224,51 @@ describe('neighbour discovery follows the cluster', () => {
     const api = await startApi();
     seed(api, 3);
     api.deletePod(NAMESPACE, 'kubenurse-me');
-    const named = startMesh(api, { KUBENURSE_NODE_NAME: 'worker-0', KUBENURSE_NEIGHBOUR_LIMIT: '1' }).mesh;
+    const named = startMesh(api, {
+      KUBENURSE_NODE_NAME: 'worker-0',
+      KUBENURSE_NEIGHBOUR_LIMIT: '1',
+    }).mesh;
     const unnamed = startMesh(api, { KUBENURSE_NEIGHBOUR_LIMIT: '1' }).mesh;
-    const expected = selectNeighbours('worker-0', ['worker-1', 'worker-2'].map((nodeName) => ({ nodeName, hash: nodeHash(nodeName) })), 1).map((n) => n.nodeName);
+    const expected = selectNeighbours(
+      'worker-0',
+      ['worker-1', 'worker-2'].map((nodeName) => ({ nodeName, hash: nodeHash(nodeName) })),
+      1,
+    ).map((n) => n.nodeName);
     await eventually(() => expect(checkedNodes(named)).toEqual(expected));
     await eventually(() => expect(state(unnamed)).toMatch(/own node unknown: pod kubenurse-me/));
     expect(unnamed.checks()).toEqual([]);
 
-    api.addPod({ name: 'kubenurse-me', namespace: NAMESPACE, nodeName: 'worker-0', podIP: '10.1.0.1' });
+    api.addPod({
+      name: 'kubenurse-me',
+      namespace: NAMESPACE,
+      nodeName: 'worker-0',
+      podIP: '10.1.0.1',
+    });
     await eventually(() => expect(checkedNodes(unnamed)).toEqual(expected));
     expect(state(unnamed)).toBe('ok');
   });
 
-  it('applies the neighbour limit with kubenurse\'s ring and moves the selection when a chosen node leaves', async () => {
+  it("applies the neighbour limit with kubenurse's ring and moves the selection when a chosen node leaves", async () => {
     const api = await startApi();
     seed(api, 12);
     const { mesh } = startMesh(api, { KUBENURSE_NEIGHBOUR_LIMIT: '3' });
-    const ring = (names: string[]) => selectNeighbours('worker-0', names.map((nodeName) => ({ nodeName, hash: nodeHash(nodeName) })), 3).map((n) => n.nodeName).sort();
+    const ring = (names: string[]) =>
+      selectNeighbours(
+        'worker-0',
+        names.map((nodeName) => ({ nodeName, hash: nodeHash(nodeName) })),
+        3,
+      )
+        .map((n) => n.nodeName)
+        .sort();
     const others = Array.from({ length: 11 }, (_, i) => `worker-${i + 1}`);
     await eventually(() => expect(checkedNodes(mesh)).toEqual(ring(others)));
     expect(mesh.aliveFields().neighbourhood).toHaveLength(11);
 
     const leaving = ring(others)[0] as string;
     api.deleteNode(leaving);
-    await eventually(() => expect(checkedNodes(mesh)).toEqual(ring(others.filter((name) => name !== leaving))));
+    await eventually(() =>
+      expect(checkedNodes(mesh)).toEqual(ring(others.filter((name) => name !== leaving))),
+    );
     expect(checkedNodes(mesh)).not.toContain(leaving);
   });
 
@@ -193,7 +282,14 @@ describe('neighbour discovery follows the cluster', () => {
   it('with KUBENURSE_NEIGHBOUR_READY_ONLY skips probers that are not Ready', async () => {
     const api = await startApi();
     seed(api, 3);
-    api.updatePod(NAMESPACE, 'kubenurse-2', (pod) => void ((pod.status as Record<string, unknown>).conditions = [{ type: 'Ready', status: 'False' }]));
+    api.updatePod(
+      NAMESPACE,
+      'kubenurse-2',
+      (pod) =>
+        void ((pod.status as Record<string, unknown>).conditions = [
+          { type: 'Ready', status: 'False' },
+        ]),
+    );
     const readyOnly = startMesh(api, { KUBENURSE_NEIGHBOUR_READY_ONLY: 'true' }).mesh;
     const all = startMesh(api).mesh;
     await eventually(() => expect(checkedNodes(readyOnly)).toEqual(['worker-1']));
@@ -207,22 +303,55 @@ describe('path_ checks', () => {
     api.addNode({ name: 'worker-0' });
     api.addNode({ name: 'worker-1' });
     api.addNode({ name: 'worker-6' });
-    api.addPod({ name: 'kubenurse-me', namespace: NAMESPACE, nodeName: 'worker-0', podIP: '10.1.0.1' });
-    api.addPod({ name: 'kubenurse-1', namespace: NAMESPACE, nodeName: 'worker-1', podIP: '10.1.0.2' });
-    api.addPod({ name: 'kubenurse-6', namespace: NAMESPACE, nodeName: 'worker-6', podIP: 'fd00::6' });
+    api.addPod({
+      name: 'kubenurse-me',
+      namespace: NAMESPACE,
+      nodeName: 'worker-0',
+      podIP: '10.1.0.1',
+    });
+    api.addPod({
+      name: 'kubenurse-1',
+      namespace: NAMESPACE,
+      nodeName: 'worker-1',
+      podIP: '10.1.0.2',
+    });
+    api.addPod({
+      name: 'kubenurse-6',
+      namespace: NAMESPACE,
+      nodeName: 'worker-6',
+      podIP: 'fd00::6',
+    });
     const plain = startMesh(api, { KUBENURSE_PORT: '18080' });
-    const tls = startMesh(api, { KUBENURSE_USE_TLS: 'true', KUBENURSE_CERT_FILE: '/dev/null', KUBENURSE_CERT_KEY: '/dev/null', KUBENURSE_TLS_PORT: '18443' });
+    const tls = startMesh(api, {
+      KUBENURSE_USE_TLS: 'true',
+      KUBENURSE_CERT_FILE: '/dev/null',
+      KUBENURSE_CERT_KEY: '/dev/null',
+      KUBENURSE_TLS_PORT: '18443',
+    });
     await eventually(() => expect(plain.mesh.checks()).toHaveLength(2));
     await eventually(() => expect(tls.mesh.checks()).toHaveLength(2));
     const signal = new AbortController().signal;
-    for (const check of [...plain.mesh.checks(), ...tls.mesh.checks()]) expect(await check.run(signal)).toEqual({ status: 'ok', durationMs: 1 });
+    for (const check of [...plain.mesh.checks(), ...tls.mesh.checks()])
+      expect(await check.run(signal)).toEqual({ status: 'ok', durationMs: 1 });
     const byType = (targets: ProbeTarget[]) => Object.fromEntries(targets.map((t) => [t.type, t]));
     expect(byType(plain.prober.targets)).toEqual({
-      'path_worker-1': { type: 'path_worker-1', url: 'http://10.1.0.2:18080/alwayshappy', headers: { 'KUBENURSE-NEIGHBOUR-ORIGIN': 'kubenurse-me' } },
-      'path_worker-6': { type: 'path_worker-6', url: 'http://[fd00::6]:18080/alwayshappy', headers: { 'KUBENURSE-NEIGHBOUR-ORIGIN': 'kubenurse-me' } },
+      'path_worker-1': {
+        type: 'path_worker-1',
+        url: 'http://10.1.0.2:18080/alwayshappy',
+        headers: { 'KUBENURSE-NEIGHBOUR-ORIGIN': 'kubenurse-me' },
+      },
+      'path_worker-6': {
+        type: 'path_worker-6',
+        url: 'http://[fd00::6]:18080/alwayshappy',
+        headers: { 'KUBENURSE-NEIGHBOUR-ORIGIN': 'kubenurse-me' },
+      },
     });
-    expect(byType(tls.prober.targets)['path_worker-1']?.url).toBe('https://10.1.0.2:18443/alwayshappy');
-    expect(byType(tls.prober.targets)['path_worker-6']?.url).toBe('https://[fd00::6]:18443/alwayshappy');
+    expect(byType(tls.prober.targets)['path_worker-1']?.url).toBe(
+      'https://10.1.0.2:18443/alwayshappy',
+    );
+    expect(byType(tls.prober.targets)['path_worker-6']?.url).toBe(
+      'https://[fd00::6]:18443/alwayshappy',
+    );
   });
 
   it('reach a real neighbour through the real prober, recording its metrics under path_<node>', async () => {
@@ -238,17 +367,38 @@ describe('path_ checks', () => {
     const api = await startApi();
     api.addNode({ name: 'worker-0' });
     api.addNode({ name: 'worker-1' });
-    api.addPod({ name: 'kubenurse-me', namespace: NAMESPACE, nodeName: 'worker-0', podIP: '127.0.2.11' });
-    api.addPod({ name: 'kubenurse-1', namespace: NAMESPACE, nodeName: 'worker-1', podIP: '127.0.2.10' });
-    const metrics = new ProbeMetrics({ buckets: [0.1, 1], legacyMetrics: false, incomingChecks: () => 0 });
-    const prober = new Prober({ metrics, trust: { ca: [], insecure: false }, timeoutMs: 2000, reuseConnections: false });
+    api.addPod({
+      name: 'kubenurse-me',
+      namespace: NAMESPACE,
+      nodeName: 'worker-0',
+      podIP: '127.0.2.11',
+    });
+    api.addPod({
+      name: 'kubenurse-1',
+      namespace: NAMESPACE,
+      nodeName: 'worker-1',
+      podIP: '127.0.2.10',
+    });
+    const metrics = new ProbeMetrics({
+      buckets: [0.1, 1],
+      legacyMetrics: false,
+      incomingChecks: () => 0,
+    });
+    const prober = new Prober({
+      metrics,
+      trust: { ca: [], insecure: false },
+      timeoutMs: 2000,
+      reuseConnections: false,
+    });
     cleanups.push(() => prober.close());
     const { mesh } = startMesh(api, { KUBENURSE_PORT: String(port) }, { prober });
     await eventually(() => expect(mesh.checks()).toHaveLength(1));
     const [check] = mesh.checks();
     expect(await check?.run(new AbortController().signal)).toMatchObject({ status: 'ok' });
     expect(seen).toEqual(['kubenurse-me']);
-    expect(await metrics.render()).toMatch(/kubenurse_httpclient_requests_total\{type="path_worker-1",code="200"\} 1/);
+    expect(await metrics.render()).toMatch(
+      /kubenurse_httpclient_requests_total\{type="path_worker-1",code="200"\} 1/,
+    );
   });
 
   it('are served from the caches: repeated rounds make no API request and return the same checks', async () => {
@@ -273,9 +423,22 @@ describe('discovery caches', () => {
   it('treat node updates that change nothing the filters read as no change (no recomputation)', async () => {
     const api = await startApi();
     seed(api, 3);
-    const config = parseConfig({ ...api.inClusterEnv(api.writeServiceAccountDir(NAMESPACE)), KUBENURSE_POD_NAME: 'kubenurse-me', KUBENURSE_NEIGHBOUR_FILTER: SELECTOR });
-    const metrics = new ProbeMetrics({ buckets: [1], legacyMetrics: false, incomingChecks: () => 0 });
-    const discovery = new Discovery({ config, logger: createLogger('silent'), registry: metrics.registry, tuning: TUNING });
+    const config = parseConfig({
+      ...api.inClusterEnv(api.writeServiceAccountDir(NAMESPACE)),
+      KUBENURSE_POD_NAME: 'kubenurse-me',
+      KUBENURSE_NEIGHBOUR_FILTER: SELECTOR,
+    });
+    const metrics = new ProbeMetrics({
+      buckets: [1],
+      legacyMetrics: false,
+      incomingChecks: () => 0,
+    });
+    const discovery = new Discovery({
+      config,
+      logger: createLogger('silent'),
+      registry: metrics.registry,
+      tuning: TUNING,
+    });
     discovery.start();
     cleanups.push(() => discovery.stop());
     await eventually(() => expect(discovery.status().state).toBe('ok'));
@@ -284,11 +447,23 @@ describe('discovery caches', () => {
     const before = discovery.generation;
 
     // A heartbeat-like status change and a label change: nothing the filters read.
-    api.updateNode('worker-1', (node) => void ((node.status as Record<string, unknown>).conditions = [{ type: 'Ready', status: 'True', lastHeartbeatTime: new Date().toISOString() }]));
-    api.updateNode('worker-1', (node) => void ((node.metadata as Record<string, Record<string, string>>).labels!.extra = 'x'));
+    api.updateNode(
+      'worker-1',
+      (node) =>
+        void ((node.status as Record<string, unknown>).conditions = [
+          { type: 'Ready', status: 'True', lastHeartbeatTime: new Date().toISOString() },
+        ]),
+    );
+    api.updateNode(
+      'worker-1',
+      (node) =>
+        void ((node.metadata as Record<string, Record<string, string>>).labels!.extra = 'x'),
+    );
     // Then one that counts; the stream is ordered, so once it is seen the others were too.
     api.cordon('worker-2');
-    await eventually(() => expect(discovery.nodeLookup().get('worker-2')?.spec.unschedulable).toBe(true));
+    await eventually(() =>
+      expect(discovery.nodeLookup().get('worker-2')?.spec.unschedulable).toBe(true),
+    );
     expect(discovery.generation).toBe(before + 1);
   });
 });
@@ -311,12 +486,20 @@ describe('watch requests', () => {
     const watchesBefore = api.requests.filter((r) => r.watch).length;
 
     // Changes nobody watches (another namespace) move the resourceVersion on; the bookmark tells us.
-    for (let i = 0; i < 5; i++) api.addPod({ name: `unrelated-${i}`, namespace: 'default', nodeName: 'worker-1', podIP: '10.9.9.9' });
+    for (let i = 0; i < 5; i++)
+      api.addPod({
+        name: `unrelated-${i}`,
+        namespace: 'default',
+        nodeName: 'worker-1',
+        podIP: '10.9.9.9',
+      });
     api.sendBookmarks();
     await sleep(200);
     api.compact();
     api.dropWatches();
-    await eventually(() => expect(api.requests.filter((r) => r.watch).length).toBeGreaterThanOrEqual(watchesBefore + 2));
+    await eventually(() =>
+      expect(api.requests.filter((r) => r.watch).length).toBeGreaterThanOrEqual(watchesBefore + 2),
+    );
     await eventually(() => expect(api.watchCount()).toBe(2));
     expect(lists()).toBe(listsBefore);
     expect(state(mesh)).toBe('ok');
@@ -333,8 +516,15 @@ describe('discovery survives the apiserver', () => {
 
     api.dropWatches();
     api.addNode({ name: 'worker-3' });
-    api.addPod({ name: 'kubenurse-3', namespace: NAMESPACE, nodeName: 'worker-3', podIP: '10.1.0.4' });
-    await eventually(() => expect(checkedNodes(mesh)).toEqual(['worker-1', 'worker-2', 'worker-3']));
+    api.addPod({
+      name: 'kubenurse-3',
+      namespace: NAMESPACE,
+      nodeName: 'worker-3',
+      podIP: '10.1.0.4',
+    });
+    await eventually(() =>
+      expect(checkedNodes(mesh)).toEqual(['worker-1', 'worker-2', 'worker-3']),
+    );
     await eventually(() => expect(api.watchCount()).toBe(2));
 
     api.dropWatches({ abrupt: true });
@@ -349,35 +539,63 @@ describe('discovery survives the apiserver', () => {
     const { mesh } = startMesh(api);
     await eventually(() => expect(checkedNodes(mesh)).toEqual(['worker-1', 'worker-2']));
     await eventually(() => expect(api.watchCount()).toBe(2));
-    const lists = () => api.requests.filter((r) => !r.watch && r.path === `/api/v1/namespaces/${NAMESPACE}/pods`).length;
+    const lists = () =>
+      api.requests.filter((r) => !r.watch && r.path === `/api/v1/namespaces/${NAMESPACE}/pods`)
+        .length;
     const listsBefore = lists();
 
-    for (const [index, expire] of [() => api.expireNextWatch('event'), () => api.expireNextWatch('status'), () => api.compact()].entries()) {
+    for (const [index, expire] of [
+      () => api.expireNextWatch('event'),
+      () => api.expireNextWatch('status'),
+      () => api.compact(),
+    ].entries()) {
       await eventually(() => expect(api.watchCount()).toBe(2));
       expire();
       api.dropWatches();
       const n = 3 + index;
       api.addNode({ name: `worker-${n}` });
-      api.addPod({ name: `kubenurse-${n}`, namespace: NAMESPACE, nodeName: `worker-${n}`, podIP: `10.1.0.${n + 1}` });
+      api.addPod({
+        name: `kubenurse-${n}`,
+        namespace: NAMESPACE,
+        nodeName: `worker-${n}`,
+        podIP: `10.1.0.${n + 1}`,
+      });
       await eventually(() => expect(checkedNodes(mesh)).toContain(`worker-${n}`));
     }
     expect(lists()).toBeGreaterThan(listsBefore);
     await eventually(() => expect(state(mesh)).toBe('ok'));
-    expect(checkedNodes(mesh)).toEqual(['worker-1', 'worker-2', 'worker-3', 'worker-4', 'worker-5']);
+    expect(checkedNodes(mesh)).toEqual([
+      'worker-1',
+      'worker-2',
+      'worker-3',
+      'worker-4',
+      'worker-5',
+    ]);
   });
 
   it('keeps the last known neighbours while the apiserver is down or failing, says so, and catches up afterwards', async () => {
     const api = await startApi();
     seed(api, 4);
     const { mesh, metrics } = startMesh(api);
-    await eventually(() => expect(checkedNodes(mesh)).toEqual(['worker-1', 'worker-2', 'worker-3']));
+    await eventually(() =>
+      expect(checkedNodes(mesh)).toEqual(['worker-1', 'worker-2', 'worker-3']),
+    );
     expect(await metricValue(metrics, 'kubenurse_neighbourhood_discovery_stale')).toBe(0);
 
     await api.close();
-    await eventually(() => expect(state(mesh)).toMatch(/^neighbour discovery stale since .*ECONNREFUSED/));
+    await eventually(() =>
+      expect(state(mesh)).toMatch(/^neighbour discovery stale since .*ECONNREFUSED/),
+    );
     expect(checkedNodes(mesh)).toEqual(['worker-1', 'worker-2', 'worker-3']);
     expect(await metricValue(metrics, 'kubenurse_neighbourhood_discovery_stale')).toBe(1);
-    await eventually(async () => expect(await metricValue(metrics, 'kubenurse_neighbourhood_discovery_errors_total{resource="pods"}')).toBeGreaterThan(0));
+    await eventually(async () =>
+      expect(
+        await metricValue(
+          metrics,
+          'kubenurse_neighbourhood_discovery_errors_total{resource="pods"}',
+        ),
+      ).toBeGreaterThan(0),
+    );
 
     // Changes while it is down arrive once it is back (watch resumes from the last resourceVersion).
     api.deletePod(NAMESPACE, 'kubenurse-1');
@@ -388,7 +606,9 @@ describe('discovery survives the apiserver', () => {
 
     api.fail(500);
     api.dropWatches();
-    await eventually(() => expect(state(mesh)).toMatch(/stale since .*(500|Internal Server Error)/));
+    await eventually(() =>
+      expect(state(mesh)).toMatch(/stale since .*(500|Internal Server Error)/),
+    );
     expect(checkedNodes(mesh)).toEqual(['worker-2', 'worker-3']);
     api.heal();
     await eventually(() => expect(state(mesh)).toBe('ok'));
@@ -399,7 +619,9 @@ describe('discovery survives the apiserver', () => {
     seed(api, 3);
     await api.close();
     const { mesh, metrics } = startMesh(api);
-    await eventually(() => expect(state(mesh)).toMatch(/^neighbour discovery failed: .*ECONNREFUSED/));
+    await eventually(() =>
+      expect(state(mesh)).toMatch(/^neighbour discovery failed: .*ECONNREFUSED/),
+    );
     expect(mesh.checks()).toEqual([]);
     expect(mesh.nodeReady()).toBe(true);
     expect(await metricValue(metrics, 'kubenurse_neighbourhood_discovery_stale')).toBe(1);
@@ -414,7 +636,9 @@ describe('discovery survives the apiserver', () => {
     seed(api, 3);
     api.hang();
     const { mesh } = startMesh(api);
-    await eventually(() => expect(state(mesh)).toMatch(/neighbour discovery failed: .*no answer within 1000 ms/));
+    await eventually(() =>
+      expect(state(mesh)).toMatch(/neighbour discovery failed: .*no answer within 1000 ms/),
+    );
     api.heal();
     await eventually(() => expect(checkedNodes(mesh)).toEqual(['worker-1', 'worker-2']));
     await eventually(() => expect(state(mesh)).toBe('ok'));
@@ -427,12 +651,21 @@ describe('discovery survives the apiserver', () => {
     await eventually(() => expect(state(mesh)).toBe('ok'));
     api.hang();
     api.dropWatches();
-    await eventually(() => expect(state(mesh)).toMatch(/stale since .*watch: no response within the watch timeout/));
+    await eventually(() =>
+      expect(state(mesh)).toMatch(/stale since .*watch: no response within the watch timeout/),
+    );
     expect(await metricValue(metrics, 'kubenurse_neighbourhood_discovery_stale')).toBe(1);
     api.heal();
     api.addNode({ name: 'worker-3' });
-    api.addPod({ name: 'kubenurse-3', namespace: NAMESPACE, nodeName: 'worker-3', podIP: '10.1.0.4' });
-    await eventually(() => expect(checkedNodes(mesh)).toEqual(['worker-1', 'worker-2', 'worker-3']));
+    api.addPod({
+      name: 'kubenurse-3',
+      namespace: NAMESPACE,
+      nodeName: 'worker-3',
+      podIP: '10.1.0.4',
+    });
+    await eventually(() =>
+      expect(checkedNodes(mesh)).toEqual(['worker-1', 'worker-2', 'worker-3']),
+    );
     await eventually(() => expect(state(mesh)).toBe('ok'));
   });
 
@@ -445,18 +678,47 @@ describe('discovery survives the apiserver', () => {
     api.dropWatches();
     await eventually(() => expect(state(mesh)).toMatch(/stale since .*(401|Unauthorized)/));
 
-    const config = parseConfig({ KUBENURSE_POD_NAME: 'x', KUBENURSE_LOG_LEVEL: 'silent', KUBENURSE_SERVICE_ACCOUNT_DIR: '/nonexistent' });
-    const metrics = new ProbeMetrics({ buckets: [1], legacyMetrics: false, incomingChecks: () => 0 });
-    const unconfigured = createNeighbourhood({ config, metrics, logger: createLogger('silent'), prober: new RecordingProber() as unknown as Prober });
+    const config = parseConfig({
+      KUBENURSE_POD_NAME: 'x',
+      KUBENURSE_LOG_LEVEL: 'silent',
+      KUBENURSE_SERVICE_ACCOUNT_DIR: '/nonexistent',
+    });
+    const metrics = new ProbeMetrics({
+      buckets: [1],
+      legacyMetrics: false,
+      incomingChecks: () => 0,
+    });
+    const unconfigured = createNeighbourhood({
+      config,
+      metrics,
+      logger: createLogger('silent'),
+      prober: new RecordingProber() as unknown as Prober,
+    });
     unconfigured?.start();
-    expect(state(unconfigured as Neighbourhood)).toMatch(/not running: no Kubernetes API configured/);
+    expect(state(unconfigured as Neighbourhood)).toMatch(
+      /not running: no Kubernetes API configured/,
+    );
     expect(unconfigured?.checks()).toEqual([]);
     await unconfigured?.stop();
   });
 
   it('is off when KUBENURSE_CHECK_NEIGHBOURHOOD=false', () => {
-    const config = parseConfig({ KUBENURSE_CHECK_NEIGHBOURHOOD: 'false', KUBENURSE_LOG_LEVEL: 'silent' });
-    const metrics = new ProbeMetrics({ buckets: [1], legacyMetrics: false, incomingChecks: () => 0 });
-    expect(createNeighbourhood({ config, metrics, logger: createLogger('silent'), prober: new RecordingProber() as unknown as Prober })).toBeUndefined();
+    const config = parseConfig({
+      KUBENURSE_CHECK_NEIGHBOURHOOD: 'false',
+      KUBENURSE_LOG_LEVEL: 'silent',
+    });
+    const metrics = new ProbeMetrics({
+      buckets: [1],
+      legacyMetrics: false,
+      incomingChecks: () => 0,
+    });
+    expect(
+      createNeighbourhood({
+        config,
+        metrics,
+        logger: createLogger('silent'),
+        prober: new RecordingProber() as unknown as Prober,
+      }),
+    ).toBeUndefined();
   });
 });

@@ -27,30 +27,51 @@ const probers = new Map<number, ProberProcess>();
 interface Alive {
   last_check_result: Record<string, string>;
   neighbourhood_state: string;
-  neighbourhood: { PodName: string; PodIP: string; HostIP: string; NodeName: string; NodeHash: bigint }[];
+  neighbourhood: {
+    PodName: string;
+    PodIP: string;
+    HostIP: string;
+    NodeName: string;
+    NodeHash: bigint;
+  }[];
 }
 
 async function alive(i: number): Promise<Alive> {
-  const response = await fetch(`http://${ipOf(i)}:${PORT}/alive`, { signal: AbortSignal.timeout(5000) });
+  const response = await fetch(`http://${ipOf(i)}:${PORT}/alive`, {
+    signal: AbortSignal.timeout(5000),
+  });
   // NodeHash is an exact 64-bit JSON number: read its digits, not a rounded double.
-  const reviver = (key: string, value: unknown, context?: { source?: string }) => (key === 'NodeHash' && context?.source ? BigInt(context.source) : value);
+  const reviver = (key: string, value: unknown, context?: { source?: string }) =>
+    key === 'NodeHash' && context?.source ? BigInt(context.source) : value;
   return JSON.parse(await response.text(), reviver as Parameters<typeof JSON.parse>[1]) as Alive;
 }
 
 async function pathTypesInMetrics(i: number): Promise<string[]> {
-  const text = await (await fetch(`http://${ipOf(i)}:${PORT}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
-  return [...new Set([...text.matchAll(/type="(path_[^"]+)"/g)].map((match) => match[1] as string))].sort();
+  const text = await (
+    await fetch(`http://${ipOf(i)}:${PORT}/metrics`, { signal: AbortSignal.timeout(5000) })
+  ).text();
+  return [
+    ...new Set([...text.matchAll(/type="(path_[^"]+)"/g)].map((match) => match[1] as string)),
+  ].sort();
 }
 
-const pathTypes = (body: Alive) => Object.keys(body.last_check_result).filter((key) => key.startsWith('path_')).sort();
+const pathTypes = (body: Alive) =>
+  Object.keys(body.last_check_result)
+    .filter((key) => key.startsWith('path_'))
+    .sort();
 
 /** What kubenurse's ring says node i checks among the `present` nodes. */
 function expectedTypes(i: number, present: readonly number[]): string[] {
-  const others = present.filter((j) => j !== i).map((j) => ({ nodeName: nodeOf(j), hash: nodeHash(nodeOf(j)) }));
-  return selectNeighbours(nodeOf(i), others, LIMIT).map((n) => `path_${n.nodeName}`).sort();
+  const others = present
+    .filter((j) => j !== i)
+    .map((j) => ({ nodeName: nodeOf(j), hash: nodeHash(nodeOf(j)) }));
+  return selectNeighbours(nodeOf(i), others, LIMIT)
+    .map((n) => `path_${n.nodeName}`)
+    .sort();
 }
 
-const eventually = (assertion: () => void | Promise<void>, timeoutMs = 20_000) => waitFor(assertion, timeoutMs, 250);
+const eventually = (assertion: () => void | Promise<void>, timeoutMs = 20_000) =>
+  waitFor(assertion, timeoutMs, 250);
 
 /** Every prober in `members` checks exactly its ring neighbours among `members`, all ok, in /alive and /metrics. */
 async function meshSettled(members: readonly number[]): Promise<void> {
@@ -59,7 +80,8 @@ async function meshSettled(members: readonly number[]): Promise<void> {
     const body = await alive(i);
     expect(body.neighbourhood_state, `prober ${i}`).toBe('ok');
     expect(pathTypes(body), `prober ${i} /alive`).toEqual(expected);
-    for (const type of expected) expect(body.last_check_result[type], `prober ${i} ${type}`).toBe('ok');
+    for (const type of expected)
+      expect(body.last_check_result[type], `prober ${i} ${type}`).toBe('ok');
     expect(await pathTypesInMetrics(i), `prober ${i} /metrics`).toEqual(expected);
   }
 }
@@ -69,7 +91,14 @@ beforeAll(async () => {
   const saDir = api.writeServiceAccountDir(NAMESPACE);
   for (const i of INDICES) {
     api.addNode({ name: nodeOf(i), internalIP: ipOf(i) });
-    if (i !== JOINER) api.addPod({ name: podOf(i), namespace: NAMESPACE, nodeName: nodeOf(i), podIP: ipOf(i), hostIP: ipOf(i) });
+    if (i !== JOINER)
+      api.addPod({
+        name: podOf(i),
+        namespace: NAMESPACE,
+        nodeName: nodeOf(i),
+        podIP: ipOf(i),
+        hostIP: ipOf(i),
+      });
   }
   for (const i of INDICES) {
     probers.set(
@@ -111,8 +140,20 @@ describe('a mesh of real prober processes', () => {
     const checkedBy = new Map<string, number>();
     for (const i of initial) {
       const body = await alive(i);
-      expect(body.neighbourhood.map((n) => n.PodName).sort()).toEqual(initial.filter((j) => j !== i).map(podOf).sort());
-      for (const n of body.neighbourhood) expect(n).toEqual({ PodName: n.PodName, PodIP: n.PodIP, HostIP: n.PodIP, NodeName: n.NodeName, NodeHash: nodeHash(n.NodeName) });
+      expect(body.neighbourhood.map((n) => n.PodName).sort()).toEqual(
+        initial
+          .filter((j) => j !== i)
+          .map(podOf)
+          .sort(),
+      );
+      for (const n of body.neighbourhood)
+        expect(n).toEqual({
+          PodName: n.PodName,
+          PodIP: n.PodIP,
+          HostIP: n.PodIP,
+          NodeName: n.NodeName,
+          NodeHash: nodeHash(n.NodeName),
+        });
       for (const type of pathTypes(body)) checkedBy.set(type, (checkedBy.get(type) ?? 0) + 1);
     }
     expect([...checkedBy.values()]).toEqual(initial.map(() => LIMIT));
@@ -123,7 +164,13 @@ describe('a mesh of real prober processes', () => {
   });
 
   it('a node joining takes its place on the ring', async () => {
-    api.addPod({ name: podOf(JOINER), namespace: NAMESPACE, nodeName: nodeOf(JOINER), podIP: ipOf(JOINER), hostIP: ipOf(JOINER) });
+    api.addPod({
+      name: podOf(JOINER),
+      namespace: NAMESPACE,
+      nodeName: nodeOf(JOINER),
+      podIP: ipOf(JOINER),
+      hostIP: ipOf(JOINER),
+    });
     await eventually(() => meshSettled(INDICES));
   });
 
@@ -143,8 +190,11 @@ describe('a mesh of real prober processes', () => {
     api.cordon(nodeOf(cordoned));
     const members = INDICES.filter((i) => i !== 5 && i !== cordoned);
     await eventually(() => meshSettled(members));
-    await eventually(async () => expect((await fetch(`http://${ipOf(cordoned)}:${PORT}/ready`)).status).toBe(503));
-    for (const i of members) expect(await pathTypesInMetrics(i)).not.toContain(`path_${nodeOf(cordoned)}`);
+    await eventually(async () =>
+      expect((await fetch(`http://${ipOf(cordoned)}:${PORT}/ready`)).status).toBe(503),
+    );
+    for (const i of members)
+      expect(await pathTypesInMetrics(i)).not.toContain(`path_${nodeOf(cordoned)}`);
 
     api.cordon(nodeOf(cordoned), false);
     await eventually(() => meshSettled(INDICES.filter((i) => i !== 5)));
@@ -158,7 +208,13 @@ describe('a mesh of real prober processes', () => {
     await sleep(300);
     api.compact();
     api.dropWatches({ abrupt: true });
-    api.addPod({ name: podOf(5), namespace: NAMESPACE, nodeName: nodeOf(5), podIP: ipOf(5), hostIP: ipOf(5) });
+    api.addPod({
+      name: podOf(5),
+      namespace: NAMESPACE,
+      nodeName: nodeOf(5),
+      podIP: ipOf(5),
+      hostIP: ipOf(5),
+    });
     await eventually(() => meshSettled(INDICES), 30_000);
     for (const [i, prober] of probers) {
       expect(prober.child.exitCode, `prober ${i} still running`).toBeNull();

@@ -1,7 +1,11 @@
 // The probe against real servers on loopback (127.0.1.0/24 belongs to the core tests).
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from 'node:net';
+import {
+  createServer as createTcpServer,
+  type AddressInfo,
+  type Server as TcpServer,
+} from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProbeMetrics } from '../../src/metrics.ts';
 import { Prober } from '../../src/probe/http.ts';
@@ -13,13 +17,28 @@ const servers: Array<Server | TcpServer> = [];
 
 function listen<T extends Server | TcpServer>(server: T, host = HOST): Promise<number> {
   servers.push(server);
-  return new Promise((resolve) => server.listen(0, host, () => resolve((server.address() as AddressInfo).port)));
+  return new Promise((resolve) =>
+    server.listen(0, host, () => resolve((server.address() as AddressInfo).port)),
+  );
 }
 
 function makeProber(options: { timeoutMs?: number; ca?: string; reuse?: boolean } = {}) {
-  const metrics = new ProbeMetrics({ buckets: [0.005, 0.05, 0.5, 5], legacyMetrics: false, incomingChecks: () => 0 });
-  const trust = buildTrust({ serviceAccountDir: '/nonexistent', extraCaPem: options.ca, insecure: false });
-  const prober = new Prober({ metrics, trust, timeoutMs: options.timeoutMs ?? 2000, reuseConnections: options.reuse ?? false });
+  const metrics = new ProbeMetrics({
+    buckets: [0.005, 0.05, 0.5, 5],
+    legacyMetrics: false,
+    incomingChecks: () => 0,
+  });
+  const trust = buildTrust({
+    serviceAccountDir: '/nonexistent',
+    extraCaPem: options.ca,
+    insecure: false,
+  });
+  const prober = new Prober({
+    metrics,
+    trust,
+    timeoutMs: options.timeoutMs ?? 2000,
+    reuseConnections: options.reuse ?? false,
+  });
   return { metrics, prober };
 }
 
@@ -34,11 +53,15 @@ let seenAuthorization: string | undefined;
 beforeAll(async () => {
   ca = createTestCa();
   const other = createTestCa('some other CA');
-  const app = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
+  const app = (
+    req: import('node:http').IncomingMessage,
+    res: import('node:http').ServerResponse,
+  ) => {
     seenAuthorization = req.headers.authorization;
     if (req.url === '/unavailable') res.writeHead(503).end('no');
     else if (req.url === '/big') res.writeHead(200).end(Buffer.alloc(64 * 1024, 'x'));
-    else if (req.url === '/version') res.writeHead(200, { 'content-type': 'application/json' }).end('{"major":"1"}');
+    else if (req.url === '/version')
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"major":"1"}');
     else res.writeHead(200).end();
   };
   httpPort = await listen(createHttpServer(app));
@@ -60,18 +83,49 @@ afterAll(() => {
 describe('Prober.probe', () => {
   it('measures every phase of a verified HTTPS request, from one start', async () => {
     const { metrics, prober } = makeProber({ ca: ca.caCert });
-    const { outcome, statusCode } = await prober.probe({ type: 'api_server_direct', url: `https://${HOST}:${httpsPort}/version`, headers: { authorization: 'Bearer s3cret' } });
+    const { outcome, statusCode } = await prober.probe({
+      type: 'api_server_direct',
+      url: `https://${HOST}:${httpsPort}/version`,
+      headers: { authorization: 'Bearer s3cret' },
+    });
     expect(outcome.status).toBe('ok');
     expect(statusCode).toBe(200);
     expect(seenAuthorization).toBe('Bearer s3cret');
-    const phases = outcome.status === 'ok' ? outcome.phases ?? {} : {};
-    expect(Object.keys(phases).sort()).toEqual(['connect_done', 'connect_start', 'got_conn', 'got_first_resp_byte', 'tls_handshake_done', 'tls_handshake_start', 'wrote_request'].sort());
-    const order = ['connect_start', 'connect_done', 'tls_handshake_start', 'tls_handshake_done', 'got_conn', 'wrote_request', 'got_first_resp_byte'];
-    for (let i = 1; i < order.length; i++) expect(phases[order[i] as string]).toBeGreaterThanOrEqual(phases[order[i - 1] as string] as number);
+    const phases = outcome.status === 'ok' ? (outcome.phases ?? {}) : {};
+    expect(Object.keys(phases).sort()).toEqual(
+      [
+        'connect_done',
+        'connect_start',
+        'got_conn',
+        'got_first_resp_byte',
+        'tls_handshake_done',
+        'tls_handshake_start',
+        'wrote_request',
+      ].sort(),
+    );
+    const order = [
+      'connect_start',
+      'connect_done',
+      'tls_handshake_start',
+      'tls_handshake_done',
+      'got_conn',
+      'wrote_request',
+      'got_first_resp_byte',
+    ];
+    for (let i = 1; i < order.length; i++)
+      expect(phases[order[i] as string]).toBeGreaterThanOrEqual(
+        phases[order[i - 1] as string] as number,
+      );
     const text = await metrics.render();
-    expect(text).toContain('kubenurse_httpclient_requests_total{type="api_server_direct",code="200"} 1');
-    expect(text).toMatch(/kubenurse_httpclient_request_duration_seconds_count\{type="api_server_direct"\} 1/);
-    expect(text).toMatch(/kubenurse_httpclient_trace_request_duration_seconds_count\{type="api_server_direct",event="tls_handshake_done"\} 1/);
+    expect(text).toContain(
+      'kubenurse_httpclient_requests_total{type="api_server_direct",code="200"} 1',
+    );
+    expect(text).toMatch(
+      /kubenurse_httpclient_request_duration_seconds_count\{type="api_server_direct"\} 1/,
+    );
+    expect(text).toMatch(
+      /kubenurse_httpclient_trace_request_duration_seconds_count\{type="api_server_direct",event="tls_handshake_done"\} 1/,
+    );
     expect(text).not.toContain('s3cret');
     await prober.close();
   });
@@ -81,7 +135,10 @@ describe('Prober.probe', () => {
     // localhost may resolve to ::1 first; the server only listens on 127.0.1.1, so use HTTP on 127.0.0.1.
     const local = createHttpServer((_req, res) => res.writeHead(200).end());
     const port = await listen(local, '127.0.0.1');
-    const { outcome } = await prober.probe({ type: 'me_service', url: `http://localhost:${port}/alwayshappy` });
+    const { outcome } = await prober.probe({
+      type: 'me_service',
+      url: `http://localhost:${port}/alwayshappy`,
+    });
     expect(outcome.status).toBe('ok');
     if (outcome.status !== 'ok') return;
     expect(outcome.phases?.dns_start).toBeDefined();
@@ -96,7 +153,10 @@ describe('Prober.probe', () => {
     counted.on('connection', () => connections++);
     const port = await listen(counted);
     const fresh = makeProber();
-    for (let i = 0; i < 3; i++) expect((await fresh.prober.probe({ type: 't', url: `http://${HOST}:${port}/` })).outcome.status).toBe('ok');
+    for (let i = 0; i < 3; i++)
+      expect(
+        (await fresh.prober.probe({ type: 't', url: `http://${HOST}:${port}/` })).outcome.status,
+      ).toBe('ok');
     expect(connections).toBe(3);
     const reuse = makeProber({ reuse: true });
     for (let i = 0; i < 3; i++) {
@@ -111,58 +171,103 @@ describe('Prober.probe', () => {
 
   it('a refused connection is connect_done', async () => {
     const { metrics, prober } = makeProber();
-    const { outcome } = await prober.probe({ type: 'me_service', url: `http://127.0.1.2:${refusedPort}/alwayshappy` });
+    const { outcome } = await prober.probe({
+      type: 'me_service',
+      url: `http://127.0.1.2:${refusedPort}/alwayshappy`,
+    });
     expect(outcome).toMatchObject({ status: 'error', event: 'connect_done' });
     expect(outcome.status === 'error' && outcome.message).toMatch(/ECONNREFUSED/);
-    expect(await metrics.render()).toContain('kubenurse_httpclient_requests_total{type="me_service",code="round_trip_error"} 1');
+    expect(await metrics.render()).toContain(
+      'kubenurse_httpclient_requests_total{type="me_service",code="round_trip_error"} 1',
+    );
   });
 
   it('an untrusted certificate is tls_handshake_done', async () => {
     const { prober } = makeProber({ ca: ca.caCert });
-    const { outcome } = await prober.probe({ type: 'api_server_dns', url: `https://${HOST}:${untrustedPort}/version` });
+    const { outcome } = await prober.probe({
+      type: 'api_server_dns',
+      url: `https://${HOST}:${untrustedPort}/version`,
+    });
     expect(outcome).toMatchObject({ status: 'error', event: 'tls_handshake_done' });
   });
 
   it('verification can be switched off explicitly', async () => {
-    const metrics = new ProbeMetrics({ buckets: [1], legacyMetrics: false, incomingChecks: () => 0 });
-    const prober = new Prober({ metrics, trust: { ca: [], insecure: true }, timeoutMs: 2000, reuseConnections: false });
-    expect((await prober.probe({ type: 'x', url: `https://${HOST}:${untrustedPort}/version` })).outcome.status).toBe('ok');
+    const metrics = new ProbeMetrics({
+      buckets: [1],
+      legacyMetrics: false,
+      incomingChecks: () => 0,
+    });
+    const prober = new Prober({
+      metrics,
+      trust: { ca: [], insecure: true },
+      timeoutMs: 2000,
+      reuseConnections: false,
+    });
+    expect(
+      (await prober.probe({ type: 'x', url: `https://${HOST}:${untrustedPort}/version` })).outcome
+        .status,
+    ).toBe('ok');
   });
 
   it('a server that never answers hits the deadline, stuck waiting for the response', async () => {
     const { prober } = makeProber({ timeoutMs: 300 });
-    const { outcome } = await prober.probe({ type: 'me_ingress', url: `http://${HOST}:${hangPort}/alwayshappy` });
+    const { outcome } = await prober.probe({
+      type: 'me_ingress',
+      url: `http://${HOST}:${hangPort}/alwayshappy`,
+    });
     expect(outcome).toMatchObject({ status: 'error', event: 'round_trip_error' });
     expect(outcome.status === 'error' && outcome.message).toMatch(/timeout after 300ms/);
   });
 
   it('a TLS handshake that never completes is tls_handshake_done at the deadline', async () => {
     const { prober } = makeProber({ timeoutMs: 300 });
-    const { outcome } = await prober.probe({ type: 'api_server_direct', url: `https://${HOST}:${hangPort}/version` });
+    const { outcome } = await prober.probe({
+      type: 'api_server_direct',
+      url: `https://${HOST}:${hangPort}/version`,
+    });
     expect(outcome).toMatchObject({ status: 'error', event: 'tls_handshake_done' });
   });
 
   it('a non-200 answer is status_code_<N>', async () => {
     const { metrics, prober } = makeProber();
-    const { outcome, statusCode } = await prober.probe({ type: 'me_service', url: `http://${HOST}:${httpPort}/unavailable` });
+    const { outcome, statusCode } = await prober.probe({
+      type: 'me_service',
+      url: `http://${HOST}:${httpPort}/unavailable`,
+    });
     expect(statusCode).toBe(503);
     expect(outcome).toMatchObject({ status: 'error', event: 'status_code_503' });
-    expect(await metrics.render()).toContain('kubenurse_httpclient_requests_total{type="me_service",code="503"} 1');
+    expect(await metrics.render()).toContain(
+      'kubenurse_httpclient_requests_total{type="me_service",code="503"} 1',
+    );
   });
 
   it('a name that does not resolve is dns_done', async () => {
     const { prober } = makeProber();
-    const { outcome } = await prober.probe({ type: 'api_server_dns', url: 'https://kubernetes.default.svc.invalid:443/version' });
+    const { outcome } = await prober.probe({
+      type: 'api_server_dns',
+      url: 'https://kubernetes.default.svc.invalid:443/version',
+    });
     expect(outcome).toMatchObject({ status: 'error', event: 'dns_done' });
     expect(outcome.status === 'error' && outcome.message).toMatch(/ENOTFOUND|EAI_AGAIN/);
   });
 
   it('returns a bounded body when asked, and fails a larger one', async () => {
     const { prober } = makeProber();
-    const ok = await prober.probe({ type: 'x', url: `http://${HOST}:${httpPort}/version`, bodyLimit: 1024 });
+    const ok = await prober.probe({
+      type: 'x',
+      url: `http://${HOST}:${httpPort}/version`,
+      bodyLimit: 1024,
+    });
     expect(ok.body?.toString()).toBe('{"major":"1"}');
-    const big = await prober.probe({ type: 'x', url: `http://${HOST}:${httpPort}/big`, bodyLimit: 1024 });
-    expect(big.outcome).toMatchObject({ status: 'error', message: 'response body larger than 1024 bytes' });
+    const big = await prober.probe({
+      type: 'x',
+      url: `http://${HOST}:${httpPort}/big`,
+      bodyLimit: 1024,
+    });
+    expect(big.outcome).toMatchObject({
+      status: 'error',
+      message: 'response body larger than 1024 bytes',
+    });
     expect(big.body).toBeUndefined();
   });
 
@@ -170,7 +275,10 @@ describe('Prober.probe', () => {
     const { prober } = makeProber({ timeoutMs: 5000 });
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
-    const { outcome } = await prober.probe({ type: 'x', url: `http://${HOST}:${hangPort}/` }, controller.signal);
+    const { outcome } = await prober.probe(
+      { type: 'x', url: `http://${HOST}:${hangPort}/` },
+      controller.signal,
+    );
     expect(outcome.status === 'error' && outcome.message).toMatch(/cancelled/);
   });
 

@@ -17,7 +17,9 @@ let prober: ProberProcess;
 let baseEnv: Record<string, string>;
 
 async function getJson(path: string): Promise<Record<string, unknown>> {
-  const response = await fetch(`${prober.baseUrl}${path}`, { headers: { 'user-agent': 'process-test' } });
+  const response = await fetch(`${prober.baseUrl}${path}`, {
+    headers: { 'user-agent': 'process-test' },
+  });
   expect(response.status).toBe(200);
   return (await response.json()) as Record<string, unknown>;
 }
@@ -26,7 +28,11 @@ async function metricsText(): Promise<string> {
   return (await fetch(`${prober.baseUrl}/metrics`)).text();
 }
 
-async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+async function eventually<T>(
+  read: () => Promise<T>,
+  accept: (value: T) => boolean,
+  timeoutMs = 10_000,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   let value = await read();
   while (!accept(value)) {
@@ -71,12 +77,23 @@ afterAll(async () => {
 });
 
 describe('prober process', () => {
-  it('/alive has kubenurse\'s JSON shape and every check result', async () => {
+  it("/alive has kubenurse's JSON shape and every check result", async () => {
     const alive = await eventually(
       () => getJson('/alive?x=1'),
       (body) => (body.last_check_result as Record<string, string>).api_server_dns === 'ok',
     );
-    expect(Object.keys(alive).sort()).toEqual(['headers', 'hostname', 'last_check_result', 'neighbourhood', 'neighbourhood_state', 'remote_addr', 'request_uri', 'user_agent'].sort());
+    expect(Object.keys(alive).sort()).toEqual(
+      [
+        'headers',
+        'hostname',
+        'last_check_result',
+        'neighbourhood',
+        'neighbourhood_state',
+        'remote_addr',
+        'request_uri',
+        'user_agent',
+      ].sort(),
+    );
     expect(alive.user_agent).toBe('process-test');
     expect(alive.request_uri).toBe('/alive?x=1');
     expect((alive.headers as Record<string, string[]>)['User-Agent']).toEqual(['process-test']);
@@ -89,12 +106,20 @@ describe('prober process', () => {
     expect(results.broken).toMatch(/unexpected status code 503/);
   });
 
-  it('/metrics exposes kubenurse\'s families with the right labels', async () => {
-    const text = await eventually(metricsText, (body) => body.includes('kubenurse_errors_total{type="broken",event="status_code_503"}'));
+  it("/metrics exposes kubenurse's families with the right labels", async () => {
+    const text = await eventually(metricsText, (body) =>
+      body.includes('kubenurse_errors_total{type="broken",event="status_code_503"}'),
+    );
     expect(text).toMatch(/kubenurse_errors_total\{type="broken",event="status_code_503"\} \d+/);
-    expect(text).toMatch(/kubenurse_httpclient_requests_total\{type="api_server_direct",code="200"\} \d+/);
-    expect(text).toMatch(/kubenurse_httpclient_trace_request_duration_seconds_bucket\{le="[^"]+",type="api_server_dns",event="dns_done"\}/);
-    expect(text).toMatch(/kubenurse_httpclient_request_duration_seconds_count\{type="me_service"\} \d+/);
+    expect(text).toMatch(
+      /kubenurse_httpclient_requests_total\{type="api_server_direct",code="200"\} \d+/,
+    );
+    expect(text).toMatch(
+      /kubenurse_httpclient_trace_request_duration_seconds_bucket\{le="[^"]+",type="api_server_dns",event="dns_done"\}/,
+    );
+    expect(text).toMatch(
+      /kubenurse_httpclient_request_duration_seconds_count\{type="me_service"\} \d+/,
+    );
     expect(text).toMatch(/kubenurse_request_duration_count\{type="me_ingress"\} \d+/);
     expect(text).toContain('process_resident_memory_bytes');
     expect(text).toContain('nodejs_eventloop_lag_seconds');
@@ -120,13 +145,18 @@ describe('prober process', () => {
 
   it('records neighbours calling /alwayshappy', async () => {
     for (const origin of ['kubenurse-a', 'kubenurse-b', 'kubenurse-a']) {
-      await fetch(`${prober.baseUrl}/alwayshappy`, { headers: { 'KUBENURSE-NEIGHBOUR-ORIGIN': origin } });
+      await fetch(`${prober.baseUrl}/alwayshappy`, {
+        headers: { 'KUBENURSE-NEIGHBOUR-ORIGIN': origin },
+      });
     }
     expect(await metricsText()).toMatch(/^kubenurse_neighbourhood_incoming_checks 2$/m);
   });
 
   it('redirects / to /alive', async () => {
-    const response = await fetch(`${prober.baseUrl}/`, { redirect: 'manual', headers: { accept: 'application/json' } });
+    const response = await fetch(`${prober.baseUrl}/`, {
+      redirect: 'manual',
+      headers: { accept: 'application/json' },
+    });
     expect(response.status).toBe(302);
     expect(response.headers.get('location')).toBe('/alive');
   });
@@ -148,19 +178,33 @@ describe('prober process', () => {
     const signalledAt = Date.now();
     prober.child.kill('SIGTERM');
     // "At once" on a loaded machine means: before the shutdown duration is over.
-    const status = await eventually(async () => (await fetch(`${prober.baseUrl}/ready`)).status, (code) => code === 503, 2500);
+    const status = await eventually(
+      async () => (await fetch(`${prober.baseUrl}/ready`)).status,
+      (code) => code === 503,
+      2500,
+    );
     expect(status).toBe(503);
     expect((await fetch(`${prober.baseUrl}/alwayshappy`)).status).toBe(200);
     expect(await prober.exited).toBe(0);
     expect(Date.now() - signalledAt).toBeGreaterThanOrEqual(3000);
-    await expect(fetch(`${prober.baseUrl}/alwayshappy`, { signal: AbortSignal.timeout(1000) })).rejects.toThrow();
+    await expect(
+      fetch(`${prober.baseUrl}/alwayshappy`, { signal: AbortSignal.timeout(1000) }),
+    ).rejects.toThrow();
   });
 });
 
 describe('bad configuration', () => {
   it.each([
-    ['KUBENURSE_CHECK_INTERVAL', 'often', /KUBENURSE_CHECK_INTERVAL="often": expected a Go duration/],
-    ['KUBENURSE_HISTOGRAM_BUCKETS', '1,0.1', /KUBENURSE_HISTOGRAM_BUCKETS="1,0.1": expected comma-separated positive numbers in strictly ascending order/],
+    [
+      'KUBENURSE_CHECK_INTERVAL',
+      'often',
+      /KUBENURSE_CHECK_INTERVAL="often": expected a Go duration/,
+    ],
+    [
+      'KUBENURSE_HISTOGRAM_BUCKETS',
+      '1,0.1',
+      /KUBENURSE_HISTOGRAM_BUCKETS="1,0.1": expected comma-separated positive numbers in strictly ascending order/,
+    ],
     ['KUBENURSE_EXTRA_CHECKS', 'nocolon', /KUBENURSE_EXTRA_CHECKS/],
   ])('%s=%s stops the process with exit 2 and one line', async (name, value, pattern) => {
     const bad = startProber({ ...baseEnv, KUBENURSE_PORT: '18081', [name]: value });

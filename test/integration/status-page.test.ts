@@ -2,7 +2,11 @@
 // loopback (127.0.0.50–127.0.0.59 belong to this file): one of ours, a plain kubenurse, one
 // that is down, one that never answers and one that answers too much.
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from 'node:net';
+import {
+  createServer as createTcpServer,
+  type AddressInfo,
+  type Server as TcpServer,
+} from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RoundResult } from '../../src/checks/round.ts';
 import { Scheduler } from '../../src/checks/scheduler.ts';
@@ -14,7 +18,8 @@ import { ProbeMetrics } from '../../src/metrics.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { StatusPage, type FullStatus } from '../../src/status/index.ts';
 
-const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
+const BROWSER_ACCEPT =
+  'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
 const logger = createLogger('silent');
 const running: RunningServer[] = [];
 const others: (Server | TcpServer)[] = [];
@@ -29,27 +34,65 @@ interface ProberSpec {
 }
 
 async function startProber(spec: ProberSpec): Promise<void> {
-  const config = parseConfig({ KUBENURSE_BIND_ADDRESS: spec.host, KUBENURSE_PORT: String(port), KUBENURSE_NODE_NAME: spec.node, KUBENURSE_POD_NAME: `kubenurse-${spec.node}`, KUBENURSE_CACHE_TTL: '3s' });
-  const metrics = new ProbeMetrics({ buckets: [0.1, 1], legacyMetrics: false, incomingChecks: () => 0 });
+  const config = parseConfig({
+    KUBENURSE_BIND_ADDRESS: spec.host,
+    KUBENURSE_PORT: String(port),
+    KUBENURSE_NODE_NAME: spec.node,
+    KUBENURSE_POD_NAME: `kubenurse-${spec.node}`,
+    KUBENURSE_CACHE_TTL: '3s',
+  });
+  const metrics = new ProbeMetrics({
+    buckets: [0.1, 1],
+    legacyMetrics: false,
+    incomingChecks: () => 0,
+  });
   const contributors = [
     {
       aliveFields: () => ({
         neighbourhood_state: 'ok',
-        neighbourhood: (spec.neighbours ?? []).map((n) => ({ PodName: `kubenurse-${n.node}`, PodIP: n.ip, HostIP: n.ip, NodeName: n.node, NodeHash: '1' })),
+        neighbourhood: (spec.neighbours ?? []).map((n) => ({
+          PodName: `kubenurse-${n.node}`,
+          PodIP: n.ip,
+          HostIP: n.ip,
+          NodeName: n.node,
+          NodeHash: '1',
+        })),
       }),
     },
   ];
   const status = new StatusPage({ config, logger, metrics, contributors });
   pages.push(status);
   const now = new Date();
-  const result: RoundResult = { startedAt: new Date(now.getTime() - 50), finishedAt: now, outcomes: new Map(Object.entries(spec.outcomes)) };
-  const scheduler = new Scheduler({ executor: status.observe({ run: async () => result }), intervalMs: 60_000, cacheTtlMs: 60_000, logger });
+  const result: RoundResult = {
+    startedAt: new Date(now.getTime() - 50),
+    finishedAt: now,
+    outcomes: new Map(Object.entries(spec.outcomes)),
+  };
+  const scheduler = new Scheduler({
+    executor: status.observe({ run: async () => result }),
+    intervalMs: 60_000,
+    cacheTtlMs: 60_000,
+    logger,
+  });
   await scheduler.result();
-  const server = await startServer({ config, logger, scheduler, metrics, incoming: new IncomingChecks(), contributors, ready: () => true, extend: (app) => status.mount(app, scheduler) });
+  const server = await startServer({
+    config,
+    logger,
+    scheduler,
+    metrics,
+    incoming: new IncomingChecks(),
+    contributors,
+    ready: () => true,
+    extend: (app) => status.mount(app, scheduler),
+  });
   running.push(server);
 }
 
-function listenOn<T extends Server | TcpServer>(server: T, host: string, wanted: number): Promise<number> {
+function listenOn<T extends Server | TcpServer>(
+  server: T,
+  host: string,
+  wanted: number,
+): Promise<number> {
   others.push(server);
   return new Promise((done, fail) => {
     server.once('error', fail);
@@ -57,25 +100,70 @@ function listenOn<T extends Server | TcpServer>(server: T, host: string, wanted:
   });
 }
 
-const ok = (durationMs: number): CheckOutcome => ({ status: 'ok', durationMs, phases: { connect_done: 0.2, wrote_request: 0.3, got_first_resp_byte: durationMs } });
+const ok = (durationMs: number): CheckOutcome => ({
+  status: 'ok',
+  durationMs,
+  phases: { connect_done: 0.2, wrote_request: 0.3, got_first_resp_byte: durationMs },
+});
 
 beforeAll(async () => {
   // A plain kubenurse: everything but its endpoints redirects to /alive.
   const kubenurse = createHttpServer((req, res) => {
-    if (req.url === '/alive') res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ hostname: 'c', last_check_result: { 'path_node-a': 'ok', 'path_node-b': 'Get "http://10.0.0.2:8080/alwayshappy": dial tcp: i/o timeout' } }));
+    if (req.url === '/alive')
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          hostname: 'c',
+          last_check_result: {
+            'path_node-a': 'ok',
+            'path_node-b': 'Get "http://10.0.0.2:8080/alwayshappy": dial tcp: i/o timeout',
+          },
+        }),
+      );
     else res.writeHead(302, { location: '/alive' }).end();
   });
   port = await listenOn(kubenurse, '127.0.0.52', 0);
   // Accepts and reads, never answers.
-  await listenOn(createTcpServer((socket) => socket.resume()), '127.0.0.54', port);
+  await listenOn(
+    createTcpServer((socket) => socket.resume()),
+    '127.0.0.54',
+    port,
+  );
   // Answers with far more than any status document.
-  await listenOn(createHttpServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(`{"kind":"kubenurse-ts-status","pad":"${'x'.repeat(3 * 1024 * 1024)}"}`)), '127.0.0.55', port);
+  await listenOn(
+    createHttpServer((_req, res) =>
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(`{"kind":"kubenurse-ts-status","pad":"${'x'.repeat(3 * 1024 * 1024)}"}`),
+    ),
+    '127.0.0.55',
+    port,
+  );
 
-  await startProber({ host: '127.0.0.51', node: 'node-b', outcomes: { 'path_node-a': ok(4.2), 'path_node-c': { status: 'error', event: 'connect_done', message: 'connect ECONNREFUSED', durationMs: 1 } } });
+  await startProber({
+    host: '127.0.0.51',
+    node: 'node-b',
+    outcomes: {
+      'path_node-a': ok(4.2),
+      'path_node-c': {
+        status: 'error',
+        event: 'connect_done',
+        message: 'connect ECONNREFUSED',
+        durationMs: 1,
+      },
+    },
+  });
   await startProber({
     host: '127.0.0.50',
     node: 'node-a',
-    outcomes: { me_service: { status: 'error', event: 'status_code_502', message: 'unexpected status code 502', durationMs: 3 }, 'path_node-b': ok(1.5) },
+    outcomes: {
+      me_service: {
+        status: 'error',
+        event: 'status_code_502',
+        message: 'unexpected status code 502',
+        durationMs: 3,
+      },
+      'path_node-b': ok(1.5),
+    },
     neighbours: [
       { node: 'node-b', ip: '127.0.0.51' },
       { node: 'node-c', ip: '127.0.0.52' },
@@ -96,7 +184,10 @@ const base = (): string => `http://127.0.0.50:${port}`;
 
 describe('status page routes', () => {
   it('serves the page at / to browsers, with a CSP that allows nothing from elsewhere', async () => {
-    const response = await fetch(`${base()}/`, { headers: { accept: BROWSER_ACCEPT }, redirect: 'manual' });
+    const response = await fetch(`${base()}/`, {
+      headers: { accept: BROWSER_ACCEPT },
+      redirect: 'manual',
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/html/);
     expect(response.headers.get('content-security-policy')).toContain("default-src 'none'");
@@ -105,32 +196,54 @@ describe('status page routes', () => {
     expect(html).not.toMatch(/https?:\/\//);
   });
 
-  it('keeps kubenurse\'s redirect to /alive for everything that does not ask for HTML', async () => {
+  it("keeps kubenurse's redirect to /alive for everything that does not ask for HTML", async () => {
     for (const accept of ['*/*', 'application/json', undefined]) {
-      const response = await fetch(`${base()}/`, { headers: accept ? { accept } : {}, redirect: 'manual' });
+      const response = await fetch(`${base()}/`, {
+        headers: accept ? { accept } : {},
+        redirect: 'manual',
+      });
       expect(response.status, String(accept)).toBe(302);
       expect(response.headers.get('location')).toBe('/alive');
     }
-    const alive = (await (await fetch(`${base()}/alive`)).json()) as { last_check_result: Record<string, string> };
-    expect(alive.last_check_result).toEqual({ me_service: 'unexpected status code 502', 'path_node-b': 'ok' });
+    const alive = (await (await fetch(`${base()}/alive`)).json()) as {
+      last_check_result: Record<string, string>;
+    };
+    expect(alive.last_check_result).toEqual({
+      me_service: 'unexpected status code 502',
+      'path_node-b': 'ok',
+    });
   });
 
   it('serves its script and style, and nothing else under /status/', async () => {
     const script = await fetch(`${base()}/status/status.js`);
     expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);
     expect(await script.text()).toContain('status.json');
-    expect((await fetch(`${base()}/status/status.css`)).headers.get('content-type')).toMatch(/^text\/css/);
+    expect((await fetch(`${base()}/status/status.css`)).headers.get('content-type')).toMatch(
+      /^text\/css/,
+    );
     expect((await fetch(`${base()}/status/index.html`)).status).toBe(404);
     expect((await fetch(`${base()}/status/..%2Fcluster.ts`)).status).toBe(404);
   });
 
   it('answers ?view=self with its own checks only, including the last error', async () => {
-    const doc = (await (await fetch(`${base()}/status.json?view=self`)).json()) as Record<string, unknown>;
-    expect(doc).toMatchObject({ kind: 'kubenurse-ts-status', node: 'node-a', pod: 'kubenurse-node-a', neighbourhoodState: 'ok' });
+    const doc = (await (await fetch(`${base()}/status.json?view=self`)).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(doc).toMatchObject({
+      kind: 'kubenurse-ts-status',
+      node: 'node-a',
+      pod: 'kubenurse-node-a',
+      neighbourhoodState: 'ok',
+    });
     expect(doc).not.toHaveProperty('cluster');
     const checks = doc.checks as Record<string, unknown>[];
     expect(checks.map((check) => check.type)).toEqual(['me_service', 'path_node-b']);
-    expect(checks[0]).toMatchObject({ status: 'error', event: 'status_code_502', lastError: { event: 'status_code_502', message: 'unexpected status code 502' } });
+    expect(checks[0]).toMatchObject({
+      status: 'error',
+      event: 'status_code_502',
+      lastError: { event: 'status_code_502', message: 'unexpected status code 502' },
+    });
   });
 });
 
@@ -155,14 +268,29 @@ describe('cluster view', () => {
 
   it('carries latencies from our neighbours and error text from plain kubenurse', () => {
     const [, b, c] = doc.cluster.rows;
-    expect(b?.paths['node-a']).toEqual({ status: 'ok', durationMs: 4.2, event: null, message: null });
-    expect(b?.paths['node-c']).toMatchObject({ status: 'error', event: 'connect_done', message: 'connect ECONNREFUSED' });
-    expect(c?.paths['node-a']).toEqual({ status: 'ok', durationMs: null, event: null, message: null });
+    expect(b?.paths['node-a']).toEqual({
+      status: 'ok',
+      durationMs: 4.2,
+      event: null,
+      message: null,
+    });
+    expect(b?.paths['node-c']).toMatchObject({
+      status: 'error',
+      event: 'connect_done',
+      message: 'connect ECONNREFUSED',
+    });
+    expect(c?.paths['node-a']).toEqual({
+      status: 'ok',
+      durationMs: null,
+      event: null,
+      message: null,
+    });
     expect(c?.paths['node-b']?.message).toContain('i/o timeout');
   });
 
   it('says why a neighbour could not be read: refused, no answer in time, too large', () => {
-    const error = (node: string): string => doc.cluster.rows.find((row) => row.node === node)?.error ?? '';
+    const error = (node: string): string =>
+      doc.cluster.rows.find((row) => row.node === node)?.error ?? '';
     expect(error('node-d')).toMatch(/ECONNREFUSED/);
     expect(error('node-e')).toBe('no answer within 1000 ms');
     expect(error('node-f')).toMatch(/^response larger than \d+ bytes$/);

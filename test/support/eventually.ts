@@ -3,7 +3,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Retries `assertion` every `pollMs` until it passes, up to `timeoutMs`; rethrows the last failure. */
-export async function eventually(assertion: () => void | Promise<void>, timeoutMs = 10_000, pollMs = 50): Promise<void> {
+export async function eventually(
+  assertion: () => void | Promise<void>,
+  timeoutMs = 10_000,
+  pollMs = 50,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -104,7 +104,9 @@ interface HistoryEntry {
   readonly after: Json | undefined;
 }
 
-export const DEFAULT_POD_LABELS: Readonly<Record<string, string>> = { 'app.kubernetes.io/name': 'kubenurse' };
+export const DEFAULT_POD_LABELS: Readonly<Record<string, string>> = {
+  'app.kubernetes.io/name': 'kubenurse',
+};
 const MAX_REQUEST_LOG = 10_000;
 
 /** A core/v1 Pod as the apiserver would return it, from the few fields tests care about. */
@@ -120,7 +122,10 @@ export function makePod(init: PodInit): Json {
       labels: { ...(init.labels ?? DEFAULT_POD_LABELS) },
       creationTimestamp: new Date().toISOString(),
     },
-    spec: { ...(init.nodeName === undefined ? {} : { nodeName: init.nodeName }), containers: [{ name: 'kubenurse', image: 'kubenurse-ts' }] },
+    spec: {
+      ...(init.nodeName === undefined ? {} : { nodeName: init.nodeName }),
+      containers: [{ name: 'kubenurse', image: 'kubenurse-ts' }],
+    },
     status: {
       phase: init.phase ?? 'Running',
       ...(init.podIP === undefined ? {} : { podIP: init.podIP, podIPs: [{ ip: init.podIP }] }),
@@ -135,11 +140,21 @@ export function makeNode(init: NodeInit): Json {
   return {
     apiVersion: 'v1',
     kind: 'Node',
-    metadata: { name: init.name, uid: randomUid(), labels: { 'kubernetes.io/hostname': init.name, ...init.labels }, creationTimestamp: new Date().toISOString() },
-    spec: { ...(init.unschedulable ? { unschedulable: true } : {}), ...(init.taints?.length ? { taints: init.taints.map((taint) => ({ ...taint })) } : {}) },
+    metadata: {
+      name: init.name,
+      uid: randomUid(),
+      labels: { 'kubernetes.io/hostname': init.name, ...init.labels },
+      creationTimestamp: new Date().toISOString(),
+    },
+    spec: {
+      ...(init.unschedulable ? { unschedulable: true } : {}),
+      ...(init.taints?.length ? { taints: init.taints.map((taint) => ({ ...taint })) } : {}),
+    },
     status: {
       conditions: [{ type: 'Ready', status: 'True' }],
-      ...(init.internalIP === undefined ? {} : { addresses: [{ type: 'InternalIP', address: init.internalIP }] }),
+      ...(init.internalIP === undefined
+        ? {}
+        : { addresses: [{ type: 'InternalIP', address: init.internalIP }] }),
       images: [{ names: ['registry.example/kubenurse-ts:latest'], sizeBytes: 40_000_000 }],
     },
   };
@@ -159,7 +174,15 @@ function meta(object: Json): Json {
 }
 
 function status(code: number, reason: string, message: string): Json {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    code,
+  };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -170,7 +193,9 @@ export class SelectorError extends Error {}
 type Requirement = (labels: Readonly<Record<string, string>>) => boolean;
 
 /** Kubernetes label selector syntax → a predicate. Throws SelectorError on bad syntax. */
-export function parseLabelSelector(selector: string): (labels: Readonly<Record<string, string>>) => boolean {
+export function parseLabelSelector(
+  selector: string,
+): (labels: Readonly<Record<string, string>>) => boolean {
   const requirements = splitTopLevel(selector).map(parseRequirement);
   return (labels) => requirements.every((requirement) => requirement(labels));
 }
@@ -192,7 +217,8 @@ function splitTopLevel(selector: string): string[] {
   parts.push(current);
   const trimmed = parts.map((part) => part.trim());
   if (trimmed.length === 1 && trimmed[0] === '') return [];
-  if (trimmed.some((part) => part === '')) throw new SelectorError(`empty requirement in ${JSON.stringify(selector)}`);
+  if (trimmed.some((part) => part === ''))
+    throw new SelectorError(`empty requirement in ${JSON.stringify(selector)}`);
   return trimmed;
 }
 
@@ -205,7 +231,8 @@ function checkKey(key: string): string {
 }
 
 function checkValue(value: string): string {
-  if (!LABEL_VALUE.test(value) || value.length > 63) throw new SelectorError(`invalid label value ${JSON.stringify(value)}`);
+  if (!LABEL_VALUE.test(value) || value.length > 63)
+    throw new SelectorError(`invalid label value ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -214,13 +241,17 @@ function parseRequirement(text: string): Requirement {
   if (set) {
     const key = checkKey(set[1] as string);
     const values = new Set((set[3] as string).split(',').map((value) => checkValue(value.trim())));
-    return set[2] === 'in' ? (labels) => key in labels && values.has(labels[key] as string) : (labels) => !(key in labels) || !values.has(labels[key] as string);
+    return set[2] === 'in'
+      ? (labels) => key in labels && values.has(labels[key] as string)
+      : (labels) => !(key in labels) || !values.has(labels[key] as string);
   }
   const comparison = /^([^=!\s]+)\s*(==|=|!=)\s*(\S*)$/.exec(text);
   if (comparison) {
     const key = checkKey(comparison[1] as string);
     const value = checkValue(comparison[3] as string);
-    return comparison[2] === '!=' ? (labels) => labels[key] !== value : (labels) => labels[key] === value;
+    return comparison[2] === '!='
+      ? (labels) => labels[key] !== value
+      : (labels) => labels[key] === value;
   }
   if (text.startsWith('!')) {
     const key = checkKey(text.slice(1).trim());
@@ -241,9 +272,12 @@ export function parseFieldSelector(selector: string): (object: Json) => boolean 
   const requirements = splitTopLevel(selector).map((text) => {
     const match = /^([^=!\s]+)\s*(==|=|!=)\s*(\S*)$/.exec(text);
     const read = match ? FIELD_PATHS[match[1] as string] : undefined;
-    if (!match || !read) throw new SelectorError(`unsupported field selector ${JSON.stringify(text)}`);
+    if (!match || !read)
+      throw new SelectorError(`unsupported field selector ${JSON.stringify(text)}`);
     const value = match[3] as string;
-    return match[2] === '!=' ? (object: Json) => read(object) !== value : (object: Json) => read(object) === value;
+    return match[2] === '!='
+      ? (object: Json) => read(object) !== value
+      : (object: Json) => read(object) === value;
   });
   return (object) => requirements.every((requirement) => requirement(object));
 }
@@ -276,7 +310,10 @@ export class FakeApiServer {
   private nextWatchExpiry: 'event' | 'status' | undefined;
   private listening = false;
 
-  private constructor(options: FakeApiServerOptions, tls: { cert: string; key: string; caCert: string; caCertPath: string }) {
+  private constructor(
+    options: FakeApiServerOptions,
+    tls: { cert: string; key: string; caCert: string; caCertPath: string },
+  ) {
     this.host = options.host ?? '127.0.0.1';
     this.boundPort = options.port ?? 0;
     this.tokens = new Set([options.token ?? randomBytes(24).toString('base64url')]);
@@ -284,7 +321,9 @@ export class FakeApiServer {
     this.allowAnonymousVersion = options.allowAnonymousVersion ?? false;
     this.caCert = tls.caCert;
     this.caCertPath = tls.caCertPath;
-    this.server = createServer({ cert: tls.cert, key: tls.key }, (request, response) => this.handle(request, response));
+    this.server = createServer({ cert: tls.cert, key: tls.key }, (request, response) =>
+      this.handle(request, response),
+    );
     // Watches are long-lived; keep-alive sockets must not hold close() up.
     this.server.keepAliveTimeout = 1000;
     if (options.bookmarkIntervalMs !== undefined) {
@@ -303,7 +342,12 @@ export class FakeApiServer {
     } else {
       const ca = createTestCa('fake-apiserver CA');
       const host = options.host ?? '127.0.0.1';
-      const issued = ca.issue('apiserver', [host, 'localhost', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local']);
+      const issued = ca.issue('apiserver', [
+        host,
+        'localhost',
+        'kubernetes.default.svc',
+        'kubernetes.default.svc.cluster.local',
+      ]);
       tls = { cert: issued.cert, key: issued.key, caCert: ca.caCert, caCertPath: ca.caCertPath };
     }
     const api = new FakeApiServer(options, tls);
@@ -395,7 +439,15 @@ export class FakeApiServer {
     const config = {
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [{ name: 'fake', cluster: { server: this.url, 'certificate-authority-data': Buffer.from(this.caCert).toString('base64') } }],
+      clusters: [
+        {
+          name: 'fake',
+          cluster: {
+            server: this.url,
+            'certificate-authority-data': Buffer.from(this.caCert).toString('base64'),
+          },
+        },
+      ],
       users: [{ name: 'fake', user: { token: this.token } }],
       contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'fake', namespace } }],
       'current-context': 'fake',
@@ -425,10 +477,16 @@ export class FakeApiServer {
   cordon(name: string, on = true): Json {
     return this.updateNode(name, (node) => {
       const spec = (node.spec ??= {}) as Json;
-      const taints = ((spec.taints as Json[] | undefined) ?? []).filter((taint) => taint.key !== 'node.kubernetes.io/unschedulable');
+      const taints = ((spec.taints as Json[] | undefined) ?? []).filter(
+        (taint) => taint.key !== 'node.kubernetes.io/unschedulable',
+      );
       if (on) {
         spec.unschedulable = true;
-        taints.push({ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule', timeAdded: new Date().toISOString() });
+        taints.push({
+          key: 'node.kubernetes.io/unschedulable',
+          effect: 'NoSchedule',
+          timeAdded: new Date().toISOString(),
+        });
       } else delete spec.unschedulable;
       if (taints.length) spec.taints = taints;
       else delete spec.taints;
@@ -438,7 +496,9 @@ export class FakeApiServer {
   taint(name: string, key: string, effect = 'NoSchedule', value?: string): Json {
     return this.updateNode(name, (node) => {
       const spec = (node.spec ??= {}) as Json;
-      const taints = ((spec.taints as Json[] | undefined) ?? []).filter((taint) => taint.key !== key);
+      const taints = ((spec.taints as Json[] | undefined) ?? []).filter(
+        (taint) => taint.key !== key,
+      );
       taints.push({ key, effect, ...(value === undefined ? {} : { value }) });
       spec.taints = taints;
     });
@@ -447,7 +507,9 @@ export class FakeApiServer {
   untaint(name: string, key: string): Json {
     return this.updateNode(name, (node) => {
       const spec = (node.spec ??= {}) as Json;
-      const taints = ((spec.taints as Json[] | undefined) ?? []).filter((taint) => taint.key !== key);
+      const taints = ((spec.taints as Json[] | undefined) ?? []).filter(
+        (taint) => taint.key !== key,
+      );
       if (taints.length) spec.taints = taints;
       else delete spec.taints;
     });
@@ -455,7 +517,10 @@ export class FakeApiServer {
 
   /** Graceful node deletion in progress (finalizers): deletionTimestamp set, node still listed. */
   markNodeDeleting(name: string): Json {
-    return this.updateNode(name, (node) => void (meta(node).deletionTimestamp = new Date().toISOString()));
+    return this.updateNode(
+      name,
+      (node) => void (meta(node).deletionTimestamp = new Date().toISOString()),
+    );
   }
 
   addPod(init: PodInit | Json): Json {
@@ -472,7 +537,11 @@ export class FakeApiServer {
 
   /** Graceful pod deletion started: deletionTimestamp set, pod still listed (Terminating). */
   terminatePod(namespace: string, name: string): Json {
-    return this.updatePod(namespace, name, (pod) => void (meta(pod).deletionTimestamp = new Date().toISOString()));
+    return this.updatePod(
+      namespace,
+      name,
+      (pod) => void (meta(pod).deletionTimestamp = new Date().toISOString()),
+    );
   }
 
   deletePod(namespace: string, name: string): void {
@@ -537,19 +606,27 @@ export class FakeApiServer {
   /** Sends a BOOKMARK to every watch that asked for them (allowWatchBookmarks=true). */
   sendBookmarks(): void {
     for (const watcher of this.watchers) {
-      if (watcher.bookmarks) this.writeEvent(watcher, 'BOOKMARK', { kind: watcher.kind === 'pods' ? 'Pod' : 'Node', apiVersion: 'v1', metadata: { resourceVersion: String(this.rv) } });
+      if (watcher.bookmarks)
+        this.writeEvent(watcher, 'BOOKMARK', {
+          kind: watcher.kind === 'pods' ? 'Pod' : 'Node',
+          apiVersion: 'v1',
+          metadata: { resourceVersion: String(this.rv) },
+        });
     }
   }
 
   /** Open watch streams, optionally of one kind. */
   watchCount(kind?: Kind): number {
-    return [...this.watchers].filter((watcher) => kind === undefined || watcher.kind === kind).length;
+    return [...this.watchers].filter((watcher) => kind === undefined || watcher.kind === kind)
+      .length;
   }
 
   // --- internals ---------------------------------------------------------------------------
 
   private key(kind: Kind, object: Json): string {
-    return kind === 'pods' ? `${meta(object).namespace as string}/${meta(object).name as string}` : (meta(object).name as string);
+    return kind === 'pods'
+      ? `${meta(object).namespace as string}/${meta(object).name as string}`
+      : (meta(object).name as string);
   }
 
   private require(kind: Kind, key: string): Json {
@@ -561,8 +638,10 @@ export class FakeApiServer {
   private put(kind: Kind, object: Json, type: 'ADDED' | 'MODIFIED'): Json {
     const key = this.key(kind, object);
     const before = this.objects[kind].get(key);
-    if (type === 'ADDED' && before) throw new Error(`fake apiserver: ${kind.slice(0, -1)} ${key} already exists`);
-    if (type === 'MODIFIED' && !before) throw new Error(`fake apiserver: no ${kind.slice(0, -1)} ${key}`);
+    if (type === 'ADDED' && before)
+      throw new Error(`fake apiserver: ${kind.slice(0, -1)} ${key} already exists`);
+    if (type === 'MODIFIED' && !before)
+      throw new Error(`fake apiserver: no ${kind.slice(0, -1)} ${key}`);
     this.rv++;
     meta(object).resourceVersion = String(this.rv);
     this.objects[kind].set(key, object);
@@ -583,12 +662,14 @@ export class FakeApiServer {
       const dropped = this.history.shift() as HistoryEntry;
       this.compactedRv = dropped.rv;
     }
-    for (const watcher of this.watchers) if (watcher.kind === entry.kind) this.deliver(watcher, entry);
+    for (const watcher of this.watchers)
+      if (watcher.kind === entry.kind) this.deliver(watcher, entry);
   }
 
   private visible(watcher: Watcher, object: Json | undefined): boolean {
     if (!object) return false;
-    if (watcher.namespace !== undefined && meta(object).namespace !== watcher.namespace) return false;
+    if (watcher.namespace !== undefined && meta(object).namespace !== watcher.namespace)
+      return false;
     return watcher.matches(object);
   }
 
@@ -605,7 +686,8 @@ export class FakeApiServer {
       return;
     }
     const is = this.visible(watcher, entry.after);
-    const type: EventType | undefined = was && is ? 'MODIFIED' : is ? 'ADDED' : was ? 'DELETED' : undefined;
+    const type: EventType | undefined =
+      was && is ? 'MODIFIED' : is ? 'ADDED' : was ? 'DELETED' : undefined;
     if (type) this.writeEvent(watcher, type, entry.after);
   }
 
@@ -614,7 +696,10 @@ export class FakeApiServer {
     watcher.response.write(`${JSON.stringify({ type, object })}\n`);
   }
 
-  private authorised(request: IncomingMessage, path: string): { ok: boolean; token: string | undefined } {
+  private authorised(
+    request: IncomingMessage,
+    path: string,
+  ): { ok: boolean; token: string | undefined } {
     const header = request.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice('Bearer '.length) : undefined;
     if (token !== undefined) return { ok: this.tokens.has(token), token };
@@ -623,7 +708,8 @@ export class FakeApiServer {
 
   private log(record: RequestRecord): void {
     this.requests.push(record);
-    if (this.requests.length > MAX_REQUEST_LOG) this.requests.splice(0, this.requests.length - MAX_REQUEST_LOG);
+    if (this.requests.length > MAX_REQUEST_LOG)
+      this.requests.splice(0, this.requests.length - MAX_REQUEST_LOG);
   }
 
   private handle(request: IncomingMessage, response: ServerResponse): void {
@@ -645,18 +731,43 @@ export class FakeApiServer {
       response.on('close', () => this.hanging.delete(response));
       return;
     }
-    if (this.failure && inScope(this.failure.scope)) return send(this.failure.status, status(this.failure.status, 'InternalError', 'injected failure'));
+    if (this.failure && inScope(this.failure.scope))
+      return send(
+        this.failure.status,
+        status(this.failure.status, 'InternalError', 'injected failure'),
+      );
     if (!ok) return send(401, status(401, 'Unauthorized', 'Unauthorized'));
-    if (request.method !== 'GET') return send(405, status(405, 'MethodNotAllowed', 'the fake apiserver only serves GET'));
+    if (request.method !== 'GET')
+      return send(405, status(405, 'MethodNotAllowed', 'the fake apiserver only serves GET'));
     if (path === '/version') {
-      return send(200, { major: '1', minor: '34', gitVersion: 'v1.34.0-fake', gitCommit: 'fake', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'go1.25', compiler: 'gc', platform: 'linux/amd64' });
+      return send(200, {
+        major: '1',
+        minor: '34',
+        gitVersion: 'v1.34.0-fake',
+        gitCommit: 'fake',
+        gitTreeState: 'clean',
+        buildDate: '2026-01-01T00:00:00Z',
+        goVersion: 'go1.25',
+        compiler: 'gc',
+        platform: 'linux/amd64',
+      });
     }
 
     const route = this.route(path);
-    if (!route) return send(404, status(404, 'NotFound', `the server could not find the requested resource (${path})`));
+    if (!route)
+      return send(
+        404,
+        status(404, 'NotFound', `the server could not find the requested resource (${path})`),
+      );
     if (route.name !== undefined) {
-      const object = this.objects[route.kind].get(route.kind === 'pods' ? `${route.namespace}/${route.name}` : route.name);
-      if (!object || watch) return send(404, status(404, 'NotFound', `${route.kind.slice(0, -1)} "${route.name}" not found`));
+      const object = this.objects[route.kind].get(
+        route.kind === 'pods' ? `${route.namespace}/${route.name}` : route.name,
+      );
+      if (!object || watch)
+        return send(
+          404,
+          status(404, 'NotFound', `${route.kind.slice(0, -1)} "${route.name}" not found`),
+        );
       return send(200, object);
     }
 
@@ -664,17 +775,39 @@ export class FakeApiServer {
     try {
       const labels = parseLabelSelector(query.labelSelector ?? '');
       const fields = parseFieldSelector(query.fieldSelector ?? '');
-      matches = (object) => labels((meta(object).labels as Record<string, string> | undefined) ?? {}) && fields(object);
+      matches = (object) =>
+        labels((meta(object).labels as Record<string, string> | undefined) ?? {}) && fields(object);
     } catch (error) {
-      if (error instanceof SelectorError) return send(400, status(400, 'BadRequest', `unable to parse requirement: ${error.message}`));
+      if (error instanceof SelectorError)
+        return send(
+          400,
+          status(400, 'BadRequest', `unable to parse requirement: ${error.message}`),
+        );
       throw error;
     }
 
     if (!watch) {
       const requested = Number(query.resourceVersion || '0');
-      if (!Number.isFinite(requested) || requested > this.rv) return send(504, status(504, 'Timeout', `Too large resource version: ${query.resourceVersion}, current: ${this.rv}`));
-      const items = [...this.objects[route.kind].values()].filter((object) => (route.namespace === undefined || meta(object).namespace === route.namespace) && matches(object));
-      return send(200, { kind: route.kind === 'pods' ? 'PodList' : 'NodeList', apiVersion: 'v1', metadata: { resourceVersion: String(this.rv) }, items });
+      if (!Number.isFinite(requested) || requested > this.rv)
+        return send(
+          504,
+          status(
+            504,
+            'Timeout',
+            `Too large resource version: ${query.resourceVersion}, current: ${this.rv}`,
+          ),
+        );
+      const items = [...this.objects[route.kind].values()].filter(
+        (object) =>
+          (route.namespace === undefined || meta(object).namespace === route.namespace) &&
+          matches(object),
+      );
+      return send(200, {
+        kind: route.kind === 'pods' ? 'PodList' : 'NodeList',
+        apiVersion: 'v1',
+        metadata: { resourceVersion: String(this.rv) },
+        items,
+      });
     }
 
     if (this.nextWatchExpiry === 'status') {
@@ -684,24 +817,42 @@ export class FakeApiServer {
     this.log({ method: 'GET', path, query, watch, token, status: 200 });
     response.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     response.flushHeaders();
-    const watcher: Watcher = { kind: route.kind, namespace: route.namespace, matches, bookmarks: query.allowWatchBookmarks === 'true', response };
+    const watcher: Watcher = {
+      kind: route.kind,
+      namespace: route.namespace,
+      matches,
+      bookmarks: query.allowWatchBookmarks === 'true',
+      response,
+    };
     const from = query.resourceVersion;
     const injected = this.nextWatchExpiry === 'event';
     if (injected) this.nextWatchExpiry = undefined;
-    if (injected || (from !== undefined && from !== '' && from !== '0' && !(Number(from) >= this.compactedRv))) {
-      this.writeEvent(watcher, 'ERROR', status(410, 'Expired', `too old resource version: ${from ?? ''} (${this.compactedRv})`));
+    if (
+      injected ||
+      (from !== undefined && from !== '' && from !== '0' && !(Number(from) >= this.compactedRv))
+    ) {
+      this.writeEvent(
+        watcher,
+        'ERROR',
+        status(410, 'Expired', `too old resource version: ${from ?? ''} (${this.compactedRv})`),
+      );
       response.end();
       return;
     }
     if (from === undefined || from === '' || from === '0') {
       // No resourceVersion: start "now", with the current state as ADDED events.
-      for (const object of this.objects[route.kind].values()) if (this.visible(watcher, object)) this.writeEvent(watcher, 'ADDED', object);
+      for (const object of this.objects[route.kind].values())
+        if (this.visible(watcher, object)) this.writeEvent(watcher, 'ADDED', object);
     } else {
-      for (const entry of this.history) if (entry.kind === route.kind && entry.rv > Number(from)) this.deliver(watcher, entry);
+      for (const entry of this.history)
+        if (entry.kind === route.kind && entry.rv > Number(from)) this.deliver(watcher, entry);
     }
     this.watchers.add(watcher);
     const timeoutSeconds = Number(query.timeoutSeconds);
-    const timer = Number.isFinite(timeoutSeconds) && timeoutSeconds > 0 ? setTimeout(() => response.end(), timeoutSeconds * 1000) : undefined;
+    const timer =
+      Number.isFinite(timeoutSeconds) && timeoutSeconds > 0
+        ? setTimeout(() => response.end(), timeoutSeconds * 1000)
+        : undefined;
     timer?.unref();
     response.on('close', () => {
       clearTimeout(timer);
@@ -713,11 +864,14 @@ export class FakeApiServer {
     const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
     if (parts[0] !== 'api' || parts[1] !== 'v1') return undefined;
     const rest = parts.slice(2);
-    if (rest[0] === 'nodes' && rest.length <= 2) return rest.length === 2 ? { kind: 'nodes', name: rest[1] as string } : { kind: 'nodes' };
+    if (rest[0] === 'nodes' && rest.length <= 2)
+      return rest.length === 2 ? { kind: 'nodes', name: rest[1] as string } : { kind: 'nodes' };
     if (rest[0] === 'pods' && rest.length === 1) return { kind: 'pods' };
     if (rest[0] === 'namespaces' && rest[2] === 'pods' && rest.length >= 3 && rest.length <= 4) {
       const namespace = rest[1] as string;
-      return rest.length === 4 ? { kind: 'pods', namespace, name: rest[3] as string } : { kind: 'pods', namespace };
+      return rest.length === 4
+        ? { kind: 'pods', namespace, name: rest[3] as string }
+        : { kind: 'pods', namespace };
     }
     return undefined;
   }

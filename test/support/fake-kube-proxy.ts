@@ -75,7 +75,8 @@ interface FamilyState {
 
 const SYNC_BUCKETS = Array.from({ length: 15 }, (_, i) => 0.001 * 2 ** i); // ExponentialBuckets(0.001, 2, 15)
 const NETWORK_PROGRAMMING_BUCKETS = [
-  0.25, 0.5,
+  0.25,
+  0.5,
   ...Array.from({ length: 59 }, (_, i) => 1 + i),
   ...Array.from({ length: 12 }, (_, i) => 60 + 5 * i),
   ...Array.from({ length: 7 }, (_, i) => 120 + 30 * i),
@@ -103,12 +104,17 @@ export function goTimeString(epochSeconds: number | undefined, monotonicSeconds?
   const nanos = Math.round((epochSeconds - whole) * 1e9);
   const iso = new Date(whole * 1000).toISOString(); // 2024-01-02T15:04:05.000Z
   const fraction = nanos === 0 ? '' : `.${String(nanos).padStart(9, '0').replace(/0+$/, '')}`;
-  const monotonic = monotonicSeconds === undefined ? '' : ` m=${monotonicSeconds < 0 ? '-' : '+'}${Math.abs(monotonicSeconds).toFixed(9)}`;
+  const monotonic =
+    monotonicSeconds === undefined
+      ? ''
+      : ` m=${monotonicSeconds < 0 ? '-' : '+'}${Math.abs(monotonicSeconds).toFixed(9)}`;
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${fraction} +0000 UTC${monotonic}`;
 }
 
 function labelText(labels: readonly (readonly [string, string])[]): string {
-  return labels.length === 0 ? '' : `{${labels.map(([k, v]) => `${k}="${v.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`))}"`).join(',')}}`;
+  return labels.length === 0
+    ? ''
+    : `{${labels.map(([k, v]) => `${k}="${v.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`))}"`).join(',')}}`;
 }
 
 class Exposition {
@@ -126,10 +132,24 @@ class Exposition {
     return this;
   }
 
-  histogram(name: string, labels: readonly (readonly [string, string])[], buckets: readonly number[], observations: readonly number[]): this {
-    for (const le of buckets) this.sample(`${name}_bucket`, [...labels, ['le', goFloat(le)]], observations.filter((o) => o <= le).length);
+  histogram(
+    name: string,
+    labels: readonly (readonly [string, string])[],
+    buckets: readonly number[],
+    observations: readonly number[],
+  ): this {
+    for (const le of buckets)
+      this.sample(
+        `${name}_bucket`,
+        [...labels, ['le', goFloat(le)]],
+        observations.filter((o) => o <= le).length,
+      );
     this.sample(`${name}_bucket`, [...labels, ['le', '+Inf']], observations.length);
-    this.sample(`${name}_sum`, labels, observations.reduce((sum, o) => sum + o, 0));
+    this.sample(
+      `${name}_sum`,
+      labels,
+      observations.reduce((sum, o) => sum + o, 0),
+    );
     this.sample(`${name}_count`, labels, observations.length);
     return this;
   }
@@ -139,7 +159,9 @@ class Exposition {
   }
 }
 
-export async function startFakeKubeProxy(options: FakeKubeProxyOptions = {}): Promise<FakeKubeProxy> {
+export async function startFakeKubeProxy(
+  options: FakeKubeProxyOptions = {},
+): Promise<FakeKubeProxy> {
   const host = options.host ?? '127.0.0.1';
   const now = options.now ?? (() => Date.now() / 1000);
   const healthTimeout = options.healthTimeoutSeconds ?? 60;
@@ -181,7 +203,8 @@ export async function startFakeKubeProxy(options: FakeKubeProxyOptions = {}): Pr
   const requests = { metrics: 0, healthz: 0, livez: 0 };
   const pending: ServerResponse[] = [];
 
-  const familyKeys = (ipFamily: string | undefined): string[] => (ipFamily === undefined ? [...families.keys()] : [labelled ? ipFamily : '']);
+  const familyKeys = (ipFamily: string | undefined): string[] =>
+    ipFamily === undefined ? [...families.keys()] : [labelled ? ipFamily : ''];
   const ipLabel = (key: string): [string, string][] => (labelled ? [['ip_family', key]] : []);
 
   const proxyHealthy = (): { healthy: boolean; lastUpdated: number | undefined } => {
@@ -189,8 +212,10 @@ export async function startFakeKubeProxy(options: FakeKubeProxyOptions = {}): Pr
     let lastUpdated: number | undefined;
     let healthy = true;
     for (const state of families.values()) {
-      if (lastUpdated === undefined || state.lastTimestamp > lastUpdated) lastUpdated = state.lastTimestamp;
-      if (state.oldestPending !== undefined && current - state.oldestPending >= healthTimeout) healthy = false;
+      if (lastUpdated === undefined || state.lastTimestamp > lastUpdated)
+        lastUpdated = state.lastTimestamp;
+      if (state.oldestPending !== undefined && current - state.oldestPending >= healthTimeout)
+        healthy = false;
     }
     return { healthy: forcedHealth ?? healthy, lastUpdated };
   };
@@ -199,59 +224,252 @@ export async function startFakeKubeProxy(options: FakeKubeProxyOptions = {}): Pr
     const current = now();
     if (hung) for (const state of families.values()) state.lastQueuedTimestamp = current;
     const out = new Exposition();
-    const perFamily = (name: string, type: string, help: string, value: (state: FamilyState) => number): void => {
+    const perFamily = (
+      name: string,
+      type: string,
+      help: string,
+      value: (state: FamilyState) => number,
+    ): void => {
       out.family(name, type, help);
       for (const [key, state] of families) out.sample(name, ipLabel(key), value(state));
     };
-    const histogramPerFamily = (name: string, help: string, buckets: readonly number[], observations: (state: FamilyState) => number[]): void => {
+    const histogramPerFamily = (
+      name: string,
+      help: string,
+      buckets: readonly number[],
+      observations: (state: FamilyState) => number[],
+    ): void => {
       out.family(name, 'histogram', help);
-      for (const [key, state] of families) out.histogram(name, ipLabel(key), buckets, observations(state));
+      for (const [key, state] of families)
+        out.histogram(name, ipLabel(key), buckets, observations(state));
     };
 
-    out.family('go_gc_duration_seconds', 'summary', 'A summary of the pause duration of garbage collection cycles.');
-    for (const [q, v] of [['0', 2.4e-5], ['0.25', 3.9e-5], ['0.5', 5.1e-5], ['0.75', 8.3e-5], ['1', 0.000312]] as const) out.sample('go_gc_duration_seconds', [['quantile', q]], v);
-    out.sample('go_gc_duration_seconds_sum', [], 0.0041).sample('go_gc_duration_seconds_count', [], 61);
-    out.family('go_goroutines', 'gauge', 'Number of goroutines that currently exist.').sample('go_goroutines', [], 48);
-    out.family('go_info', 'gauge', 'Information about the Go environment.').sample('go_info', [['version', 'go1.22.5']], 1);
+    out.family(
+      'go_gc_duration_seconds',
+      'summary',
+      'A summary of the pause duration of garbage collection cycles.',
+    );
+    for (const [q, v] of [
+      ['0', 2.4e-5],
+      ['0.25', 3.9e-5],
+      ['0.5', 5.1e-5],
+      ['0.75', 8.3e-5],
+      ['1', 0.000312],
+    ] as const)
+      out.sample('go_gc_duration_seconds', [['quantile', q]], v);
+    out
+      .sample('go_gc_duration_seconds_sum', [], 0.0041)
+      .sample('go_gc_duration_seconds_count', [], 61);
+    out
+      .family('go_goroutines', 'gauge', 'Number of goroutines that currently exist.')
+      .sample('go_goroutines', [], 48);
+    out
+      .family('go_info', 'gauge', 'Information about the Go environment.')
+      .sample('go_info', [['version', 'go1.22.5']], 1);
 
-    histogramPerFamily('kubeproxy_network_programming_duration_seconds', '[ALPHA] In Cluster Network Programming Latency in seconds', NETWORK_PROGRAMMING_BUCKETS, (s) => s.networkProgramming);
-    out.family('kubeproxy_proxy_healthz_total', 'counter', '[ALPHA] Cumulative proxy healthz HTTP status');
-    for (const [code, count] of healthzCodes) out.sample('kubeproxy_proxy_healthz_total', [['code', code]], count);
-    out.family('kubeproxy_proxy_livez_total', 'counter', '[ALPHA] Cumulative proxy livez HTTP status');
-    for (const [code, count] of livezCodes) out.sample('kubeproxy_proxy_livez_total', [['code', code]], count);
-    histogramPerFamily('kubeproxy_sync_full_proxy_rules_duration_seconds', '[ALPHA] SyncProxyRules latency in seconds for full resyncs', SYNC_BUCKETS, (s) => s.fullSyncDurations);
-    histogramPerFamily('kubeproxy_sync_partial_proxy_rules_duration_seconds', '[ALPHA] SyncProxyRules latency in seconds for partial resyncs', SYNC_BUCKETS, (s) => s.partialSyncDurations);
-    histogramPerFamily('kubeproxy_sync_proxy_rules_duration_seconds', '[ALPHA] SyncProxyRules latency in seconds', SYNC_BUCKETS, (s) => s.syncDurations);
-    out.family('kubeproxy_sync_proxy_rules_endpoint_changes_pending', 'gauge', '[ALPHA] Pending proxy rules Endpoint changes').sample('kubeproxy_sync_proxy_rules_endpoint_changes_pending', [], hung ? 7 : 0);
-    out.family('kubeproxy_sync_proxy_rules_endpoint_changes_total', 'counter', '[ALPHA] Cumulative proxy rules Endpoint changes').sample('kubeproxy_sync_proxy_rules_endpoint_changes_total', [], 214);
-    perFamily('kubeproxy_sync_proxy_rules_iptables_partial_restore_failures_total', 'counter', '[ALPHA] Cumulative proxy iptables partial restore failures', () => 0);
-    perFamily('kubeproxy_sync_proxy_rules_iptables_restore_failures_total', 'counter', '[ALPHA] Cumulative proxy iptables restore failures', () => 0);
-    out.family('kubeproxy_sync_proxy_rules_iptables_total', 'gauge', '[ALPHA] Total number of iptables rules owned by kube-proxy');
+    histogramPerFamily(
+      'kubeproxy_network_programming_duration_seconds',
+      '[ALPHA] In Cluster Network Programming Latency in seconds',
+      NETWORK_PROGRAMMING_BUCKETS,
+      (s) => s.networkProgramming,
+    );
+    out.family(
+      'kubeproxy_proxy_healthz_total',
+      'counter',
+      '[ALPHA] Cumulative proxy healthz HTTP status',
+    );
+    for (const [code, count] of healthzCodes)
+      out.sample('kubeproxy_proxy_healthz_total', [['code', code]], count);
+    out.family(
+      'kubeproxy_proxy_livez_total',
+      'counter',
+      '[ALPHA] Cumulative proxy livez HTTP status',
+    );
+    for (const [code, count] of livezCodes)
+      out.sample('kubeproxy_proxy_livez_total', [['code', code]], count);
+    histogramPerFamily(
+      'kubeproxy_sync_full_proxy_rules_duration_seconds',
+      '[ALPHA] SyncProxyRules latency in seconds for full resyncs',
+      SYNC_BUCKETS,
+      (s) => s.fullSyncDurations,
+    );
+    histogramPerFamily(
+      'kubeproxy_sync_partial_proxy_rules_duration_seconds',
+      '[ALPHA] SyncProxyRules latency in seconds for partial resyncs',
+      SYNC_BUCKETS,
+      (s) => s.partialSyncDurations,
+    );
+    histogramPerFamily(
+      'kubeproxy_sync_proxy_rules_duration_seconds',
+      '[ALPHA] SyncProxyRules latency in seconds',
+      SYNC_BUCKETS,
+      (s) => s.syncDurations,
+    );
+    out
+      .family(
+        'kubeproxy_sync_proxy_rules_endpoint_changes_pending',
+        'gauge',
+        '[ALPHA] Pending proxy rules Endpoint changes',
+      )
+      .sample('kubeproxy_sync_proxy_rules_endpoint_changes_pending', [], hung ? 7 : 0);
+    out
+      .family(
+        'kubeproxy_sync_proxy_rules_endpoint_changes_total',
+        'counter',
+        '[ALPHA] Cumulative proxy rules Endpoint changes',
+      )
+      .sample('kubeproxy_sync_proxy_rules_endpoint_changes_total', [], 214);
+    perFamily(
+      'kubeproxy_sync_proxy_rules_iptables_partial_restore_failures_total',
+      'counter',
+      '[ALPHA] Cumulative proxy iptables partial restore failures',
+      () => 0,
+    );
+    perFamily(
+      'kubeproxy_sync_proxy_rules_iptables_restore_failures_total',
+      'counter',
+      '[ALPHA] Cumulative proxy iptables restore failures',
+      () => 0,
+    );
+    out.family(
+      'kubeproxy_sync_proxy_rules_iptables_total',
+      'gauge',
+      '[ALPHA] Total number of iptables rules owned by kube-proxy',
+    );
     for (const key of families.keys()) {
-      out.sample('kubeproxy_sync_proxy_rules_iptables_total', [...ipLabel(key), ['table', 'filter']], 9);
-      out.sample('kubeproxy_sync_proxy_rules_iptables_total', [...ipLabel(key), ['table', 'nat']], 84);
+      out.sample(
+        'kubeproxy_sync_proxy_rules_iptables_total',
+        [...ipLabel(key), ['table', 'filter']],
+        9,
+      );
+      out.sample(
+        'kubeproxy_sync_proxy_rules_iptables_total',
+        [...ipLabel(key), ['table', 'nat']],
+        84,
+      );
     }
-    perFamily('kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds', 'gauge', '[ALPHA] The last time a sync of proxy rules was queued', (s) => s.lastQueuedTimestamp);
-    perFamily('kubeproxy_sync_proxy_rules_last_timestamp_seconds', 'gauge', '[ALPHA] The last time proxy rules were successfully synced', (s) => s.lastTimestamp);
-    out.family('kubeproxy_sync_proxy_rules_no_local_endpoints_total', 'gauge', '[ALPHA] Number of services with a Local traffic policy and no endpoints');
+    perFamily(
+      'kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds',
+      'gauge',
+      '[ALPHA] The last time a sync of proxy rules was queued',
+      (s) => s.lastQueuedTimestamp,
+    );
+    perFamily(
+      'kubeproxy_sync_proxy_rules_last_timestamp_seconds',
+      'gauge',
+      '[ALPHA] The last time proxy rules were successfully synced',
+      (s) => s.lastTimestamp,
+    );
+    out.family(
+      'kubeproxy_sync_proxy_rules_no_local_endpoints_total',
+      'gauge',
+      '[ALPHA] Number of services with a Local traffic policy and no endpoints',
+    );
     for (const key of families.keys()) {
-      out.sample('kubeproxy_sync_proxy_rules_no_local_endpoints_total', [...ipLabel(key), ['traffic_policy', 'external']], 0);
-      out.sample('kubeproxy_sync_proxy_rules_no_local_endpoints_total', [...ipLabel(key), ['traffic_policy', 'internal']], 0);
+      out.sample(
+        'kubeproxy_sync_proxy_rules_no_local_endpoints_total',
+        [...ipLabel(key), ['traffic_policy', 'external']],
+        0,
+      );
+      out.sample(
+        'kubeproxy_sync_proxy_rules_no_local_endpoints_total',
+        [...ipLabel(key), ['traffic_policy', 'internal']],
+        0,
+      );
     }
-    out.family('kubeproxy_sync_proxy_rules_service_changes_pending', 'gauge', '[ALPHA] Pending proxy rules Service changes').sample('kubeproxy_sync_proxy_rules_service_changes_pending', [], hung ? 2 : 0);
-    out.family('kubeproxy_sync_proxy_rules_service_changes_total', 'counter', '[ALPHA] Cumulative proxy rules Service changes').sample('kubeproxy_sync_proxy_rules_service_changes_total', [], 38);
-    out.family('kubernetes_build_info', 'gauge', '[ALPHA] A metric with a constant \'1\' value labeled by major, minor, git version, git commit, git tree state, build date, Go version, and compiler from which Kubernetes was built, and platform on which it is running.');
-    out.sample('kubernetes_build_info', [['build_date', '2024-06-11T20:20:18Z'], ['compiler', 'gc'], ['git_commit', '39683505b630ff2121012f3c5b16215a1449d5ed'], ['git_tree_state', 'clean'], ['git_version', 'v1.30.2'], ['go_version', 'go1.22.4'], ['major', '1'], ['minor', '30'], ['platform', 'linux/amd64']], 1);
-    out.family('process_cpu_seconds_total', 'counter', 'Total user and system CPU time spent in seconds.').sample('process_cpu_seconds_total', [], 12.34);
-    out.family('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.').sample('process_resident_memory_bytes', [], 5.2690944e7);
-    out.family('process_start_time_seconds', 'gauge', 'Start time of the process since unix epoch in seconds.').sample('process_start_time_seconds', [], Math.floor(startedAt));
-    out.family('rest_client_request_duration_seconds', 'histogram', '[ALPHA] Request latency in seconds. Broken down by verb, and host.');
-    out.histogram('rest_client_request_duration_seconds', [['url', `https://${API_HOST}/api/v1/nodes?fieldSelector=%7Bvalue%7D&limit=%7Bvalue%7D&resourceVersion=%7Bvalue%7D`], ['verb', 'GET']], REST_CLIENT_BUCKETS, [0.004, 0.012, 0.03]);
-    out.histogram('rest_client_request_duration_seconds', [['url', `https://${API_HOST}/apis/events.k8s.io/v1/namespaces/%7Bnamespace%7D/events`], ['verb', 'POST']], REST_CLIENT_BUCKETS, [0.008, 0.021]);
-    out.family('rest_client_requests_total', 'counter', '[ALPHA] Number of HTTP requests, partitioned by status code, method, and host.');
+    out
+      .family(
+        'kubeproxy_sync_proxy_rules_service_changes_pending',
+        'gauge',
+        '[ALPHA] Pending proxy rules Service changes',
+      )
+      .sample('kubeproxy_sync_proxy_rules_service_changes_pending', [], hung ? 2 : 0);
+    out
+      .family(
+        'kubeproxy_sync_proxy_rules_service_changes_total',
+        'counter',
+        '[ALPHA] Cumulative proxy rules Service changes',
+      )
+      .sample('kubeproxy_sync_proxy_rules_service_changes_total', [], 38);
+    out.family(
+      'kubernetes_build_info',
+      'gauge',
+      "[ALPHA] A metric with a constant '1' value labeled by major, minor, git version, git commit, git tree state, build date, Go version, and compiler from which Kubernetes was built, and platform on which it is running.",
+    );
+    out.sample(
+      'kubernetes_build_info',
+      [
+        ['build_date', '2024-06-11T20:20:18Z'],
+        ['compiler', 'gc'],
+        ['git_commit', '39683505b630ff2121012f3c5b16215a1449d5ed'],
+        ['git_tree_state', 'clean'],
+        ['git_version', 'v1.30.2'],
+        ['go_version', 'go1.22.4'],
+        ['major', '1'],
+        ['minor', '30'],
+        ['platform', 'linux/amd64'],
+      ],
+      1,
+    );
+    out
+      .family(
+        'process_cpu_seconds_total',
+        'counter',
+        'Total user and system CPU time spent in seconds.',
+      )
+      .sample('process_cpu_seconds_total', [], 12.34);
+    out
+      .family('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.')
+      .sample('process_resident_memory_bytes', [], 5.2690944e7);
+    out
+      .family(
+        'process_start_time_seconds',
+        'gauge',
+        'Start time of the process since unix epoch in seconds.',
+      )
+      .sample('process_start_time_seconds', [], Math.floor(startedAt));
+    out.family(
+      'rest_client_request_duration_seconds',
+      'histogram',
+      '[ALPHA] Request latency in seconds. Broken down by verb, and host.',
+    );
+    out.histogram(
+      'rest_client_request_duration_seconds',
+      [
+        [
+          'url',
+          `https://${API_HOST}/api/v1/nodes?fieldSelector=%7Bvalue%7D&limit=%7Bvalue%7D&resourceVersion=%7Bvalue%7D`,
+        ],
+        ['verb', 'GET'],
+      ],
+      REST_CLIENT_BUCKETS,
+      [0.004, 0.012, 0.03],
+    );
+    out.histogram(
+      'rest_client_request_duration_seconds',
+      [
+        ['url', `https://${API_HOST}/apis/events.k8s.io/v1/namespaces/%7Bnamespace%7D/events`],
+        ['verb', 'POST'],
+      ],
+      REST_CLIENT_BUCKETS,
+      [0.008, 0.021],
+    );
+    out.family(
+      'rest_client_requests_total',
+      'counter',
+      '[ALPHA] Number of HTTP requests, partitioned by status code, method, and host.',
+    );
     for (const [key, count] of restClient) {
       const [code = '', method = ''] = key.split('|');
-      out.sample('rest_client_requests_total', [['code', code], ['host', API_HOST], ['method', method]], count);
+      out.sample(
+        'rest_client_requests_total',
+        [
+          ['code', code],
+          ['host', API_HOST],
+          ['method', method],
+        ],
+        count,
+      );
     }
     return out.text();
   };
@@ -264,7 +482,9 @@ export async function startFakeKubeProxy(options: FakeKubeProxyOptions = {}): Pr
 
   const metricsServer = createServer((req: IncomingMessage, res: ServerResponse) => {
     if (req.url?.split('?')[0] !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('404 page not found\n');
+      res
+        .writeHead(404, { 'content-type': 'text/plain; charset=utf-8' })
+        .end('404 page not found\n');
       return;
     }
     requests.metrics++;
@@ -280,7 +500,9 @@ export async function startFakeKubeProxy(options: FakeKubeProxyOptions = {}): Pr
   const healthServer = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = req.url?.split('?')[0];
     if (path !== '/healthz' && path !== '/livez') {
-      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('404 page not found\n');
+      res
+        .writeHead(404, { 'content-type': 'text/plain; charset=utf-8' })
+        .end('404 page not found\n');
       return;
     }
     const isHealthz = path === '/healthz';
@@ -298,11 +520,16 @@ export async function startFakeKubeProxy(options: FakeKubeProxyOptions = {}): Pr
     counter.set(String(code), (counter.get(String(code)) ?? 0) + 1);
     const monotonic = (t: number): number => t - startedAt + 0.123;
     const reported = healthy ? current : lastUpdated;
-    const updatedText = goTimeString(reported, reported === undefined ? undefined : monotonic(reported));
+    const updatedText = goTimeString(
+      reported,
+      reported === undefined ? undefined : monotonic(reported),
+    );
     const body = isHealthz
       ? `{"lastUpdated": ${JSON.stringify(updatedText)},"currentTime": ${JSON.stringify(goTimeString(current, monotonic(current)))}, "nodeEligible": ${nodeEligible}}`
       : `{"lastUpdated": ${JSON.stringify(updatedText)},"currentTime": ${JSON.stringify(goTimeString(current, monotonic(current)))}}`;
-    res.writeHead(code, { 'content-type': 'application/json', 'x-content-type-options': 'nosniff' }).end(body);
+    res
+      .writeHead(code, { 'content-type': 'application/json', 'x-content-type-options': 'nosniff' })
+      .end(body);
   });
 
   const metricsPort = await serve(metricsServer, options.metricsPort ?? 0);
@@ -326,8 +553,10 @@ export async function startFakeKubeProxy(options: FakeKubeProxyOptions = {}): Pr
         const entry = families.get(key);
         if (!entry) continue;
         if (state.lastTimestamp !== undefined) entry.lastTimestamp = state.lastTimestamp;
-        if (state.lastQueuedTimestamp !== undefined) entry.lastQueuedTimestamp = state.lastQueuedTimestamp;
-        entry.oldestPending = entry.lastQueuedTimestamp > entry.lastTimestamp ? entry.lastQueuedTimestamp : undefined;
+        if (state.lastQueuedTimestamp !== undefined)
+          entry.lastQueuedTimestamp = state.lastQueuedTimestamp;
+        entry.oldestPending =
+          entry.lastQueuedTimestamp > entry.lastTimestamp ? entry.lastQueuedTimestamp : undefined;
       }
     },
     sync(durationSeconds = 0.005, ipFamily) {

@@ -9,7 +9,10 @@ export interface TestCa {
   readonly dir: string;
   readonly caCertPath: string;
   readonly caCert: string;
-  issue(name: string, altNames: readonly string[]): { cert: string; key: string; certPath: string; keyPath: string };
+  issue(
+    name: string,
+    altNames: readonly string[],
+  ): { cert: string; key: string; certPath: string; keyPath: string };
 }
 
 function openssl(args: string[], cwd: string): void {
@@ -18,20 +21,84 @@ function openssl(args: string[], cwd: string): void {
 
 export function createTestCa(commonName = 'kubenurse-ts test CA'): TestCa {
   const dir = mkdtempSync(join(tmpdir(), 'kubenurse-pki-'));
-  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', `/CN=${commonName}`], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${commonName}`,
+    ],
+    dir,
+  );
   const caCertPath = join(dir, 'ca.crt');
   return {
     dir,
     caCertPath,
     caCert: readFileSync(caCertPath, 'utf8'),
     issue(name, altNames) {
-      const san = altNames.map((alt) => (/^[\d.]+$|:/.test(alt) ? `IP:${alt}` : `DNS:${alt}`)).join(',');
-      writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\nextendedKeyUsage=serverAuth\n`);
-      openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`], dir);
-      openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`], dir);
+      const san = altNames
+        .map((alt) => (/^[\d.]+$|:/.test(alt) ? `IP:${alt}` : `DNS:${alt}`))
+        .join(',');
+      writeFileSync(
+        join(dir, `${name}.ext`),
+        `subjectAltName=${san}\nextendedKeyUsage=serverAuth\n`,
+      );
+      openssl(
+        [
+          'req',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-keyout',
+          `${name}.key`,
+          '-out',
+          `${name}.csr`,
+          '-subj',
+          `/CN=${name}`,
+        ],
+        dir,
+      );
+      openssl(
+        [
+          'x509',
+          '-req',
+          '-in',
+          `${name}.csr`,
+          '-CA',
+          'ca.crt',
+          '-CAkey',
+          'ca.key',
+          '-CAcreateserial',
+          '-out',
+          `${name}.crt`,
+          '-days',
+          '2',
+          '-extfile',
+          `${name}.ext`,
+        ],
+        dir,
+      );
       const certPath = join(dir, `${name}.crt`);
       const keyPath = join(dir, `${name}.key`);
-      return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8'), certPath, keyPath };
+      return {
+        cert: readFileSync(certPath, 'utf8'),
+        key: readFileSync(keyPath, 'utf8'),
+        certPath,
+        keyPath,
+      };
     },
   };
 }

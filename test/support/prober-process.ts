@@ -8,7 +8,9 @@ import { stopProcess } from './stop-process.ts';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Node 24 as the project runs it, even when the system node is older. */
-export const NODE_BIN = existsSync(`${PROJECT_ROOT}node_modules/.bin/node`) ? `${PROJECT_ROOT}node_modules/.bin/node` : process.execPath;
+export const NODE_BIN = existsSync(`${PROJECT_ROOT}node_modules/.bin/node`)
+  ? `${PROJECT_ROOT}node_modules/.bin/node`
+  : process.execPath;
 
 /** A prober that reaches out to nothing: every check and discovery off, no service account. */
 export const QUIET_PROBER_ENV: Readonly<Record<string, string>> = {
@@ -35,7 +37,10 @@ export interface ProberProcess {
   stop(graceMs?: number): Promise<number | string>;
 }
 
-export function startProber(env: Record<string, string>, options: { entry?: string; host?: string; port?: number } = {}): ProberProcess {
+export function startProber(
+  env: Record<string, string>,
+  options: { entry?: string; host?: string; port?: number } = {},
+): ProberProcess {
   const entry = options.entry ?? `${PROJECT_ROOT}src/main.ts`;
   const host = options.host ?? env.KUBENURSE_BIND_ADDRESS ?? '127.0.0.1';
   const port = options.port ?? Number(env.KUBENURSE_PORT ?? 8080);
@@ -48,7 +53,9 @@ export function startProber(env: Record<string, string>, options: { entry?: stri
   let text = '';
   child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
   const baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   let done = false;
   void exited.then(() => (done = true));
@@ -63,7 +70,9 @@ export function startProber(env: Record<string, string>, options: { entry?: stri
       while (Date.now() < until) {
         if (done) throw new Error(`prober exited before serving:\n${text}`);
         try {
-          const response = await fetch(`${baseUrl}/alwayshappy`, { signal: AbortSignal.timeout(1000) });
+          const response = await fetch(`${baseUrl}/alwayshappy`, {
+            signal: AbortSignal.timeout(1000),
+          });
           if (response.status === 200) return;
         } catch {
           // not listening yet

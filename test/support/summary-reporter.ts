@@ -13,7 +13,8 @@ export default class SummaryReporter implements Reporter {
         else counts.skipped++;
       }
       // A file that failed to load has no tests but must not look green.
-      if (module.state() === 'failed' && [...module.children.allTests()].length === 0) counts.failed++;
+      if (module.state() === 'failed' && [...module.children.allTests()].length === 0)
+        counts.failed++;
     }
     const skipped = counts.skipped > 0 ? `, ${counts.skipped} skipped` : '';
     process.stdout.write(`\n${counts.passed} passed, ${counts.failed} failed${skipped}\n`);

@@ -32,21 +32,32 @@ describe('parseBlackboxProbe', () => {
     expect(probe.success).toBe(true);
     expect(probe.statusCode).toBe(200);
     expect(probe.durationSeconds).toBeCloseTo(0.01336912, 9);
-    expect(probe.phases).toEqual({ resolve: 2.1971e-5, connect: 0.000296796, tls: 0, processing: 0.012241937, transfer: 0.000334818 });
+    expect(probe.phases).toEqual({
+      resolve: 2.1971e-5,
+      connect: 0.000296796,
+      tls: 0,
+      processing: 0.012241937,
+      transfer: 0.000334818,
+    });
   });
 
   it('reports a failed probe as not successful', () => {
-    expect(parseBlackboxProbe(BLACKBOX_ANSWER.replace('probe_success 1', 'probe_success 0')).success).toBe(false);
+    expect(
+      parseBlackboxProbe(BLACKBOX_ANSWER.replace('probe_success 1', 'probe_success 0')).success,
+    ).toBe(false);
   });
 
   it('rejects an answer without probe_duration_seconds (e.g. an error page)', () => {
-    expect(() => parseBlackboxProbe('Unknown module "http_2xx"\n')).toThrow(/probe_duration_seconds/);
+    expect(() => parseBlackboxProbe('Unknown module "http_2xx"\n')).toThrow(
+      /probe_duration_seconds/,
+    );
   });
 });
 
 describe('/proc parsers', () => {
   it('reads utime and stime even when the command name has spaces and parentheses', () => {
-    const stat = '4242 (node (bench) x) S 1 4242 4242 0 -1 4194560 2411 0 0 0 153 27 0 0 20 0 11 0 12345 1234567 8901 18446744073709551615';
+    const stat =
+      '4242 (node (bench) x) S 1 4242 4242 0 -1 4194560 2411 0 0 0 153 27 0 0 20 0 11 0 12345 1234567 8901 18446744073709551615';
     expect(parseProcStat(stat)).toEqual({ utime: 153, stime: 27, ticks: 180 });
   });
 
@@ -65,7 +76,13 @@ describe('/proc parsers', () => {
 
 describe('our trace events as blackbox phases', () => {
   it('splits an IP-literal HTTP probe like blackbox does', () => {
-    const events = { connect_start: 0.01, connect_done: 0.4, got_conn: 0.41, wrote_request: 0.5, got_first_resp_byte: 10.6 };
+    const events = {
+      connect_start: 0.01,
+      connect_done: 0.4,
+      got_conn: 0.41,
+      wrote_request: 0.5,
+      got_first_resp_byte: 10.6,
+    };
     const phases = oursAsBlackboxPhases(events, 11);
     expect(phases.resolve).toBe(0);
     expect(phases.tls).toBe(0);
@@ -75,7 +92,17 @@ describe('our trace events as blackbox phases', () => {
   });
 
   it('counts DNS as resolve and the handshake as tls for a name over HTTPS', () => {
-    const events = { dns_start: 0, dns_done: 1, connect_start: 1, connect_done: 1.5, tls_handshake_start: 1.5, tls_handshake_done: 4, got_conn: 4, wrote_request: 4.1, got_first_resp_byte: 6 };
+    const events = {
+      dns_start: 0,
+      dns_done: 1,
+      connect_start: 1,
+      connect_done: 1.5,
+      tls_handshake_start: 1.5,
+      tls_handshake_done: 4,
+      got_conn: 4,
+      wrote_request: 4.1,
+      got_first_resp_byte: 6,
+    };
     const phases = oursAsBlackboxPhases(events, 6.5);
     expect(phases).toEqual({ resolve: 1, connect: 0.5, tls: 3, processing: 2, transfer: 0.5 });
   });
@@ -84,11 +111,15 @@ describe('our trace events as blackbox phases', () => {
 describe('BENCHMARKS.md generation', () => {
   it('replaces only the marked block and keeps hand-written text', () => {
     const doc = 'intro\n<!-- BEGIN results -->\nold\n<!-- END results -->\noutro\n';
-    expect(replaceMarked(doc, 'results', 'new')).toBe('intro\n<!-- BEGIN results -->\nnew\n<!-- END results -->\noutro\n');
+    expect(replaceMarked(doc, 'results', 'new')).toBe(
+      'intro\n<!-- BEGIN results -->\nnew\n<!-- END results -->\noutro\n',
+    );
   });
 
   it('appends a marked block when there is none', () => {
-    expect(replaceMarked('intro\n', 'results', 'new')).toBe('intro\n\n<!-- BEGIN results -->\nnew\n<!-- END results -->\n');
+    expect(replaceMarked('intro\n', 'results', 'new')).toBe(
+      'intro\n\n<!-- BEGIN results -->\nnew\n<!-- END results -->\n',
+    );
   });
 
   it('renders a Markdown table and escapes pipes in cells', () => {

@@ -15,8 +15,40 @@ describe('bench chart', () => {
       title: 'RSS <churn> & series',
       xLabel: 'rounds',
       panels: [
-        { yLabel: 'MiB', series: [{ name: 'a', color: '#c00', points: [[0, 100], [10, 120]] as [number, number][] }, { name: 'b', color: '#00c', points: [[0, 90], [10, 95]] as [number, number][] }] },
-        { yLabel: 'series', series: [{ name: 'c', color: '#0c0', points: [[0, 5], [10, 5]] as [number, number][] }] },
+        {
+          yLabel: 'MiB',
+          series: [
+            {
+              name: 'a',
+              color: '#c00',
+              points: [
+                [0, 100],
+                [10, 120],
+              ] as [number, number][],
+            },
+            {
+              name: 'b',
+              color: '#00c',
+              points: [
+                [0, 90],
+                [10, 95],
+              ] as [number, number][],
+            },
+          ],
+        },
+        {
+          yLabel: 'series',
+          series: [
+            {
+              name: 'c',
+              color: '#0c0',
+              points: [
+                [0, 5],
+                [10, 5],
+              ] as [number, number][],
+            },
+          ],
+        },
       ],
     };
     const svg = lineChartSvg(options);
@@ -24,7 +56,10 @@ describe('bench chart', () => {
     expect(svg).toContain(`width="${width}" height="${height}"`);
     expect(svg.match(/<path /g)).toHaveLength(3);
     expect(svg).toContain('RSS &lt;churn&gt; &amp; series');
-    const coordinates = [...svg.matchAll(/[ML](-?[\d.]+),(-?[\d.]+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
+    const coordinates = [...svg.matchAll(/[ML](-?[\d.]+),(-?[\d.]+)/g)].map((m) => [
+      Number(m[1]),
+      Number(m[2]),
+    ]);
     for (const [x, y] of coordinates) {
       expect(x).toBeGreaterThanOrEqual(0);
       expect(x).toBeLessThanOrEqual(width);

@@ -22,7 +22,7 @@ describe('bench percentile (nearest rank)', () => {
     expect(() => percentile([1], Number.NaN)).toThrow(RangeError);
   });
 
-  it('does not reorder the caller\'s array', () => {
+  it("does not reorder the caller's array", () => {
     const values = [3, 1, 2];
     percentile(values, 50);
     expect(values).toEqual([3, 1, 2]);

@@ -2,7 +2,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_BUCKETS, ENV_VARS, parseConfig, configSummary } from '../../src/config.ts';
+import {
+  ConfigError,
+  DEFAULT_BUCKETS,
+  ENV_VARS,
+  parseConfig,
+  configSummary,
+} from '../../src/config.ts';
 
 const noSa = { KUBENURSE_SERVICE_ACCOUNT_DIR: '/nonexistent-sa-dir' };
 
@@ -38,9 +44,27 @@ describe('parseConfig defaults (kubenurse 1.15 semantics)', () => {
   });
 
   it('checks are on unless exactly "false"; toggles off unless exactly "true"', () => {
-    expect(config.checkApiServerDirect && config.checkApiServerDns && config.checkMeIngress && config.checkMeService && config.checkNeighbourhood).toBe(true);
-    expect(config.allowUnschedulable || config.insecure || config.reuseConnections || config.legacyMetrics || config.neighbourReadyOnly).toBe(false);
-    const other = parseConfig({ ...noSa, KUBENURSE_CHECK_ME_SERVICE: 'False', KUBENURSE_INSECURE: 'yes', KUBENURSE_CHECK_ME_INGRESS: 'false', KUBENURSE_REUSE_CONNECTIONS: 'true' });
+    expect(
+      config.checkApiServerDirect &&
+        config.checkApiServerDns &&
+        config.checkMeIngress &&
+        config.checkMeService &&
+        config.checkNeighbourhood,
+    ).toBe(true);
+    expect(
+      config.allowUnschedulable ||
+        config.insecure ||
+        config.reuseConnections ||
+        config.legacyMetrics ||
+        config.neighbourReadyOnly,
+    ).toBe(false);
+    const other = parseConfig({
+      ...noSa,
+      KUBENURSE_CHECK_ME_SERVICE: 'False',
+      KUBENURSE_INSECURE: 'yes',
+      KUBENURSE_CHECK_ME_INGRESS: 'false',
+      KUBENURSE_REUSE_CONNECTIONS: 'true',
+    });
     expect(other.checkMeService).toBe(true);
     expect(other.insecure).toBe(false);
     expect(other.checkMeIngress).toBe(false);
@@ -64,7 +88,9 @@ describe('parseConfig defaults (kubenurse 1.15 semantics)', () => {
     expect(withHost.kubeProxyHealthzUrl).toBe('http://10.1.2.3:10256/healthz');
     const v6 = parseConfig({ ...noSa, KUBENURSE_HOST_IP: 'fd00::1' });
     expect(v6.kubeProxyMetricsUrl).toBe('http://[fd00::1]:10249/metrics');
-    expect(withHost.kubeProxyMetricsFilter.test('kubeproxy_sync_proxy_rules_duration_seconds')).toBe(true);
+    expect(
+      withHost.kubeProxyMetricsFilter.test('kubeproxy_sync_proxy_rules_duration_seconds'),
+    ).toBe(true);
     expect(withHost.kubeProxyMetricsFilter.test('go_goroutines')).toBe(false);
     expect(withHost.kubeProxyMetricsFilter.test('xkubeproxy_a')).toBe(false);
   });
@@ -73,7 +99,9 @@ describe('parseConfig defaults (kubenurse 1.15 semantics)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sa-'));
     writeFileSync(join(dir, 'namespace'), 'kube-nurse\n');
     expect(parseConfig({ KUBENURSE_SERVICE_ACCOUNT_DIR: dir }).namespace).toBe('kube-nurse');
-    expect(parseConfig({ KUBENURSE_SERVICE_ACCOUNT_DIR: dir, KUBENURSE_NAMESPACE: 'other' }).namespace).toBe('other');
+    expect(
+      parseConfig({ KUBENURSE_SERVICE_ACCOUNT_DIR: dir, KUBENURSE_NAMESPACE: 'other' }).namespace,
+    ).toBe('other');
   });
 });
 
@@ -136,7 +164,11 @@ describe('bad configuration names the variable, the value and what is expected',
     [{ KUBENURSE_CHECK_INTERVAL: '5' }, 'KUBENURSE_CHECK_INTERVAL', /Go duration/],
     [{ KUBENURSE_CHECK_INTERVAL: '0s' }, 'KUBENURSE_CHECK_INTERVAL', /positive/],
     [{ KUBENURSE_CHECK_INTERVAL: '-5s' }, 'KUBENURSE_CHECK_INTERVAL', /positive/],
-    [{ KUBENURSE_CHECK_TIMEOUT: '10s' }, 'KUBENURSE_CHECK_TIMEOUT', /no longer than KUBENURSE_CHECK_INTERVAL/],
+    [
+      { KUBENURSE_CHECK_TIMEOUT: '10s' },
+      'KUBENURSE_CHECK_TIMEOUT',
+      /no longer than KUBENURSE_CHECK_INTERVAL/,
+    ],
     [{ KUBENURSE_CACHE_TTL: 'soon' }, 'KUBENURSE_CACHE_TTL', /Go duration/],
     [{ KUBENURSE_SHUTDOWN_DURATION: '5 s' }, 'KUBENURSE_SHUTDOWN_DURATION', /Go duration/],
     [{ KUBENURSE_NEIGHBOUR_LIMIT: 'ten' }, 'KUBENURSE_NEIGHBOUR_LIMIT', /whole number/],
@@ -149,7 +181,11 @@ describe('bad configuration names the variable, the value and what is expected',
     [{ KUBENURSE_EXTRA_CHECKS: 'a:ftp://x' }, 'KUBENURSE_EXTRA_CHECKS', /http/],
     [{ KUBENURSE_EXTRA_CHECKS: 'me_service:http://x' }, 'KUBENURSE_EXTRA_CHECKS', /reserved/],
     [{ KUBENURSE_EXTRA_CHECKS: 'a b:http://x' }, 'KUBENURSE_EXTRA_CHECKS', /must match/],
-    [{ KUBENURSE_EXTRA_CA: '/nonexistent/ca.pem' }, 'KUBENURSE_EXTRA_CA', /readable PEM file \(ENOENT\)/],
+    [
+      { KUBENURSE_EXTRA_CA: '/nonexistent/ca.pem' },
+      'KUBENURSE_EXTRA_CA',
+      /readable PEM file \(ENOENT\)/,
+    ],
     [{ KUBENURSE_SERVICE_URL: 'kubenurse:8080' }, 'KUBENURSE_SERVICE_URL', /absolute http/],
     [{ KUBENURSE_INGRESS_URL: 'not a url' }, 'KUBENURSE_INGRESS_URL', /absolute http/],
     [{ KUBENURSE_USE_TLS: 'true' }, 'KUBENURSE_USE_TLS', /KUBENURSE_CERT_FILE/],
@@ -173,7 +209,9 @@ describe('ENV_VARS', () => {
   it('documents every variable config.ts reads', async () => {
     const { readFileSync } = await import('node:fs');
     const source = readFileSync(new URL('../../src/config.ts', import.meta.url), 'utf8');
-    const read = new Set([...source.matchAll(/\(\s*'((?:KUBENURSE|KUBERNETES)_[A-Z_]+)'/g)].map((match) => match[1]));
+    const read = new Set(
+      [...source.matchAll(/\(\s*'((?:KUBENURSE|KUBERNETES)_[A-Z_]+)'/g)].map((match) => match[1]),
+    );
     for (const name of read) expect(Object.keys(ENV_VARS)).toContain(name);
   });
 });

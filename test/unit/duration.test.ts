@@ -19,7 +19,10 @@ describe('parseGoDuration', () => {
     expect(parseGoDuration(text)).toBeCloseTo(ms, 9);
   });
 
-  it.each(['', '5', 's', '5 s', '5sec', '1d', 'abc', '5s5', '--5s', '1..5s'])('rejects %j', (text) => {
-    expect(parseGoDuration(text)).toBeUndefined();
-  });
+  it.each(['', '5', 's', '5 s', '5sec', '1d', 'abc', '5s5', '--5s', '1..5s'])(
+    'rejects %j',
+    (text) => {
+      expect(parseGoDuration(text)).toBeUndefined();
+    },
+  );
 });

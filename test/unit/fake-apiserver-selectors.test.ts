@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { SelectorError, parseFieldSelector, parseLabelSelector } from '../support/fake-apiserver.ts';
+import {
+  SelectorError,
+  parseFieldSelector,
+  parseLabelSelector,
+} from '../support/fake-apiserver.ts';
 
 describe('fake apiserver label selectors', () => {
   const labels = { app: 'kubenurse', tier: 'probe', 'app.kubernetes.io/name': 'kubenurse' };
@@ -38,12 +42,18 @@ describe('fake apiserver label selectors', () => {
 });
 
 describe('fake apiserver field selectors', () => {
-  const pod = { metadata: { name: 'p', namespace: 'ns' }, spec: { nodeName: 'n1' }, status: { phase: 'Running' } };
+  const pod = {
+    metadata: { name: 'p', namespace: 'ns' },
+    spec: { nodeName: 'n1' },
+    status: { phase: 'Running' },
+  };
 
   it('supports metadata.name, metadata.namespace, spec.nodeName and status.phase', () => {
     expect(parseFieldSelector('spec.nodeName=n1')(pod)).toBe(true);
     expect(parseFieldSelector('spec.nodeName!=n1')(pod)).toBe(false);
-    expect(parseFieldSelector('metadata.name==p,metadata.namespace=ns,status.phase=Running')(pod)).toBe(true);
+    expect(
+      parseFieldSelector('metadata.name==p,metadata.namespace=ns,status.phase=Running')(pod),
+    ).toBe(true);
   });
 
   it('rejects fields it does not know', () => {

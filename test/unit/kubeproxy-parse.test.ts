@@ -1,11 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { ExpositionError, parseExposition, parseFloatToken, type MetricFamily } from '../../src/kubeproxy/parse.ts';
-import { escapeHelp, escapeLabelValue, isPassthroughFamily, renderFamilies, selectPassthrough } from '../../src/kubeproxy/render.ts';
+import {
+  ExpositionError,
+  parseExposition,
+  parseFloatToken,
+  type MetricFamily,
+} from '../../src/kubeproxy/parse.ts';
+import {
+  escapeHelp,
+  escapeLabelValue,
+  isPassthroughFamily,
+  renderFamilies,
+  selectPassthrough,
+} from '../../src/kubeproxy/render.ts';
 import { syncLagSeconds } from '../../src/kubeproxy/derive.ts';
 
 function family(families: MetricFamily[], name: string): MetricFamily {
   const found = families.find((f) => f.name === name);
-  if (!found) throw new Error(`family ${name} missing; have ${families.map((f) => f.name).join(', ')}`);
+  if (!found)
+    throw new Error(`family ${name} missing; have ${families.map((f) => f.name).join(', ')}`);
   return found;
 }
 
@@ -55,9 +67,16 @@ describe('parseExposition: structure', () => {
     expect(histogram.type).toBe('histogram');
     expect(histogram.help).toBe('[ALPHA] SyncProxyRules latency in seconds');
     expect(histogram.samples).toHaveLength(10);
-    const ipv6Inf = histogram.samples.find((s) => s.name.endsWith('_bucket') && s.labels.some(([k, v]) => k === 'ip_family' && v === 'IPv6') && s.labels.some(([k, v]) => k === 'le' && v === '+Inf'));
+    const ipv6Inf = histogram.samples.find(
+      (s) =>
+        s.name.endsWith('_bucket') &&
+        s.labels.some(([k, v]) => k === 'ip_family' && v === 'IPv6') &&
+        s.labels.some(([k, v]) => k === 'le' && v === '+Inf'),
+    );
     expect(ipv6Inf?.value).toBe(2);
-    expect(histogram.samples.filter((s) => s.name.endsWith('_count')).map((s) => s.value)).toEqual([7, 2]);
+    expect(histogram.samples.filter((s) => s.name.endsWith('_count')).map((s) => s.value)).toEqual([
+      7, 2,
+    ]);
   });
 
   it('groups summary quantiles, _sum and _count under their family', () => {
@@ -74,7 +93,10 @@ describe('parseExposition: structure', () => {
   });
 
   it('keeps the value exactly as written, and its number', () => {
-    const gauge = family(parseExposition(KUBE_PROXY_SAMPLE), 'kubeproxy_sync_proxy_rules_last_timestamp_seconds');
+    const gauge = family(
+      parseExposition(KUBE_PROXY_SAMPLE),
+      'kubeproxy_sync_proxy_rules_last_timestamp_seconds',
+    );
     expect(gauge.samples[0]?.valueText).toBe('1.7040672e+09');
     expect(gauge.samples[0]?.value).toBe(1704067200);
   });
@@ -89,7 +111,9 @@ describe('parseExposition: structure', () => {
   });
 
   it('accepts an explicit untyped TYPE and counter/gauge types, in any case', () => {
-    const families = parseExposition('# TYPE a untyped\na 1\n# TYPE b COUNTER\nb 2\n# TYPE c Gauge\nc 3\n');
+    const families = parseExposition(
+      '# TYPE a untyped\na 1\n# TYPE b COUNTER\nb 2\n# TYPE c Gauge\nc 3\n',
+    );
     expect(families.map((f) => f.type)).toEqual(['untyped', 'counter', 'gauge']);
   });
 
@@ -106,13 +130,19 @@ describe('parseExposition: structure', () => {
     ].join('\n');
     const families = parseExposition(text);
     expect(families.map((f) => f.name)).toEqual(['rest_client_requests_total', 'kubeproxy_x']);
-    expect(family(families, 'rest_client_requests_total').samples.map((s) => s.value)).toEqual([10, 2]);
-    expect(family(families, 'rest_client_requests_total').help).toBe('[ALPHA] Number of HTTP requests');
+    expect(family(families, 'rest_client_requests_total').samples.map((s) => s.value)).toEqual([
+      10, 2,
+    ]);
+    expect(family(families, 'rest_client_requests_total').help).toBe(
+      '[ALPHA] Number of HTTP requests',
+    );
     expect(family(families, 'kubeproxy_x').samples).toHaveLength(3);
   });
 
   it('skips blank lines, whitespace-only lines and ordinary comments', () => {
-    const families = parseExposition('\n   \n# just a comment\n#another\n# HELPER not a help line\n\t# HELP\na 1\n\n');
+    const families = parseExposition(
+      '\n   \n# just a comment\n#another\n# HELPER not a help line\n\t# HELP\na 1\n\n',
+    );
     expect(families).toHaveLength(1);
     expect(family(families, 'a').help).toBeUndefined();
   });
@@ -124,7 +154,12 @@ describe('parseExposition: structure', () => {
 
   it('keeps HELP/TYPE-only families (with no samples) in the parse', () => {
     const families = parseExposition('# HELP lonely nothing here\n# TYPE lonely counter\n');
-    expect(family(families, 'lonely')).toEqual({ name: 'lonely', type: 'counter', help: 'nothing here', samples: [] });
+    expect(family(families, 'lonely')).toEqual({
+      name: 'lonely',
+      type: 'counter',
+      help: 'nothing here',
+      samples: [],
+    });
   });
 
   it('allows metric names with colons, blanks around labels and a trailing comma', () => {
@@ -144,11 +179,20 @@ describe('parseExposition: structure', () => {
 
 describe('parseExposition: values, escapes, timestamps', () => {
   it('parses NaN, +Inf, -Inf and Go spellings of them', () => {
-    const [f] = parseExposition('a{v="1"} NaN\na{v="2"} +Inf\na{v="3"} -Inf\na{v="4"} Inf\na{v="5"} -inf\na{v="6"} nan\n');
+    const [f] = parseExposition(
+      'a{v="1"} NaN\na{v="2"} +Inf\na{v="3"} -Inf\na{v="4"} Inf\na{v="5"} -inf\na{v="6"} nan\n',
+    );
     const values = f?.samples.map((s) => s.value) ?? [];
     expect(Number.isNaN(values[0])).toBe(true);
     expect(values.slice(1)).toEqual([Infinity, -Infinity, Infinity, -Infinity, Number.NaN]);
-    expect(f?.samples.map((s) => s.valueText)).toEqual(['NaN', '+Inf', '-Inf', 'Inf', '-inf', 'nan']);
+    expect(f?.samples.map((s) => s.valueText)).toEqual([
+      'NaN',
+      '+Inf',
+      '-Inf',
+      'Inf',
+      '-inf',
+      'nan',
+    ]);
   });
 
   it('parses exponents, signs and bare fractions', () => {
@@ -189,8 +233,16 @@ describe('parseExposition: values, escapes, timestamps', () => {
 
 describe('parseExposition: malformed input is a clear error naming the line', () => {
   const cases: [string, string, RegExp][] = [
-    ['a truncated line (name only)', 'a 1\nkubeproxy_sync_proxy_rules_duration_seconds_count\n', /^line 2: missing value/],
-    ['a truncated line inside the labels', 'a 1\nb 2\nc{ip_family="IPv4",le=', /^line 3: expected a quoted value for label le/],
+    [
+      'a truncated line (name only)',
+      'a 1\nkubeproxy_sync_proxy_rules_duration_seconds_count\n',
+      /^line 2: missing value/,
+    ],
+    [
+      'a truncated line inside the labels',
+      'a 1\nb 2\nc{ip_family="IPv4",le=',
+      /^line 3: expected a quoted value for label le/,
+    ],
     ['an unterminated quote', 'a{ip_family="IPv4} 1\n', /^line 1: unterminated label value/],
     ['a line ending in a backslash', 'a{x="abc\\', /^line 1: unterminated label value/],
     ['an invalid escape', 'a{x="\\t"} 1\n', /^line 1: invalid escape sequence "\\t"/],
@@ -202,7 +254,11 @@ describe('parseExposition: malformed input is a clear error naming the line', ()
     ['a missing "="', 'a{x "1"} 1\n', /^line 1: expected "=" after label name x/],
     ['an invalid label name', 'a{1x="1"} 1\n', /^line 1: invalid label name/],
     ['a duplicate label', 'a{x="1",x="2"} 1\n', /^line 1: duplicate label x/],
-    ['the reserved __name__ label', 'a{__name__="b"} 1\n', /^line 1: label name __name__ is reserved/],
+    [
+      'the reserved __name__ label',
+      'a{__name__="b"} 1\n',
+      /^line 1: label name __name__ is reserved/,
+    ],
     ['an invalid metric name', '1abc 1\n', /^line 1: invalid metric name/],
     ['junk after a metric name', 'a-b 1\n', /^line 1: invalid character after metric name a/],
     ['an unknown TYPE', '# TYPE a meter\n', /^line 1: unknown metric type "meter"/],
@@ -210,12 +266,36 @@ describe('parseExposition: malformed input is a clear error naming the line', ()
     ['an invalid name in HELP', '# HELP 9a text\n', /^line 1: invalid metric name after # HELP/],
     ['a second TYPE line', '# TYPE a gauge\n# TYPE a gauge\n', /^line 2: second TYPE line for a/],
     ['a second HELP line', '# HELP a x\n# HELP a y\n', /^line 2: second HELP line for a/],
-    ['a TYPE after the samples', 'a 1\n# TYPE a gauge\n', /^line 2: TYPE line for a after its samples/],
-    ['a histogram TYPE after its _sum', 'h_sum 1\n# TYPE h histogram\n', /^line 2: TYPE line for h after samples of h_sum/],
-    ['a histogram bucket without le', '# TYPE h histogram\nh_bucket{x="1"} 1\n', /^line 2: h_bucket has no "le" label/],
-    ['a histogram bucket with a bad le', '# TYPE h histogram\nh_bucket{le="big"} 1\n', /^line 2: h_bucket has a non-numeric "le" label/],
-    ['a bare histogram sample', '# TYPE h histogram\nh 1\n', /^line 2: histogram h has a sample without _bucket/],
-    ['a summary quantile without quantile', '# TYPE s summary\ns 1\n', /^line 2: s has no "quantile" label/],
+    [
+      'a TYPE after the samples',
+      'a 1\n# TYPE a gauge\n',
+      /^line 2: TYPE line for a after its samples/,
+    ],
+    [
+      'a histogram TYPE after its _sum',
+      'h_sum 1\n# TYPE h histogram\n',
+      /^line 2: TYPE line for h after samples of h_sum/,
+    ],
+    [
+      'a histogram bucket without le',
+      '# TYPE h histogram\nh_bucket{x="1"} 1\n',
+      /^line 2: h_bucket has no "le" label/,
+    ],
+    [
+      'a histogram bucket with a bad le',
+      '# TYPE h histogram\nh_bucket{le="big"} 1\n',
+      /^line 2: h_bucket has a non-numeric "le" label/,
+    ],
+    [
+      'a bare histogram sample',
+      '# TYPE h histogram\nh 1\n',
+      /^line 2: histogram h has a sample without _bucket/,
+    ],
+    [
+      'a summary quantile without quantile',
+      '# TYPE s summary\ns 1\n',
+      /^line 2: s has no "quantile" label/,
+    ],
   ];
   for (const [what, text, message] of cases) {
     it(`rejects ${what}`, () => {
@@ -228,8 +308,12 @@ describe('parseExposition: malformed input is a clear error naming the line', ()
   });
 
   it('rejects a duplicate series, whatever its label order', () => {
-    expect(parseError('a{x="1",y="2"} 1\na{y="2",x="1"} 2\n').message).toMatch(/^line 2: duplicate series a\{x="1",y="2"\}/);
-    expect(parseError('# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="1"} 1\n').message).toMatch(/^line 3: duplicate series/);
+    expect(parseError('a{x="1",y="2"} 1\na{y="2",x="1"} 2\n').message).toMatch(
+      /^line 2: duplicate series a\{x="1",y="2"\}/,
+    );
+    expect(
+      parseError('# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="1"} 1\n').message,
+    ).toMatch(/^line 3: duplicate series/);
     // Same name and labels in another family is the same series too.
     expect(parseError('a 1\nb 1\na 2\n').message).toMatch(/^line 3: duplicate series a\{\}/);
   });
@@ -241,7 +325,10 @@ describe('parseExposition: malformed input is a clear error naming the line', ()
   });
 
   it('rejects invalid UTF-8 in a byte body', () => {
-    expect(parseError(new Uint8Array([0x61, 0x7b, 0x78, 0x3d, 0x22, 0xff, 0x22, 0x7d, 0x20, 0x31])).message).toBe('exposition is not valid UTF-8');
+    expect(
+      parseError(new Uint8Array([0x61, 0x7b, 0x78, 0x3d, 0x22, 0xff, 0x22, 0x7d, 0x20, 0x31]))
+        .message,
+    ).toBe('exposition is not valid UTF-8');
   });
 });
 
@@ -249,7 +336,9 @@ describe('parseExposition: limits against hostile input', () => {
   it('rejects a 50 MB body before looking at it', () => {
     const body = Buffer.alloc(50 * 1024 * 1024, 'a');
     const error = parseError(body);
-    expect(error.message).toBe(`exposition of ${50 * 1024 * 1024} bytes is larger than the limit of ${8 * 1024 * 1024} bytes`);
+    expect(error.message).toBe(
+      `exposition of ${50 * 1024 * 1024} bytes is larger than the limit of ${8 * 1024 * 1024} bytes`,
+    );
     expect(error.line).toBeUndefined();
     expect(parseError(body.toString('latin1')).message).toMatch(/larger than 8388608 bytes/);
   });
@@ -263,26 +352,40 @@ describe('parseExposition: limits against hostile input', () => {
       parts.push(text);
       size += text.length;
     }
-    expect(parseError(parts.join(''), { maxBytes: 64 * 1024 * 1024 }).message).toMatch(/^line 20001: more than 20000 samples/);
+    expect(parseError(parts.join(''), { maxBytes: 64 * 1024 * 1024 }).message).toMatch(
+      /^line 20001: more than 20000 samples/,
+    );
   });
 
   it('makes the series limit configurable', () => {
-    expect(parseError('a 1\nb 1\nc 1\n', { maxSamples: 2 }).message).toMatch(/^line 3: more than 2 samples/);
+    expect(parseError('a 1\nb 1\nc 1\n', { maxSamples: 2 }).message).toMatch(
+      /^line 3: more than 2 samples/,
+    );
     expect(parseExposition('a 1\nb 1\n', { maxSamples: 2 })).toHaveLength(2);
   });
 
   it('limits labels per sample and label lengths', () => {
     const many = Array.from({ length: 65 }, (_, i) => `l${i}="v"`).join(',');
     expect(parseError(`a{${many}} 1\n`).message).toMatch(/^line 1: more than 64 labels/);
-    expect(parseError(`a{x="${'v'.repeat(4097)}"} 1\n`).message).toMatch(/^line 1: label value longer than 4096 characters/);
-    expect(parseError(`a{${'n'.repeat(257)}="v"} 1\n`).message).toMatch(/^line 1: label name longer than 256 characters/);
-    expect(parseError('a{x="abc"} 1\n', { maxLabelValueLength: 2 }).message).toMatch(/label value longer than 2/);
+    expect(parseError(`a{x="${'v'.repeat(4097)}"} 1\n`).message).toMatch(
+      /^line 1: label value longer than 4096 characters/,
+    );
+    expect(parseError(`a{${'n'.repeat(257)}="v"} 1\n`).message).toMatch(
+      /^line 1: label name longer than 256 characters/,
+    );
+    expect(parseError('a{x="abc"} 1\n', { maxLabelValueLength: 2 }).message).toMatch(
+      /label value longer than 2/,
+    );
   });
 
   it('limits line length and the number of families (HELP-only lines too)', () => {
-    expect(parseError(`# ${'c'.repeat(300 * 1024)}\n`).message).toMatch(/^line 1: line longer than 262144 characters/);
+    expect(parseError(`# ${'c'.repeat(300 * 1024)}\n`).message).toMatch(
+      /^line 1: line longer than 262144 characters/,
+    );
     const helps = Array.from({ length: 11 }, (_, i) => `# HELP f${i} x`).join('\n');
-    expect(parseError(helps, { maxFamilies: 10 }).message).toMatch(/^line 11: more than 10 metric families/);
+    expect(parseError(helps, { maxFamilies: 10 }).message).toMatch(
+      /^line 11: more than 10 metric families/,
+    );
   });
 });
 
@@ -303,23 +406,37 @@ describe('render: passthrough of selected families, unchanged', () => {
   it('renders text that parses back to identical families', () => {
     const source = parseExposition(KUBE_PROXY_SAMPLE);
     const selected = selectPassthrough(source, filter);
-    expect(selected.map((f) => f.name)).toEqual(['kubeproxy_sync_proxy_rules_duration_seconds', 'kubeproxy_sync_proxy_rules_last_timestamp_seconds']);
+    expect(selected.map((f) => f.name)).toEqual([
+      'kubeproxy_sync_proxy_rules_duration_seconds',
+      'kubeproxy_sync_proxy_rules_last_timestamp_seconds',
+    ]);
     const text = renderFamilies(selected);
     expect(parseExposition(text)).toEqual(selected);
     // Client-golang formatting survives byte for byte.
-    for (const line of text.split('\n').filter((l) => l !== '')) expect(KUBE_PROXY_SAMPLE).toContain(line);
+    for (const line of text.split('\n').filter((l) => l !== ''))
+      expect(KUBE_PROXY_SAMPLE).toContain(line);
   });
 
   it('round-trips escapes, special values, timestamps, untyped and merged split families', () => {
-    const text = '# HELP a says "hi" \\\\ back\\nslash\na{x="q\\"b\\\\s\\nn"} NaN 17\nb -Inf\na{x="2"} +Inf\n';
+    const text =
+      '# HELP a says "hi" \\\\ back\\nslash\na{x="q\\"b\\\\s\\nn"} NaN 17\nb -Inf\na{x="2"} +Inf\n';
     const source = parseExposition(text);
     const rendered = renderFamilies(source);
-    expect(rendered).toBe('# HELP a says "hi" \\\\ back\\nslash\n# TYPE a untyped\na{x="q\\"b\\\\s\\nn"} NaN 17\na{x="2"} +Inf\n# TYPE b untyped\nb -Inf\n');
+    expect(rendered).toBe(
+      '# HELP a says "hi" \\\\ back\\nslash\n# TYPE a untyped\na{x="q\\"b\\\\s\\nn"} NaN 17\na{x="2"} +Inf\n# TYPE b untyped\nb -Inf\n',
+    );
     expect(parseExposition(rendered)).toEqual(source);
   });
 
   it('drops families without samples and renders nothing for nothing', () => {
-    expect(renderFamilies(selectPassthrough(parseExposition('# HELP kubeproxy_a x\n# TYPE kubeproxy_a gauge\n'), filter))).toBe('');
+    expect(
+      renderFamilies(
+        selectPassthrough(
+          parseExposition('# HELP kubeproxy_a x\n# TYPE kubeproxy_a gauge\n'),
+          filter,
+        ),
+      ),
+    ).toBe('');
   });
 
   it('escapes exactly the characters the format escapes', () => {
@@ -348,7 +465,9 @@ describe('syncLagSeconds', () => {
   });
 
   it('uses "" for kube-proxy versions without the ip_family label, and nothing when absent', () => {
-    const families = parseExposition('kubeproxy_sync_proxy_rules_last_timestamp_seconds 10\nkubeproxy_sync_proxy_rules_last_queued_timestamp_seconds 25\n');
+    const families = parseExposition(
+      'kubeproxy_sync_proxy_rules_last_timestamp_seconds 10\nkubeproxy_sync_proxy_rules_last_queued_timestamp_seconds 25\n',
+    );
     expect(syncLagSeconds(families)).toEqual(new Map([['', 15]]));
     expect(syncLagSeconds(parseExposition('a 1\n'))).toEqual(new Map());
   });

@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { eligibleNeighbours, exclusion, nodeBlock, type NeighbourFilterOptions, type NodeLookup } from '../../src/neighbours/filter.ts';
-import { summariseNode, summarisePod, type NodeSummary, type PodSummary } from '../../src/neighbours/objects.ts';
+import {
+  eligibleNeighbours,
+  exclusion,
+  nodeBlock,
+  type NeighbourFilterOptions,
+  type NodeLookup,
+} from '../../src/neighbours/filter.ts';
+import {
+  summariseNode,
+  summarisePod,
+  type NodeSummary,
+  type PodSummary,
+} from '../../src/neighbours/objects.ts';
 
 interface PodSpec {
   name?: string;
@@ -13,11 +24,29 @@ interface PodSpec {
   deleting?: boolean;
 }
 
-function pod({ name = 'kubenurse-a', node = 'worker-a', phase = 'Running', ip = '10.0.0.1', hostIp = '192.168.0.1', ready = true, deleting = false }: PodSpec = {}): PodSummary {
+function pod({
+  name = 'kubenurse-a',
+  node = 'worker-a',
+  phase = 'Running',
+  ip = '10.0.0.1',
+  hostIp = '192.168.0.1',
+  ready = true,
+  deleting = false,
+}: PodSpec = {}): PodSummary {
   const summary = summarisePod({
-    metadata: { name, namespace: 'kube-system', resourceVersion: '7', ...(deleting ? { deletionTimestamp: '2026-11-01T10:00:00Z' } : {}) },
+    metadata: {
+      name,
+      namespace: 'kube-system',
+      resourceVersion: '7',
+      ...(deleting ? { deletionTimestamp: '2026-11-01T10:00:00Z' } : {}),
+    },
     spec: node === null ? {} : { nodeName: node },
-    status: { phase, ...(ip === null ? {} : { podIP: ip }), hostIP: hostIp, conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
+    status: {
+      phase,
+      ...(ip === null ? {} : { podIP: ip }),
+      hostIP: hostIp,
+      conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
+    },
   });
   if (!summary) throw new Error('test pod must be valid');
   return summary;
@@ -29,9 +58,16 @@ interface NodeSpec {
   deleting?: boolean;
 }
 
-function node(name: string, { unschedulable = false, taints = [], deleting = false }: NodeSpec = {}): NodeSummary {
+function node(
+  name: string,
+  { unschedulable = false, taints = [], deleting = false }: NodeSpec = {},
+): NodeSummary {
   const summary = summariseNode({
-    metadata: { name, resourceVersion: '3', ...(deleting ? { deletionTimestamp: '2026-11-01T10:00:00Z' } : {}) },
+    metadata: {
+      name,
+      resourceVersion: '3',
+      ...(deleting ? { deletionTimestamp: '2026-11-01T10:00:00Z' } : {}),
+    },
     spec: { unschedulable, taints },
     status: { images: [{ names: ['huge'], sizeBytes: 1 }] },
   });
@@ -44,7 +80,11 @@ function lookup(nodes: NodeSummary[], synced = true): NodeLookup {
   return { synced, get: (name) => byName.get(name) };
 }
 
-const options: NeighbourFilterOptions = { podName: 'kubenurse-me', allowUnschedulable: false, readyOnly: false };
+const options: NeighbourFilterOptions = {
+  podName: 'kubenurse-me',
+  allowUnschedulable: false,
+  readyOnly: false,
+};
 const healthyNodes = lookup([node('worker-a'), node('worker-b'), node('worker-c')]);
 
 describe('exclusion: pod rules', () => {
@@ -57,7 +97,8 @@ describe('exclusion: pod rules', () => {
   });
 
   it('excludes pods that are not Running', () => {
-    for (const phase of ['Pending', 'Succeeded', 'Failed', 'Unknown']) expect(exclusion(pod({ phase }), healthyNodes, options)).toBe('not-running');
+    for (const phase of ['Pending', 'Succeeded', 'Failed', 'Unknown'])
+      expect(exclusion(pod({ phase }), healthyNodes, options)).toBe('not-running');
   });
 
   it('excludes pods being deleted', () => {
@@ -76,15 +117,25 @@ describe('exclusion: pod rules', () => {
 
   it('keeps not-Ready pods unless readyOnly is set', () => {
     expect(exclusion(pod({ ready: false }), healthyNodes, options)).toBeUndefined();
-    expect(exclusion(pod({ ready: false }), healthyNodes, { ...options, readyOnly: true })).toBe('not-ready');
-    expect(exclusion(pod({ ready: true }), healthyNodes, { ...options, readyOnly: true })).toBeUndefined();
+    expect(exclusion(pod({ ready: false }), healthyNodes, { ...options, readyOnly: true })).toBe(
+      'not-ready',
+    );
+    expect(
+      exclusion(pod({ ready: true }), healthyNodes, { ...options, readyOnly: true }),
+    ).toBeUndefined();
   });
 });
 
 describe('exclusion and nodeBlock: node rules', () => {
   const cordoned = lookup([node('worker-a', { unschedulable: true })]);
-  const taintedUnschedulable = lookup([node('worker-a', { taints: [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }] })]);
-  const autoscaled = lookup([node('worker-a', { taints: [{ key: 'ToBeDeletedByClusterAutoscaler', effect: 'NoSchedule' }] })]);
+  const taintedUnschedulable = lookup([
+    node('worker-a', {
+      taints: [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }],
+    }),
+  ]);
+  const autoscaled = lookup([
+    node('worker-a', { taints: [{ key: 'ToBeDeletedByClusterAutoscaler', effect: 'NoSchedule' }] }),
+  ]);
   const deleting = lookup([node('worker-a', { deleting: true })]);
   const allowed = { ...options, allowUnschedulable: true };
 
@@ -109,7 +160,9 @@ describe('exclusion and nodeBlock: node rules', () => {
   });
 
   it('ignores unrelated taints', () => {
-    const other = lookup([node('worker-a', { taints: [{ key: 'dedicated', effect: 'NoSchedule' }] })]);
+    const other = lookup([
+      node('worker-a', { taints: [{ key: 'dedicated', effect: 'NoSchedule' }] }),
+    ]);
     expect(exclusion(pod(), other, options)).toBeUndefined();
   });
 
@@ -140,7 +193,9 @@ describe('eligibleNeighbours', () => {
   it('picks the same prober on a shared node whatever the order', () => {
     const a = pod({ name: 'kubenurse-1', node: 'worker-b' });
     const b = pod({ name: 'kubenurse-2', node: 'worker-b' });
-    expect(eligibleNeighbours([a, b], healthyNodes, options)).toEqual(eligibleNeighbours([b, a], healthyNodes, options));
+    expect(eligibleNeighbours([a, b], healthyNodes, options)).toEqual(
+      eligibleNeighbours([b, a], healthyNodes, options),
+    );
   });
 });
 
@@ -155,18 +210,38 @@ describe('summaries of untrusted API objects', () => {
   it('keeps only the fields the filters read', () => {
     const summary = summariseNode({
       metadata: { name: 'worker-a', resourceVersion: '5', labels: { a: 'b' } },
-      spec: { unschedulable: 'yes', taints: [{ key: 'dedicated', effect: 'NoSchedule' }, { key: 'ToBeDeletedByClusterAutoscaler', effect: 'NoSchedule', value: '123' }] },
+      spec: {
+        unschedulable: 'yes',
+        taints: [
+          { key: 'dedicated', effect: 'NoSchedule' },
+          { key: 'ToBeDeletedByClusterAutoscaler', effect: 'NoSchedule', value: '123' },
+        ],
+      },
       status: { images: new Array(100).fill({ names: ['image'], sizeBytes: 1 }) },
     });
-    expect(summary).toEqual({ metadata: { name: 'worker-a', resourceVersion: '5' }, spec: { unschedulable: false, taints: [{ key: 'ToBeDeletedByClusterAutoscaler', effect: 'NoSchedule' }] } });
+    expect(summary).toEqual({
+      metadata: { name: 'worker-a', resourceVersion: '5' },
+      spec: {
+        unschedulable: false,
+        taints: [{ key: 'ToBeDeletedByClusterAutoscaler', effect: 'NoSchedule' }],
+      },
+    });
   });
 
   it('accepts a deletion timestamp given as a Date (typed list) or a string (watch)', () => {
-    expect(summarisePod({ metadata: { name: 'p', deletionTimestamp: new Date('2026-11-01T10:00:00Z') } })?.metadata.terminatingSince).toBe('2026-11-01T10:00:00.000Z');
-    expect(summarisePod({ metadata: { name: 'p', deletionTimestamp: '2026-11-01T10:00:00Z' } })?.metadata.terminatingSince).toBe('2026-11-01T10:00:00Z');
+    expect(
+      summarisePod({ metadata: { name: 'p', deletionTimestamp: new Date('2026-11-01T10:00:00Z') } })
+        ?.metadata.terminatingSince,
+    ).toBe('2026-11-01T10:00:00.000Z');
+    expect(
+      summarisePod({ metadata: { name: 'p', deletionTimestamp: '2026-11-01T10:00:00Z' } })?.metadata
+        .terminatingSince,
+    ).toBe('2026-11-01T10:00:00Z');
   });
 
   it('accepts IPv6 pod IPs', () => {
-    expect(summarisePod({ metadata: { name: 'p' }, status: { podIP: 'fd00::1' } })?.status.podIP).toBe('fd00::1');
+    expect(
+      summarisePod({ metadata: { name: 'p' }, status: { podIP: 'fd00::1' } })?.status.podIP,
+    ).toBe('fd00::1');
   });
 });

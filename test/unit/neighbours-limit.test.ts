@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { clusterEdges, nodeHash, ringDistance, selectNeighbours } from '../../src/neighbours/limit.ts';
+import {
+  clusterEdges,
+  nodeHash,
+  ringDistance,
+  selectNeighbours,
+} from '../../src/neighbours/limit.ts';
 
 /** Small deterministic PRNG so a failing property can be replayed. */
 function prng(seed: number): () => number {
@@ -25,22 +30,28 @@ function randomNames(random: () => number, count: number, prefix = 'node'): stri
  * digest, distance with % arithmetic, pick the minimum K times.
  */
 function naiveSelect(me: string, others: readonly string[], limit: number): string[] {
-  const hash = (name: string) => BigInt(`0x${createHash('sha256').update(name).digest('hex').slice(0, 16)}`);
+  const hash = (name: string) =>
+    BigInt(`0x${createHash('sha256').update(name).digest('hex').slice(0, 16)}`);
   const ring = 2n ** 64n;
   const mine = hash(me);
-  const remaining = others.map((name) => ({ name, distance: (((hash(name) - mine) % ring) + ring) % ring }));
+  const remaining = others.map((name) => ({
+    name,
+    distance: (((hash(name) - mine) % ring) + ring) % ring,
+  }));
   const picked: string[] = [];
   const want = limit === 0 ? remaining.length : Math.min(limit, remaining.length);
   while (picked.length < want) {
     let best = 0;
-    for (let i = 1; i < remaining.length; i++) if ((remaining[i]?.distance ?? 0n) < (remaining[best]?.distance ?? 0n)) best = i;
+    for (let i = 1; i < remaining.length; i++)
+      if ((remaining[i]?.distance ?? 0n) < (remaining[best]?.distance ?? 0n)) best = i;
     picked.push((remaining[best] as { name: string }).name);
     remaining.splice(best, 1);
   }
   return picked;
 }
 
-const members = (names: readonly string[]) => names.map((nodeName) => ({ nodeName, hash: nodeHash(nodeName) }));
+const members = (names: readonly string[]) =>
+  names.map((nodeName) => ({ nodeName, hash: nodeHash(nodeName) }));
 const names = (chosen: readonly { nodeName: string }[]) => chosen.map((member) => member.nodeName);
 
 function edgeSet(edges: Map<string, string[]>): Set<string> {
@@ -89,7 +100,9 @@ describe('selectNeighbours', () => {
       const me = pool[0] as string;
       const others = pool.slice(1);
       const limit = Math.floor(random() * 14);
-      expect(names(selectNeighbours(me, members(others), limit))).toEqual(naiveSelect(me, others, limit));
+      expect(names(selectNeighbours(me, members(others), limit))).toEqual(
+        naiveSelect(me, others, limit),
+      );
     }
   });
 
@@ -103,7 +116,9 @@ describe('selectNeighbours', () => {
   it('does not depend on the order the cache hands the pods over in', () => {
     const others = randomNames(prng(11), 80);
     const shuffled = [...others].sort(() => 0.5 - Math.random());
-    expect(names(selectNeighbours('me', members(others), 10))).toEqual(names(selectNeighbours('me', members(shuffled), 10)));
+    expect(names(selectNeighbours('me', members(others), 10))).toEqual(
+      names(selectNeighbours('me', members(shuffled), 10)),
+    );
   });
 
   it('rejects a negative or fractional limit', () => {
@@ -132,7 +147,15 @@ describe('clusterEdges', () => {
     const edges = clusterEdges(all, 10);
     for (let sample = 0; sample < 15; sample++) {
       const me = all[Math.floor(random() * all.length)] as string;
-      expect(edges.get(me)).toEqual(names(selectNeighbours(me, memberList.filter((member) => member.nodeName !== me), 10)));
+      expect(edges.get(me)).toEqual(
+        names(
+          selectNeighbours(
+            me,
+            memberList.filter((member) => member.nodeName !== me),
+            10,
+          ),
+        ),
+      );
     }
   });
 
@@ -161,19 +184,34 @@ describe('clusterEdges', () => {
       const all = randomNames(random, size);
       const limit = 10;
       const before = clusterEdges(all, limit);
-      const withoutNode = (edges: Map<string, string[]>, node: string) => edgeSet(new Map([...edges].filter(([from]) => from !== node)));
+      const withoutNode = (edges: Map<string, string[]>, node: string) =>
+        edgeSet(new Map([...edges].filter(([from]) => from !== node)));
       const changedNodes = (a: Map<string, string[]>, b: Map<string, string[]>, skip: string) =>
-        [...a.keys()].filter((node) => node !== skip && b.has(node) && JSON.stringify(a.get(node)) !== JSON.stringify(b.get(node))).length;
+        [...a.keys()].filter(
+          (node) =>
+            node !== skip &&
+            b.has(node) &&
+            JSON.stringify(a.get(node)) !== JSON.stringify(b.get(node)),
+        ).length;
       for (let trial = 0; trial < (size > 1000 ? 2 : 4); trial++) {
         const joiner = `joiner-${trial}-${Math.floor(random() * 1e9)}`;
         const joined = clusterEdges([...all, joiner], limit);
-        expect(symmetricDifference(withoutNode(before, joiner), withoutNode(joined, joiner))).toBeLessThanOrEqual(2 * limit);
-        expect(symmetricDifference(edgeSet(before), edgeSet(joined))).toBeLessThanOrEqual(3 * limit);
+        expect(
+          symmetricDifference(withoutNode(before, joiner), withoutNode(joined, joiner)),
+        ).toBeLessThanOrEqual(2 * limit);
+        expect(symmetricDifference(edgeSet(before), edgeSet(joined))).toBeLessThanOrEqual(
+          3 * limit,
+        );
         expect(changedNodes(before, joined, joiner)).toBeLessThanOrEqual(limit);
 
         const leaver = all[Math.floor(random() * all.length)] as string;
-        const left = clusterEdges(all.filter((name) => name !== leaver), limit);
-        expect(symmetricDifference(withoutNode(before, leaver), withoutNode(left, leaver))).toBeLessThanOrEqual(2 * limit);
+        const left = clusterEdges(
+          all.filter((name) => name !== leaver),
+          limit,
+        );
+        expect(
+          symmetricDifference(withoutNode(before, leaver), withoutNode(left, leaver)),
+        ).toBeLessThanOrEqual(2 * limit);
         expect(symmetricDifference(edgeSet(before), edgeSet(left))).toBeLessThanOrEqual(3 * limit);
         expect(changedNodes(before, left, leaver)).toBeLessThanOrEqual(limit);
       }
@@ -182,6 +220,7 @@ describe('clusterEdges', () => {
 
   it('with fewer nodes than K + 1, everyone checks everyone else', () => {
     const all = randomNames(prng(1), 5);
-    for (const [from, targets] of clusterEdges(all, 10)) expect(new Set(targets)).toEqual(new Set(all.filter((name) => name !== from)));
+    for (const [from, targets] of clusterEdges(all, 10))
+      expect(new Set(targets)).toEqual(new Set(all.filter((name) => name !== from)));
   });
 });

@@ -2,10 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { proxyFor, proxySettingsFromEnv, ProxyConfigError } from '../../src/probe/proxy.ts';
 
 const settings = (env: Record<string, string>) => proxySettingsFromEnv(env);
-const via = (url: string, env: Record<string, string>) => proxyFor(new URL(url), settings(env))?.href;
+const via = (url: string, env: Record<string, string>) =>
+  proxyFor(new URL(url), settings(env))?.href;
 
 describe('proxy selection (Go ProxyFromEnvironment semantics)', () => {
-  const env = { HTTP_PROXY: 'http://proxy:3128', HTTPS_PROXY: 'proxy-s:8443', NO_PROXY: '.svc,cluster.local,10.0.0.0/8,192.168.1.5,example.org:8080,[fd00::1],fd10::/16' };
+  const env = {
+    HTTP_PROXY: 'http://proxy:3128',
+    HTTPS_PROXY: 'proxy-s:8443',
+    NO_PROXY: '.svc,cluster.local,10.0.0.0/8,192.168.1.5,example.org:8080,[fd00::1],fd10::/16',
+  };
 
   it('chooses by the target scheme, and accepts a bare host:port', () => {
     expect(via('http://a.example.com/x', env)).toBe('http://proxy:3128/');
@@ -40,12 +45,16 @@ describe('proxy selection (Go ProxyFromEnvironment semantics)', () => {
   });
 
   it('upper case wins over lower case, as in Go', () => {
-    expect(via('http://a.example.com/', { HTTP_PROXY: 'http://upper:1', http_proxy: 'http://lower:2' })).toBe('http://upper:1/');
+    expect(
+      via('http://a.example.com/', { HTTP_PROXY: 'http://upper:1', http_proxy: 'http://lower:2' }),
+    ).toBe('http://upper:1/');
     expect(via('http://a.example.com/', { http_proxy: 'http://lower:2' })).toBe('http://lower:2/');
   });
 
   it('a proxy URL with another scheme is a configuration error naming the variable', () => {
     expect(() => settings({ HTTPS_PROXY: 'socks5://proxy:1080' })).toThrowError(ProxyConfigError);
-    expect(() => settings({ HTTPS_PROXY: 'socks5://proxy:1080' })).toThrowError(/HTTPS_PROXY="socks5:\/\/proxy:1080": expected an http/);
+    expect(() => settings({ HTTPS_PROXY: 'socks5://proxy:1080' })).toThrowError(
+      /HTTPS_PROXY="socks5:\/\/proxy:1080": expected an http/,
+    );
   });
 });

@@ -29,8 +29,20 @@ describe('RoundRunner', () => {
         return { status: 'ok', durationMs: 20 };
       },
     });
-    const source: CheckSource = { checks: () => [slow('a'), slow('b'), slow('c'), fixed('d', { status: 'skipped', reason: 'off' })] };
-    const result = await new RoundRunner({ sources: [source], metrics, logger, roundTimeoutMs: 1000 }).run();
+    const source: CheckSource = {
+      checks: () => [
+        slow('a'),
+        slow('b'),
+        slow('c'),
+        fixed('d', { status: 'skipped', reason: 'off' }),
+      ],
+    };
+    const result = await new RoundRunner({
+      sources: [source],
+      metrics,
+      logger,
+      roundTimeoutMs: 1000,
+    }).run();
     expect(maxRunning).toBe(3);
     expect(resultMap(result)).toEqual({ a: 'ok', b: 'ok', c: 'ok', d: 'skipped' });
   });
@@ -39,7 +51,12 @@ describe('RoundRunner', () => {
     const metrics = metricsWithLegacy();
     const source: CheckSource = {
       checks: () => [
-        fixed('me_service', { status: 'error', event: 'connect_done', message: 'refused', durationMs: 1 }),
+        fixed('me_service', {
+          status: 'error',
+          event: 'connect_done',
+          message: 'refused',
+          durationMs: 1,
+        }),
         fixed('me_ingress', { status: 'ok', durationMs: 2 }),
       ],
     };
@@ -62,7 +79,12 @@ describe('RoundRunner', () => {
         throw new Error('boom');
       },
     };
-    const result = await new RoundRunner({ sources: [{ checks: () => [broken] }], metrics, logger, roundTimeoutMs: 1000 }).run();
+    const result = await new RoundRunner({
+      sources: [{ checks: () => [broken] }],
+      metrics,
+      logger,
+      roundTimeoutMs: 1000,
+    }).run();
     expect(resultMap(result).broken).toBe('check crashed: boom');
   });
 
@@ -70,7 +92,10 @@ describe('RoundRunner', () => {
     const metrics = metricsWithLegacy();
     let types = ['path_node-a', 'path_node-b'];
     const source: CheckSource = {
-      checks: () => types.map((type) => fixed(type, { status: 'error', event: 'status_code_500', message: 'x', durationMs: 1 })),
+      checks: () =>
+        types.map((type) =>
+          fixed(type, { status: 'error', event: 'status_code_500', message: 'x', durationMs: 1 }),
+        ),
     };
     const runner = new RoundRunner({ sources: [source], metrics, logger, roundTimeoutMs: 1000 });
     await runner.run();
@@ -93,14 +118,24 @@ describe('RoundRunner', () => {
         return { status: 'ok', durationMs: 1 };
       },
     };
-    await new RoundRunner({ sources: [{ checks: () => [probing] }], metrics, logger, roundTimeoutMs: 1000 }).run();
+    await new RoundRunner({
+      sources: [{ checks: () => [probing] }],
+      metrics,
+      logger,
+      roundTimeoutMs: 1000,
+    }).run();
     expect(seenDuringRound).not.toContain('path_old');
   });
 
   it('keeps the first of two checks with the same type', async () => {
     const metrics = metricsWithLegacy();
-    const sources: CheckSource[] = [{ checks: () => [fixed('x', { status: 'ok', durationMs: 1 })] }, { checks: () => [fixed('x', { status: 'skipped', reason: '' })] }];
-    expect(resultMap(await new RoundRunner({ sources, metrics, logger, roundTimeoutMs: 1000 }).run())).toEqual({ x: 'ok' });
+    const sources: CheckSource[] = [
+      { checks: () => [fixed('x', { status: 'ok', durationMs: 1 })] },
+      { checks: () => [fixed('x', { status: 'skipped', reason: '' })] },
+    ];
+    expect(
+      resultMap(await new RoundRunner({ sources, metrics, logger, roundTimeoutMs: 1000 }).run()),
+    ).toEqual({ x: 'ok' });
   });
 
   it('passes an abort signal that fires at the round deadline', async () => {
@@ -110,10 +145,24 @@ describe('RoundRunner', () => {
       type: 'waits',
       run: (signal) => {
         seen = signal;
-        return new Promise((resolve) => signal.addEventListener('abort', () => resolve({ status: 'error', event: 'round_trip_error', message: 'aborted', durationMs: 50 })));
+        return new Promise((resolve) =>
+          signal.addEventListener('abort', () =>
+            resolve({
+              status: 'error',
+              event: 'round_trip_error',
+              message: 'aborted',
+              durationMs: 50,
+            }),
+          ),
+        );
       },
     };
-    const result = await new RoundRunner({ sources: [{ checks: () => [waiting] }], metrics, logger, roundTimeoutMs: 50 }).run();
+    const result = await new RoundRunner({
+      sources: [{ checks: () => [waiting] }],
+      metrics,
+      logger,
+      roundTimeoutMs: 50,
+    }).run();
     expect(seen?.aborted).toBe(true);
     expect(resultMap(result).waits).toBe('aborted');
   });

@@ -7,7 +7,13 @@ const logger = pino({ level: 'silent' });
 
 /** A round executor whose rounds take `roundMs` of (fake) time and count themselves. */
 function countingExecutor(roundMs: number) {
-  const state = { started: 0, concurrent: 0, maxConcurrent: 0, lastSignal: undefined as AbortSignal | undefined, startTimes: [] as number[] };
+  const state = {
+    started: 0,
+    concurrent: 0,
+    maxConcurrent: 0,
+    lastSignal: undefined as AbortSignal | undefined,
+    startTimes: [] as number[],
+  };
   const executor: RoundExecutor = {
     async run(signal) {
       state.started++;
@@ -25,7 +31,11 @@ function countingExecutor(roundMs: number) {
       });
       state.concurrent--;
       const now = new Date();
-      return { startedAt: now, finishedAt: now, outcomes: new Map([['round', { status: 'ok', durationMs: state.started }]]) } satisfies RoundResult;
+      return {
+        startedAt: now,
+        finishedAt: now,
+        outcomes: new Map([['round', { status: 'ok', durationMs: state.started }]]),
+      } satisfies RoundResult;
     },
   };
   return { executor, state };

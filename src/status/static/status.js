@@ -19,7 +19,12 @@
     kube_proxy_metrics: 'kube-proxy metrics',
     kube_proxy_healthz: 'kube-proxy healthz',
   };
-  const SOURCE_LABELS = { self: 'this prober', status: '', alive: 'plain kubenurse: no latency', unreachable: 'unreachable' };
+  const SOURCE_LABELS = {
+    self: 'this prober',
+    status: '',
+    alive: 'plain kubenurse: no latency',
+    unreachable: 'unreachable',
+  };
 
   let lastSuccess = 0;
   let refreshMs = 3000;
@@ -100,32 +105,81 @@
     const table = document.getElementById('matrix');
     const nodes = cluster.nodes;
     const otherTypes = [];
-    for (const row of cluster.rows) for (const type of Object.keys(row.checks)) if (!otherTypes.includes(type)) otherTypes.push(type);
+    for (const row of cluster.rows)
+      for (const type of Object.keys(row.checks))
+        if (!otherTypes.includes(type)) otherTypes.push(type);
 
     const head = el('tr', null, [el('th', { text: 'from ↓  to →' })]);
-    for (const node of nodes) head.append(el('th', { text: node, scope: 'col', dataset: { node } }));
-    otherTypes.forEach((type, index) => head.append(el('th', { text: shortName(type), title: type, scope: 'col', className: index === 0 ? 'group' : '' })));
+    for (const node of nodes)
+      head.append(el('th', { text: node, scope: 'col', dataset: { node } }));
+    otherTypes.forEach((type, index) =>
+      head.append(
+        el('th', {
+          text: shortName(type),
+          title: type,
+          scope: 'col',
+          className: index === 0 ? 'group' : '',
+        }),
+      ),
+    );
 
     const body = el('tbody');
     for (const row of cluster.rows) {
       const label = SOURCE_LABELS[row.source];
-      const header = el('th', { className: `row ${row.source}`, scope: 'row', dataset: { node: row.node, source: row.source }, title: row.error ? `${row.node} (${row.pod}): ${row.error}` : `${row.node} (${row.pod}${row.podIP ? `, ${row.podIP}` : ''})` }, [
-        document.createTextNode(row.node),
-        label ? el('span', { className: `badge ${row.source === 'unreachable' ? 'unreachable' : ''}`, text: label }) : null,
-      ]);
+      const header = el(
+        'th',
+        {
+          className: `row ${row.source}`,
+          scope: 'row',
+          dataset: { node: row.node, source: row.source },
+          title: row.error
+            ? `${row.node} (${row.pod}): ${row.error}`
+            : `${row.node} (${row.pod}${row.podIP ? `, ${row.podIP}` : ''})`,
+        },
+        [
+          document.createTextNode(row.node),
+          label
+            ? el('span', {
+                className: `badge ${row.source === 'unreachable' ? 'unreachable' : ''}`,
+                text: label,
+              })
+            : null,
+        ],
+      );
       const tr = el('tr', { dataset: { node: row.node } }, [header]);
       for (const target of nodes) {
         if (target === row.node) {
-          tr.append(el('td', { className: 'cell self', dataset: { from: row.node, to: target, state: 'self' }, title: `${row.node} does not check itself` }));
+          tr.append(
+            el('td', {
+              className: 'cell self',
+              dataset: { from: row.node, to: target, state: 'self' },
+              title: `${row.node} does not check itself`,
+            }),
+          );
         } else if (row.source === 'unreachable') {
-          tr.append(el('td', { className: 'cell unreachable', text: '?', dataset: { from: row.node, to: target, state: 'unreachable' }, title: `${row.node}'s view is unknown: ${row.error}` }));
+          tr.append(
+            el('td', {
+              className: 'cell unreachable',
+              text: '?',
+              dataset: { from: row.node, to: target, state: 'unreachable' },
+              title: `${row.node}'s view is unknown: ${row.error}`,
+            }),
+          );
         } else {
           tr.append(cellTd(row.paths[target], row.node, target));
         }
       }
       otherTypes.forEach((type, index) => {
         const extra = index === 0 ? 'first-check' : '';
-        if (row.source === 'unreachable') tr.append(el('td', { className: `cell unreachable ${extra}`, text: '?', dataset: { from: row.node, to: type, state: 'unreachable' }, title: row.error }));
+        if (row.source === 'unreachable')
+          tr.append(
+            el('td', {
+              className: `cell unreachable ${extra}`,
+              text: '?',
+              dataset: { from: row.node, to: type, state: 'unreachable' },
+              title: row.error,
+            }),
+          );
         else tr.append(cellTd(row.checks[type], row.node, type, extra));
       });
       body.append(tr);
@@ -134,7 +188,8 @@
 
     const truncated = document.getElementById('truncated');
     truncated.hidden = !cluster.truncated;
-    if (cluster.truncated) truncated.textContent = `Showing ${cluster.truncated.shown} of ${cluster.truncated.total} neighbours (those this prober checks first). Open another prober's page for its part of the cluster.`;
+    if (cluster.truncated)
+      truncated.textContent = `Showing ${cluster.truncated.shown} of ${cluster.truncated.total} neighbours (those this prober checks first). Open another prober's page for its part of the cluster.`;
   }
 
   function renderLegend() {
@@ -145,14 +200,24 @@
       return span;
     };
     const scale = el('span', { className: 'scale' });
-    for (const ms of [1, 3, 10, 30, 100, 300, 1000]) scale.append(swatch(latencyColour(ms), `${ms} ms`));
+    for (const ms of [1, 3, 10, 30, 100, 300, 1000])
+      scale.append(swatch(latencyColour(ms), `${ms} ms`));
     const hatched = el('span', { className: 'swatch cell unreachable' });
-    document.getElementById('legend').replaceChildren(
-      el('span', null, [document.createTextNode('latency 1 ms '), scale, document.createTextNode(' 1 s')]),
-      el('span', null, [swatch('var(--red)', 'failed'), document.createTextNode('failed')]),
-      el('span', null, [swatch('var(--grey)', 'not checked'), document.createTextNode('not checked / skipped')]),
-      el('span', null, [hatched, document.createTextNode('prober not readable')]),
-    );
+    document
+      .getElementById('legend')
+      .replaceChildren(
+        el('span', null, [
+          document.createTextNode('latency 1 ms '),
+          scale,
+          document.createTextNode(' 1 s'),
+        ]),
+        el('span', null, [swatch('var(--red)', 'failed'), document.createTextNode('failed')]),
+        el('span', null, [
+          swatch('var(--grey)', 'not checked'),
+          document.createTextNode('not checked / skipped'),
+        ]),
+        el('span', null, [hatched, document.createTextNode('prober not readable')]),
+      );
   }
 
   function phaseBar(check) {
@@ -164,7 +229,9 @@
     for (const [event, label, colour] of PHASES) {
       const at = check.phases[event];
       if (at === undefined) continue;
-      const span = el('span', { title: `${label}: ${formatMs(at - previous)} ms (at ${formatMs(at)} ms)` });
+      const span = el('span', {
+        title: `${label}: ${formatMs(at - previous)} ms (at ${formatMs(at)} ms)`,
+      });
       span.style.width = total > 0 ? `${(Math.max(0, at - previous) / total) * 100}%` : '0';
       span.style.background = colour;
       bar.append(span);
@@ -178,27 +245,53 @@
     const body = document.querySelector('#checks tbody');
     const rows = checks.map((check) => {
       const result = check.status === 'error' ? `failed: ${check.event || 'error'}` : check.status;
-      const now = check.status === 'error' ? el('div', { text: check.message }) : check.status === 'skipped' ? el('div', { className: 'when', text: check.message }) : null;
+      const now =
+        check.status === 'error'
+          ? el('div', { text: check.message })
+          : check.status === 'skipped'
+            ? el('div', { className: 'when', text: check.message })
+            : null;
       const last = check.lastError
-        ? el('div', null, [el('div', { text: check.lastError.message }), el('div', { className: 'when', title: check.lastError.at, text: `${check.lastError.event}, ${ago(check.lastError.at)}` })])
+        ? el('div', null, [
+            el('div', { text: check.lastError.message }),
+            el('div', {
+              className: 'when',
+              title: check.lastError.at,
+              text: `${check.lastError.event}, ${ago(check.lastError.at)}`,
+            }),
+          ])
         : el('span', { className: 'when', text: 'none' });
       return el('tr', { dataset: { type: check.type, state: check.status } }, [
         el('td', null, [el('code', { text: check.type })]),
         el('td', null, [el('span', { className: `badge ${check.status}`, text: result }), now]),
-        el('td', { className: 'num', text: check.durationMs === null ? '' : `${formatMs(check.durationMs)} ms` }),
+        el('td', {
+          className: 'num',
+          text: check.durationMs === null ? '' : `${formatMs(check.durationMs)} ms`,
+        }),
         el('td', null, [phaseBar(check)]),
         el('td', { className: 'message' }, [last]),
       ]);
     });
-    if (rows.length === 0) rows.push(el('tr', null, [el('td', { colspan: '5', className: 'when', text: 'no round finished yet' })]));
+    if (rows.length === 0)
+      rows.push(
+        el('tr', null, [
+          el('td', { colspan: '5', className: 'when', text: 'no round finished yet' }),
+        ]),
+      );
     body.replaceChildren(...rows);
   }
 
   function flatten(prefix, value, out) {
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-      for (const [key, inner] of Object.entries(value)) flatten(prefix ? `${prefix}.${key}` : key, inner, out);
+      for (const [key, inner] of Object.entries(value))
+        flatten(prefix ? `${prefix}.${key}` : key, inner, out);
     } else if (typeof value === 'number' && !Number.isInteger(value)) {
-      out.push([prefix, prefix.endsWith('seconds') || prefix.includes('seconds.') ? `${value.toFixed(1)} s` : value.toFixed(3)]);
+      out.push([
+        prefix,
+        prefix.endsWith('seconds') || prefix.includes('seconds.')
+          ? `${value.toFixed(1)} s`
+          : value.toFixed(3),
+      ]);
     } else out.push([prefix, value === null ? 'unknown' : String(value)]);
     return out;
   }
@@ -206,20 +299,29 @@
   function renderKubeProxy(kubeProxy) {
     const target = document.getElementById('kube-proxy');
     if (!kubeProxy) {
-      target.replaceChildren(el('p', { className: 'hint', text: 'Not monitored by this prober (KUBENURSE_CHECK_KUBE_PROXY=false, or no KUBENURSE_HOST_IP).' }));
+      target.replaceChildren(
+        el('p', {
+          className: 'hint',
+          text: 'Not monitored by this prober (KUBENURSE_CHECK_KUBE_PROXY=false, or no KUBENURSE_HOST_IP).',
+        }),
+      );
       return;
     }
     const list = el('dl', { className: 'kv', id: 'kube-proxy-fields' });
-    for (const [key, value] of flatten('', kubeProxy, [])) list.append(el('dt', { text: key }), el('dd', { text: value, dataset: { field: key } }));
+    for (const [key, value] of flatten('', kubeProxy, []))
+      list.append(el('dt', { text: key }), el('dd', { text: value, dataset: { field: key } }));
     target.replaceChildren(list);
   }
 
   function render(data) {
-    document.getElementById('identity').textContent = `${data.node || '(node unknown)'} · ${data.pod}`;
+    document.getElementById('identity').textContent =
+      `${data.node || '(node unknown)'} · ${data.pod}`;
     document.title = `kubenurse-ts · ${data.node || data.pod}`;
     const state = document.getElementById('neighbourhood-state');
     state.textContent = data.neighbourhoodState ? `neighbourhood: ${data.neighbourhoodState}` : '';
-    document.getElementById('round').textContent = data.round ? `last round ${ago(data.round.finishedAt)}` : 'no round yet';
+    document.getElementById('round').textContent = data.round
+      ? `last round ${ago(data.round.finishedAt)}`
+      : 'no round yet';
     renderMatrix(data.cluster);
     renderChecks(data.checks);
     renderKubeProxy(data.kubeProxy);
@@ -236,7 +338,10 @@
   async function refresh() {
     const banner = document.getElementById('banner');
     try {
-      const response = await fetch('status.json', { cache: 'no-store', headers: { accept: 'application/json' } });
+      const response = await fetch('status.json', {
+        cache: 'no-store',
+        headers: { accept: 'application/json' },
+      });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const data = await response.json();
       refreshMs = data.refreshMs || refreshMs;

@@ -15,13 +15,21 @@ export class ApiServerControl {
   }
 
   /** Resolves once the server listens (the helper answers only after that). */
-  static async start(group: ProcessGroup, ns: string, config: ApiServerChildConfig): Promise<ApiServerControl> {
-    const { process, rpc } = startRpcHelper(group, ns, 'fake-apiserver', 'apiserver.ts', [JSON.stringify(config)]);
+  static async start(
+    group: ProcessGroup,
+    ns: string,
+    config: ApiServerChildConfig,
+  ): Promise<ApiServerControl> {
+    const { process, rpc } = startRpcHelper(group, ns, 'fake-apiserver', 'apiserver.ts', [
+      JSON.stringify(config),
+    ]);
     const control = new ApiServerControl(process, rpc);
     try {
       await rpc.call('ping', {}, 15_000);
     } catch (error) {
-      throw new Error(`fake apiserver did not start: ${(error as Error).message}\n${process.log()}`);
+      throw new Error(
+        `fake apiserver did not start: ${(error as Error).message}\n${process.log()}`,
+      );
     }
     return control;
   }

@@ -13,7 +13,10 @@ function newestMtime(path: string): number {
   if (!existsSync(path)) return 0;
   const stat = statSync(path);
   if (!stat.isDirectory()) return stat.mtimeMs;
-  return readdirSync(path).reduce((newest, entry) => Math.max(newest, newestMtime(join(path, entry))), stat.mtimeMs);
+  return readdirSync(path).reduce(
+    (newest, entry) => Math.max(newest, newestMtime(join(path, entry))),
+    stat.mtimeMs,
+  );
 }
 
 export function bundleIsStale(): boolean {
@@ -25,10 +28,17 @@ export function bundleIsStale(): boolean {
 export async function ensureBuilt(): Promise<void> {
   if (!bundleIsStale()) return;
   try {
-    await promisify(execFile)('npm', ['run', 'build'], { cwd: PROJECT_ROOT, timeout: 180_000, maxBuffer: 16 * 1024 * 1024 });
+    await promisify(execFile)('npm', ['run', 'build'], {
+      cwd: PROJECT_ROOT,
+      timeout: 180_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
   } catch (error) {
     const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
-    throw new Error(`npm run build failed, so there is no prober to test:\n${stdout.slice(-3000)}\n${stderr.slice(-3000)}`);
+    throw new Error(
+      `npm run build failed, so there is no prober to test:\n${stdout.slice(-3000)}\n${stderr.slice(-3000)}`,
+    );
   }
-  if (!existsSync(DIST_MAIN)) throw new Error(`npm run build succeeded but ${DIST_MAIN} is missing`);
+  if (!existsSync(DIST_MAIN))
+    throw new Error(`npm run build succeeded but ${DIST_MAIN} is missing`);
 }

@@ -47,7 +47,10 @@ export const CHECK_TIMEOUT = '2s';
  * The only variables the probers get beyond what the DaemonSet and the kubelet give them.
  * Shorter timings keep the suite fast; the two paths replace files a cluster mounts.
  */
-export function testOverrides(paths: { serviceAccountDir: string; ingressCa: string }): Record<string, string> {
+export function testOverrides(paths: {
+  serviceAccountDir: string;
+  ingressCa: string;
+}): Record<string, string> {
   return {
     KUBENURSE_CHECK_INTERVAL: CHECK_INTERVAL,
     KUBENURSE_CHECK_TIMEOUT: CHECK_TIMEOUT,
@@ -93,7 +96,13 @@ export class Cluster {
   readonly prometheus: PrometheusClient;
   readonly daemonSet: DaemonSetContainer;
 
-  private constructor(network: Network, apiserver: ApiServerControl, nodes: ClusterNode[], prometheus: PrometheusClient, daemonSet: DaemonSetContainer) {
+  private constructor(
+    network: Network,
+    apiserver: ApiServerControl,
+    nodes: ClusterNode[],
+    prometheus: PrometheusClient,
+    daemonSet: DaemonSetContainer,
+  ) {
     this.network = network;
     this.apiserver = apiserver;
     this.nodes = nodes;
@@ -109,7 +118,15 @@ export class Cluster {
    * `proberEntry` defaults to the shipped bundle; `extraEnv` is for debugging only (the suite
    * passes none, so the probers get the DaemonSet's env and testOverrides() alone).
    */
-  static async start({ nodeCount, proberEntry = DIST_MAIN, extraEnv = {} }: { nodeCount: number; proberEntry?: string; extraEnv?: Record<string, string> }): Promise<Cluster> {
+  static async start({
+    nodeCount,
+    proberEntry = DIST_MAIN,
+    extraEnv = {},
+  }: {
+    nodeCount: number;
+    proberEntry?: string;
+    extraEnv?: Record<string, string>;
+  }): Promise<Cluster> {
     const daemonSet = readDaemonSet(join(EXAMPLES, 'daemonset.yaml'));
     const ingressRule = readIngress(join(EXAMPLES, 'ingress.yaml'));
     const clusterCa = createTestCa('e2e cluster CA');
@@ -134,7 +151,10 @@ export class Cluster {
       dnsRecords: [
         { name: `kubernetes.default.svc.cluster.local`, address: VIPS.kubernetes },
         { name: `kube-dns.kube-system.svc.cluster.local`, address: VIPS.kubeDns },
-        { name: `${KUBENURSE_SERVICE.name}.${PROBER_NAMESPACE}.svc.cluster.local`, address: VIPS.kubenurse },
+        {
+          name: `${KUBENURSE_SERVICE.name}.${PROBER_NAMESPACE}.svc.cluster.local`,
+          address: VIPS.kubenurse,
+        },
         // The ingress host is an outside name; cluster DNS would forward it upstream.
         { name: ingressRule.host, address: ADDRESSES.ingress },
       ],
@@ -145,8 +165,13 @@ export class Cluster {
         host: ingressRule.host,
         tls: { certPath: ingressCert.certPath, keyPath: ingressCert.keyPath },
         routes: ingressRule.paths.map((path) => {
-          if (path.serviceName !== KUBENURSE_SERVICE.name) throw new Error(`ingress.yaml routes to unknown Service ${path.serviceName}`);
-          return { path: path.path, pathType: path.pathType, upstream: `${VIPS.kubenurse}:${PROBER_PORT}` };
+          if (path.serviceName !== KUBENURSE_SERVICE.name)
+            throw new Error(`ingress.yaml routes to unknown Service ${path.serviceName}`);
+          return {
+            path: path.path,
+            pathType: path.pathType,
+            upstream: `${VIPS.kubenurse}:${PROBER_PORT}`,
+          };
         }),
       },
     });
@@ -154,7 +179,11 @@ export class Cluster {
     try {
       const serviceAccountDir = join(network.runDir, 'serviceaccount');
       mkdirSync(serviceAccountDir, { recursive: true });
-      const kubeProxies = network.nodes.map((netNode) => startRpcHelper(network.group, netNode.ns, `kube-proxy-${netNode.name}`, 'kube-proxy.ts', [netNode.ip]));
+      const kubeProxies = network.nodes.map((netNode) =>
+        startRpcHelper(network.group, netNode.ns, `kube-proxy-${netNode.name}`, 'kube-proxy.ts', [
+          netNode.ip,
+        ]),
+      );
       const [apiserver] = await Promise.all([
         ApiServerControl.start(network.group, network.infraNamespaces.apiserver, {
           host: ADDRESSES.apiserver,
@@ -170,7 +199,9 @@ export class Cluster {
           try {
             await rpc.call('ping', {}, 15_000);
           } catch (error) {
-            throw new Error(`${process.name} did not start: ${(error as Error).message}\n${process.log()}`);
+            throw new Error(
+              `${process.name} did not start: ${(error as Error).message}\n${process.log()}`,
+            );
           }
         }),
       ]);
@@ -180,19 +211,39 @@ export class Cluster {
       for (const [index, netNode] of network.nodes.entries()) {
         const podName = `kubenurse-${randomBytes(3).toString('hex').slice(0, 5)}`;
         await apiserver.addNode({ name: netNode.name, internalIP: netNode.ip });
-        await apiserver.addPod({ name: podName, namespace: PROBER_NAMESPACE, nodeName: netNode.name, podIP: netNode.ip, hostIP: netNode.ip, labels: daemonSet.podLabels });
+        await apiserver.addPod({
+          name: podName,
+          namespace: PROBER_NAMESPACE,
+          nodeName: netNode.name,
+          podIP: netNode.ip,
+          hostIP: netNode.ip,
+          labels: daemonSet.podLabels,
+        });
         const env = {
           ...imageEnv(podName),
           ...containerEnv(
             daemonSet,
-            { podName, namespace: PROBER_NAMESPACE, nodeName: netNode.name, hostIp: netNode.ip, podIp: netNode.ip, serviceAccountName: daemonSet.serviceAccountName },
+            {
+              podName,
+              namespace: PROBER_NAMESPACE,
+              nodeName: netNode.name,
+              hostIp: netNode.ip,
+              podIp: netNode.ip,
+              serviceAccountName: daemonSet.serviceAccountName,
+            },
             KUBERNETES_SERVICE,
             [KUBENURSE_SERVICE],
           ),
           ...overrides,
           ...extraEnv,
         };
-        const spec: ProberSpec = { ...netNode, podName, env, proberEntry, kubeProxy: (kubeProxies[index] as { rpc: RpcClient }).rpc };
+        const spec: ProberSpec = {
+          ...netNode,
+          podName,
+          env,
+          proberEntry,
+          kubeProxy: (kubeProxies[index] as { rpc: RpcClient }).rpc,
+        };
         nodes.push({ ...spec, prober: Cluster.spawnProber(network, spec) });
       }
 
@@ -207,13 +258,22 @@ export class Cluster {
             name: daemonSet.podLabels['app.kubernetes.io/name'] ?? 'kubenurse',
             targets: nodes.map((node) => ({
               address: `${node.ip}:${PROBER_PORT}`,
-              labels: { namespace: PROBER_NAMESPACE, pod: node.podName, node: node.name, service: KUBENURSE_SERVICE.name, endpoint: 'http' },
+              labels: {
+                namespace: PROBER_NAMESPACE,
+                pod: node.podName,
+                node: node.name,
+                service: KUBENURSE_SERVICE.name,
+                endpoint: 'http',
+              },
             })),
           },
         ],
         readRules(),
       );
-      const prometheus = new PrometheusClient(network.agent, `http://${ADDRESSES.prometheus}:${PROMETHEUS_PORT}`);
+      const prometheus = new PrometheusClient(
+        network.agent,
+        `http://${ADDRESSES.prometheus}:${PROMETHEUS_PORT}`,
+      );
       network.onDestroy(removeCas);
       const cluster = new Cluster(network, apiserver, nodes, prometheus, daemonSet);
       await cluster.waitUntilReady();
@@ -229,10 +289,19 @@ export class Cluster {
   private async waitUntilReady(): Promise<void> {
     await waitFor('every prober answers /ready with 200', PROBER_START_TIMEOUT_MS, async () => {
       const exited = this.nodes.filter((node) => !node.prober.running);
-      if (exited.length > 0) throw new GiveUp(exited.map((node) => `prober on ${node.name} exited:\n${node.prober.log(1500)}`).join('\n'));
-      const answers = await Promise.all(this.nodes.map((node) => this.agent.tryGet(this.proberUrl(node, '/ready'), 1000)));
+      if (exited.length > 0)
+        throw new GiveUp(
+          exited
+            .map((node) => `prober on ${node.name} exited:\n${node.prober.log(1500)}`)
+            .join('\n'),
+        );
+      const answers = await Promise.all(
+        this.nodes.map((node) => this.agent.tryGet(this.proberUrl(node, '/ready'), 1000)),
+      );
       const notReady = this.nodes.filter((_node, index) => answers[index]?.status !== 200);
-      return notReady.length === 0 ? true : `not ready: ${notReady.map((node) => `${node.name} (${node.prober.running ? 'running' : `exited: ${node.prober.log(500)}`})`).join(', ')}`;
+      return notReady.length === 0
+        ? true
+        : `not ready: ${notReady.map((node) => `${node.name} (${node.prober.running ? 'running' : `exited: ${node.prober.log(500)}`})`).join(', ')}`;
     });
     await this.setProberEndpoints(this.nodes);
     await waitFor('Prometheus scrapes every prober', PROBER_START_TIMEOUT_MS, async () => {
@@ -253,7 +322,16 @@ export class Cluster {
       node.ns,
       `prober-${node.name}`,
       'unshare',
-      ['--uts', '--', 'sh', '-c', 'hostname "$0" && exec "$@"', node.podName, NODE_BINARY, node.proberEntry],
+      [
+        '--uts',
+        '--',
+        'sh',
+        '-c',
+        'hostname "$0" && exec "$@"',
+        node.podName,
+        NODE_BINARY,
+        node.proberEntry,
+      ],
       { env: node.env, cwd: PROJECT_ROOT },
     );
   }
@@ -291,7 +369,11 @@ export class Cluster {
 
 /** The groups of examples/prometheusrule.yaml as a plain Prometheus rules file. */
 export function readRules(): string {
-  const resource = parse(readFileSync(join(EXAMPLES, 'prometheusrule.yaml'), 'utf8')) as { kind?: string; spec?: { groups?: unknown[] } };
-  if (resource.kind !== 'PrometheusRule' || !Array.isArray(resource.spec?.groups)) throw new Error('examples/prometheusrule.yaml: expected a PrometheusRule with spec.groups');
+  const resource = parse(readFileSync(join(EXAMPLES, 'prometheusrule.yaml'), 'utf8')) as {
+    kind?: string;
+    spec?: { groups?: unknown[] };
+  };
+  if (resource.kind !== 'PrometheusRule' || !Array.isArray(resource.spec?.groups))
+    throw new Error('examples/prometheusrule.yaml: expected a PrometheusRule with spec.groups');
   return stringify({ groups: resource.spec.groups });
 }

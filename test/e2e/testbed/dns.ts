@@ -12,7 +12,13 @@ export interface DnsRecord {
   readonly address: string;
 }
 
-export function startDnsmasq(group: ProcessGroup, ns: string, listenAddress: string, records: readonly DnsRecord[], runDir: string): ManagedProcess {
+export function startDnsmasq(
+  group: ProcessGroup,
+  ns: string,
+  listenAddress: string,
+  records: readonly DnsRecord[],
+  runDir: string,
+): ManagedProcess {
   return group.spawn(
     ns,
     'dnsmasq',
@@ -36,7 +42,11 @@ export function startDnsmasq(group: ProcessGroup, ns: string, listenAddress: str
 }
 
 /** What the kubelet writes for a ClusterFirst pod, with the DaemonSet's dnsConfig options. */
-export function podResolvConf(nameserver: string, podNamespace: string, options: readonly string[]): string {
+export function podResolvConf(
+  nameserver: string,
+  podNamespace: string,
+  options: readonly string[],
+): string {
   const search = [`${podNamespace}.svc.${CLUSTER_DOMAIN}`, `svc.${CLUSTER_DOMAIN}`, CLUSTER_DOMAIN];
   const lines = [`nameserver ${nameserver}`, `search ${search.join(' ')}`];
   if (options.length > 0) lines.push(`options ${options.join(' ')}`);

@@ -30,7 +30,20 @@ export class Fabric {
    */
   async attach(ns: string, address: string, { serviceRoute = false } = {}): Promise<string> {
     const port = `p${++this.attached}`;
-    await run('ip', ['-n', this.ns, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    await run('ip', [
+      '-n',
+      this.ns,
+      'link',
+      'add',
+      port,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'eth0',
+      'netns',
+      ns,
+    ]);
     await run('ip', ['-n', this.ns, 'link', 'set', port, 'master', BRIDGE, 'up']);
     await run('ip', ['-n', ns, 'addr', 'add', `${address}/${NODE_PREFIX_LENGTH}`, 'dev', 'eth0']);
     await run('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);

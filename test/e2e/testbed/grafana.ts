@@ -11,13 +11,21 @@ const EXAMPLES = join(PROJECT_ROOT, 'examples');
 /** Rule name (alert or record) → expression, in file order. */
 export function ruleExpressions(): Map<string, string> {
   const resource = parse(readFileSync(join(EXAMPLES, 'prometheusrule.yaml'), 'utf8')) as {
-    spec?: { groups?: { name: string; rules?: { alert?: string; record?: string; expr: string | number }[] }[] };
+    spec?: {
+      groups?: {
+        name: string;
+        rules?: { alert?: string; record?: string; expr: string | number }[];
+      }[];
+    };
   };
   const expressions = new Map<string, string>();
   for (const group of resource.spec?.groups ?? []) {
     for (const [index, rule] of (group.rules ?? []).entries()) {
       const name = rule.alert ?? rule.record ?? `${group.name}[${index}]`;
-      expressions.set(expressions.has(name) ? `${name} (${group.name}[${index}])` : name, String(rule.expr));
+      expressions.set(
+        expressions.has(name) ? `${name} (${group.name}[${index}])` : name,
+        String(rule.expr),
+      );
     }
   }
   return expressions;
@@ -32,10 +40,13 @@ const BUILTINS: Record<string, string> = {
 };
 
 function substitute(expr: string, variables: Record<string, string>): string {
-  return expr.replace(/\$\{(\w+)(?::\w+)?\}|\[\[(\w+)\]\]|\$(\w+)/g, (whole, braced?: string, bracketed?: string, bare?: string) => {
-    const name = braced ?? bracketed ?? bare ?? '';
-    return variables[name] ?? BUILTINS[name] ?? whole;
-  });
+  return expr.replace(
+    /\$\{(\w+)(?::\w+)?\}|\[\[(\w+)\]\]|\$(\w+)/g,
+    (whole, braced?: string, bracketed?: string, bare?: string) => {
+      const name = braced ?? bracketed ?? bare ?? '';
+      return variables[name] ?? BUILTINS[name] ?? whole;
+    },
+  );
 }
 
 interface Panel {
@@ -46,7 +57,16 @@ interface Panel {
 
 interface Dashboard {
   panels?: Panel[];
-  templating?: { list?: { name: string; type: string; query?: unknown; allValue?: string; includeAll?: boolean; current?: { value?: unknown } }[] };
+  templating?: {
+    list?: {
+      name: string;
+      type: string;
+      query?: unknown;
+      allValue?: string;
+      includeAll?: boolean;
+      current?: { value?: unknown };
+    }[];
+  };
 }
 
 export interface PanelQuery {
@@ -66,26 +86,37 @@ function variableQuery(query: string): string | undefined {
 }
 
 export function dashboardQueries(): PanelQuery[] {
-  const dashboard = JSON.parse(readFileSync(join(EXAMPLES, 'grafana-dashboard.json'), 'utf8')) as Dashboard;
+  const dashboard = JSON.parse(
+    readFileSync(join(EXAMPLES, 'grafana-dashboard.json'), 'utf8'),
+  ) as Dashboard;
   const variables: Record<string, string> = {};
   const queries: PanelQuery[] = [];
   for (const variable of dashboard.templating?.list ?? []) {
     if (variable.type === 'datasource') continue;
     if (variable.includeAll) variables[variable.name] = variable.allValue ?? '.*';
-    else if (variable.type === 'custom' || variable.type === 'constant') variables[variable.name] = String(variable.query ?? '').split(',')[0] ?? '';
+    else if (variable.type === 'custom' || variable.type === 'constant')
+      variables[variable.name] = String(variable.query ?? '').split(',')[0] ?? '';
     else variables[variable.name] = '.*';
   }
   for (const variable of dashboard.templating?.list ?? []) {
     if (variable.type !== 'query') continue;
-    const raw = typeof variable.query === 'string' ? variable.query : ((variable.query as { query?: string } | undefined)?.query ?? '');
+    const raw =
+      typeof variable.query === 'string'
+        ? variable.query
+        : ((variable.query as { query?: string } | undefined)?.query ?? '');
     const expr = variableQuery(raw);
-    if (expr !== undefined) queries.push({ title: `variable ${variable.name}`, expr: substitute(expr, variables) });
+    if (expr !== undefined)
+      queries.push({ title: `variable ${variable.name}`, expr: substitute(expr, variables) });
   }
   const walk = (panels: readonly Panel[]): void => {
     for (const panel of panels) {
       if (panel.panels) walk(panel.panels);
       for (const target of panel.targets ?? []) {
-        if (target.expr) queries.push({ title: `${panel.title ?? '(untitled)'} [${target.refId ?? '?'}]`, expr: substitute(target.expr, variables) });
+        if (target.expr)
+          queries.push({
+            title: `${panel.title ?? '(untitled)'} [${target.refId ?? '?'}]`,
+            expr: substitute(target.expr, variables),
+          });
       }
     }
   };

@@ -10,14 +10,31 @@ export const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 export const NODE_BINARY = join(PROJECT_ROOT, 'node_modules', '.bin', 'node');
 export const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-export function helperCommand(script: string, args: readonly string[] = []): { command: string; args: string[]; env: Record<string, string> } {
+export function helperCommand(
+  script: string,
+  args: readonly string[] = [],
+): { command: string; args: string[]; env: Record<string, string> } {
   if (!existsSync(NODE_BINARY)) throw new Error(`${NODE_BINARY} is missing: run npm ci first`);
-  return { command: NODE_BINARY, args: [script, ...args], env: { PATH: SYSTEM_PATH, NODE_NO_WARNINGS: '1' } };
+  return {
+    command: NODE_BINARY,
+    args: [script, ...args],
+    env: { PATH: SYSTEM_PATH, NODE_NO_WARNINGS: '1' },
+  };
 }
 
 /** A helper script (children/*.ts) started inside `ns` and driven over its stdin/stdout. */
-export function startRpcHelper(group: ProcessGroup, ns: string, name: string, script: string, args: readonly string[] = []): { process: ManagedProcess; rpc: RpcClient } {
-  const { command, args: argv, env } = helperCommand(fileURLToPath(new URL(`./children/${script}`, import.meta.url)), args);
+export function startRpcHelper(
+  group: ProcessGroup,
+  ns: string,
+  name: string,
+  script: string,
+  args: readonly string[] = [],
+): { process: ManagedProcess; rpc: RpcClient } {
+  const {
+    command,
+    args: argv,
+    env,
+  } = helperCommand(fileURLToPath(new URL(`./children/${script}`, import.meta.url)), args);
   const managed = group.spawn(ns, name, command, argv, { env, stdio: 'rpc' });
   if (!managed.child.stdout || !managed.child.stdin) throw new Error(`${name}: no stdio pipes`);
   return { process: managed, rpc: new RpcClient(name, managed.child.stdout, managed.child.stdin) };

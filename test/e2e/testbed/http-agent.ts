@@ -20,7 +20,14 @@ export class HttpAgent {
     return new HttpAgent(startRpcHelper(group, ns, 'http-agent', 'http-agent.ts').rpc);
   }
 
-  get(url: string, { timeoutMs = 3000, headers = {}, caPath }: { timeoutMs?: number; headers?: Record<string, string>; caPath?: string } = {}): Promise<HttpAnswer> {
+  get(
+    url: string,
+    {
+      timeoutMs = 3000,
+      headers = {},
+      caPath,
+    }: { timeoutMs?: number; headers?: Record<string, string>; caPath?: string } = {},
+  ): Promise<HttpAnswer> {
     return this.rpc.call<HttpAnswer>('get', { url, timeoutMs, headers, caPath }, timeoutMs + 2000);
   }
 

@@ -14,21 +14,39 @@ export interface IngressRoute {
 
 export interface IngressRule {
   readonly host: string;
-  readonly paths: readonly { path: string; pathType: 'Exact' | 'Prefix'; serviceName: string; servicePort: string | number }[];
+  readonly paths: readonly {
+    path: string;
+    pathType: 'Exact' | 'Prefix';
+    serviceName: string;
+    servicePort: string | number;
+  }[];
 }
 
 /** The first rule of examples/ingress.yaml: the host and paths the operator would publish. */
 export function readIngress(path: string): IngressRule {
   const manifest = parse(readFileSync(path, 'utf8')) as {
     kind?: string;
-    spec?: { rules?: { host?: string; http?: { paths?: { path: string; pathType: string; backend: { service: { name: string; port: { name?: string; number?: number } } } }[] } }[] };
+    spec?: {
+      rules?: {
+        host?: string;
+        http?: {
+          paths?: {
+            path: string;
+            pathType: string;
+            backend: { service: { name: string; port: { name?: string; number?: number } } };
+          }[];
+        };
+      }[];
+    };
   };
   const rule = manifest.spec?.rules?.[0];
-  if (manifest.kind !== 'Ingress' || !rule?.host) throw new Error(`${path}: expected an Ingress with a host rule`);
+  if (manifest.kind !== 'Ingress' || !rule?.host)
+    throw new Error(`${path}: expected an Ingress with a host rule`);
   return {
     host: rule.host,
     paths: (rule.http?.paths ?? []).map((entry) => {
-      if (entry.pathType !== 'Exact' && entry.pathType !== 'Prefix') throw new Error(`${path}: pathType ${entry.pathType} is not emulated`);
+      if (entry.pathType !== 'Exact' && entry.pathType !== 'Prefix')
+        throw new Error(`${path}: pathType ${entry.pathType} is not emulated`);
       return {
         path: entry.path,
         pathType: entry.pathType,
@@ -73,7 +91,9 @@ export function renderNginxConf(dir: string, server: IngressServer): string {
     '  server {',
     `    listen ${listen}${tls ? ' ssl' : ''};`,
     `    server_name ${host};`,
-    ...(tls ? [`    ssl_certificate ${tls.certPath};`, `    ssl_certificate_key ${tls.keyPath};`] : []),
+    ...(tls
+      ? [`    ssl_certificate ${tls.certPath};`, `    ssl_certificate_key ${tls.keyPath};`]
+      : []),
     ...locations,
     '    location / { return 404; }',
     '  }',
@@ -82,11 +102,22 @@ export function renderNginxConf(dir: string, server: IngressServer): string {
   ].join('\n');
 }
 
-export function startNginx(group: ProcessGroup, ns: string, runDir: string, server: IngressServer): ManagedProcess {
+export function startNginx(
+  group: ProcessGroup,
+  ns: string,
+  runDir: string,
+  server: IngressServer,
+): ManagedProcess {
   const dir = join(runDir, 'nginx');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'nginx.conf'), renderNginxConf(dir, server));
-  return group.spawn(ns, 'nginx', 'nginx', ['-p', dir, '-c', 'nginx.conf', '-e', join(dir, 'error.log'), '-g', 'daemon off;'], {
-    env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
-  });
+  return group.spawn(
+    ns,
+    'nginx',
+    'nginx',
+    ['-p', dir, '-c', 'nginx.conf', '-e', join(dir, 'error.log'), '-g', 'daemon off;'],
+    {
+      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+    },
+  );
 }

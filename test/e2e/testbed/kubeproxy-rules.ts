@@ -66,7 +66,10 @@ export function endpointProbability(index: number, count: number): string | unde
  * our chains and leaves everything else (fault-injection rules) alone. Chains in
  * `existingChains` that no Service needs any more are deleted, as kube-proxy does.
  */
-export function renderKubeProxyRules(services: readonly ServicePort[], existingChains: readonly string[] = []): string {
+export function renderKubeProxyRules(
+  services: readonly ServicePort[],
+  existingChains: readonly string[] = [],
+): string {
   const nat: string[] = [];
   const natChains = new Set<string>(['KUBE-SERVICES']);
   const filter: string[] = [];
@@ -81,17 +84,26 @@ export function renderKubeProxyRules(services: readonly ServicePort[], existingC
     }
     const svcChain = serviceChain(service);
     natChains.add(svcChain);
-    nat.push(`-A KUBE-SERVICES -d ${service.clusterIp}/32 -p ${lower} -m comment --comment "${name} cluster IP" -m ${lower} --dport ${service.port} -j ${svcChain}`);
+    nat.push(
+      `-A KUBE-SERVICES -d ${service.clusterIp}/32 -p ${lower} -m comment --comment "${name} cluster IP" -m ${lower} --dport ${service.port} -j ${svcChain}`,
+    );
     service.endpoints.forEach((endpoint, index) => {
       const sepChain = endpointChain(service, endpoint);
       natChains.add(sepChain);
       const probability = endpointProbability(index, service.endpoints.length);
-      const statistic = probability === undefined ? '' : ` -m statistic --mode random --probability ${probability}`;
-      nat.push(`-A ${svcChain} -m comment --comment "${name} -> ${endpoint.ip}:${endpoint.port}"${statistic} -j ${sepChain}`);
-      nat.push(`-A ${sepChain} -m comment --comment "${name}" -p ${lower} -m ${lower} -j DNAT --to-destination ${endpoint.ip}:${endpoint.port}`);
+      const statistic =
+        probability === undefined ? '' : ` -m statistic --mode random --probability ${probability}`;
+      nat.push(
+        `-A ${svcChain} -m comment --comment "${name} -> ${endpoint.ip}:${endpoint.port}"${statistic} -j ${sepChain}`,
+      );
+      nat.push(
+        `-A ${sepChain} -m comment --comment "${name}" -p ${lower} -m ${lower} -j DNAT --to-destination ${endpoint.ip}:${endpoint.port}`,
+      );
     });
   }
-  const stale = existingChains.filter((chain) => /^KUBE-(SVC|SEP)-/.test(chain) && !natChains.has(chain));
+  const stale = existingChains.filter(
+    (chain) => /^KUBE-(SVC|SEP)-/.test(chain) && !natChains.has(chain),
+  );
   return [
     '*nat',
     ...[...natChains, ...stale].map((chain) => `:${chain} - [0:0]`),
@@ -108,16 +120,23 @@ export function renderKubeProxyRules(services: readonly ServicePort[], existingC
 
 async function natChainsIn(ns: string): Promise<string[]> {
   const saved = await nsRun(ns, 'iptables-save', ['-t', 'nat']);
-  return saved.split('\n').flatMap((line) => (line.startsWith(':KUBE-') ? [line.slice(1).split(' ')[0] ?? ''] : []));
+  return saved
+    .split('\n')
+    .flatMap((line) => (line.startsWith(':KUBE-') ? [line.slice(1).split(' ')[0] ?? ''] : []));
 }
 
 /** Programs `services` into namespace `ns`, replacing what kube-proxy emulation put there before. */
 export async function applyServices(ns: string, services: readonly ServicePort[]): Promise<void> {
-  await nsRun(ns, 'iptables-restore', ['--noflush'], { input: renderKubeProxyRules(services, await natChainsIn(ns)) });
+  await nsRun(ns, 'iptables-restore', ['--noflush'], {
+    input: renderKubeProxyRules(services, await natChainsIn(ns)),
+  });
 }
 
 /** The hooks kube-proxy installs once: Service traffic, local and forwarded, goes through KUBE-SERVICES. */
-export async function installKubeProxy(ns: string, services: readonly ServicePort[]): Promise<void> {
+export async function installKubeProxy(
+  ns: string,
+  services: readonly ServicePort[],
+): Promise<void> {
   await applyServices(ns, services);
   const hooks = [
     '*nat',

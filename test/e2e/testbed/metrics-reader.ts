@@ -11,10 +11,16 @@ export class MetricsSnapshot {
   }
 
   samples(sampleName: string, labels: Readonly<Record<string, string>> = {}): Sample[] {
-    const family = this.families.get(sampleName.replace(/_(bucket|count|sum)$/, '')) ?? this.families.get(sampleName);
+    const family =
+      this.families.get(sampleName.replace(/_(bucket|count|sum)$/, '')) ??
+      this.families.get(sampleName);
     if (!family) return [];
     return family.samples.filter(
-      (sample) => sample.name === sampleName && Object.entries(labels).every(([key, value]) => sample.labels.some(([k, v]) => k === key && v === value)),
+      (sample) =>
+        sample.name === sampleName &&
+        Object.entries(labels).every(([key, value]) =>
+          sample.labels.some(([k, v]) => k === key && v === value),
+        ),
     );
   }
 
@@ -35,7 +41,13 @@ export class MetricsSnapshot {
 
   /** Every `type` label value with a request-duration histogram. */
   types(): string[] {
-    return [...new Set(this.samples('kubenurse_httpclient_requests_total').map((sample) => Object.fromEntries(sample.labels).type ?? ''))];
+    return [
+      ...new Set(
+        this.samples('kubenurse_httpclient_requests_total').map(
+          (sample) => Object.fromEntries(sample.labels).type ?? '',
+        ),
+      ),
+    ];
   }
 }
 

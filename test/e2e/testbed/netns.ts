@@ -73,6 +73,7 @@ export function removeStaleNamespaces(): string[] {
   const etcNames = existsSync(NETNS_ETC) ? readdirSync(NETNS_ETC) : [];
   const stale = [...new Set([...listNamespaces(), ...etcNames])].filter(leftByDeadRun);
   for (const name of stale) deleteNamespaceSync(name);
-  for (const dir of readdirSync(tmpdir()).filter(leftByDeadRun)) rmSync(join(tmpdir(), dir), { recursive: true, force: true });
+  for (const dir of readdirSync(tmpdir()).filter(leftByDeadRun))
+    rmSync(join(tmpdir(), dir), { recursive: true, force: true });
   return stale;
 }

@@ -78,13 +78,29 @@ export class Network {
     return `${this.prefix}${role}`;
   }
 
-  get infraNamespaces(): { dns: string; apiserver: string; ingress: string; prometheus: string; client: string } {
-    return { dns: this.ns('dns'), apiserver: this.ns('apiserver'), ingress: this.ns('ingress'), prometheus: this.ns('prometheus'), client: this.ns('client') };
+  get infraNamespaces(): {
+    dns: string;
+    apiserver: string;
+    ingress: string;
+    prometheus: string;
+    client: string;
+  } {
+    return {
+      dns: this.ns('dns'),
+      apiserver: this.ns('apiserver'),
+      ingress: this.ns('ingress'),
+      prometheus: this.ns('prometheus'),
+      client: this.ns('client'),
+    };
   }
 
   /** Namespaces where pods run and therefore kube-proxy programs the Services. */
   get serviceNamespaces(): string[] {
-    return [...this.nodes.map((node) => node.ns), this.infraNamespaces.ingress, this.infraNamespaces.client];
+    return [
+      ...this.nodes.map((node) => node.ns),
+      this.infraNamespaces.ingress,
+      this.infraNamespaces.client,
+    ];
   }
 
   static async start(options: NetworkOptions): Promise<Network> {
@@ -114,7 +130,10 @@ export class Network {
     this.fabric = await Fabric.create(fabricNs);
     const infra = this.infraNamespaces;
     // Only namespaces where pods run need the route to the Service range.
-    const attachInfra = async (role: keyof typeof ADDRESSES, serviceRoute: boolean): Promise<void> => {
+    const attachInfra = async (
+      role: keyof typeof ADDRESSES,
+      serviceRoute: boolean,
+    ): Promise<void> => {
       const ns = await this.addNamespace(role);
       await this.fabric.attach(ns, ADDRESSES[role], { serviceRoute });
     };
@@ -131,7 +150,11 @@ export class Network {
       const fabricPort = await this.fabric.attach(ns, ip, { serviceRoute: true });
       this.nodes.push({ index, name: nodeName(index), ns, ip, fabricPort });
     }
-    const resolvConf = podResolvConf(VIPS.kubeDns, this.options.podNamespace, this.options.dnsOptions);
+    const resolvConf = podResolvConf(
+      VIPS.kubeDns,
+      this.options.podNamespace,
+      this.options.dnsOptions,
+    );
     await Promise.all(
       this.serviceNamespaces.map(async (ns) => {
         await installKubeProxy(ns, this.services);
@@ -144,12 +167,23 @@ export class Network {
   }
 
   startDns(): ManagedProcess {
-    this.dnsmasq = startDnsmasq(this.group, this.infraNamespaces.dns, ADDRESSES.dns, this.options.dnsRecords, this.runDir);
+    this.dnsmasq = startDnsmasq(
+      this.group,
+      this.infraNamespaces.dns,
+      ADDRESSES.dns,
+      this.options.dnsRecords,
+      this.runDir,
+    );
     return this.dnsmasq;
   }
 
   startIngress(): ManagedProcess {
-    this.nginx = startNginx(this.group, this.infraNamespaces.ingress, this.runDir, this.options.ingress);
+    this.nginx = startNginx(
+      this.group,
+      this.infraNamespaces.ingress,
+      this.runDir,
+      this.options.ingress,
+    );
     return this.nginx;
   }
 

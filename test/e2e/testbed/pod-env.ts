@@ -39,9 +39,12 @@ export interface DaemonSetContainer {
 export function readDaemonSet(path: string, containerName = 'kubenurse'): DaemonSetContainer {
   const manifest = parse(readFileSync(path, 'utf8')) as {
     kind?: string;
-    spec?: { template?: { metadata?: { labels?: Record<string, string> }; spec?: Record<string, unknown> } };
+    spec?: {
+      template?: { metadata?: { labels?: Record<string, string> }; spec?: Record<string, unknown> };
+    };
   };
-  if (manifest.kind !== 'DaemonSet') throw new Error(`${path}: expected a DaemonSet, found ${String(manifest.kind)}`);
+  if (manifest.kind !== 'DaemonSet')
+    throw new Error(`${path}: expected a DaemonSet, found ${String(manifest.kind)}`);
   const podSpec = (manifest.spec?.template?.spec ?? {}) as {
     containers?: { name: string; env?: EnvEntry[]; ports?: { containerPort: number }[] }[];
     enableServiceLinks?: boolean;
@@ -55,7 +58,9 @@ export function readDaemonSet(path: string, containerName = 'kubenurse'): Daemon
     enableServiceLinks: podSpec.enableServiceLinks !== false,
     serviceAccountName: podSpec.serviceAccountName ?? 'default',
     podLabels: manifest.spec?.template?.metadata?.labels ?? {},
-    dnsOptions: (podSpec.dnsConfig?.options ?? []).map((option) => (option.value === undefined ? option.name : `${option.name}:${option.value}`)),
+    dnsOptions: (podSpec.dnsConfig?.options ?? []).map((option) =>
+      option.value === undefined ? option.name : `${option.name}:${option.value}`,
+    ),
     containerPort: container.ports?.[0]?.containerPort ?? 8080,
   };
 }
@@ -77,7 +82,9 @@ function fieldRef(path: string, pod: PodFacts): string {
     case 'status.podIPs':
       return pod.podIp;
     default:
-      throw new Error(`the testbed does not emulate the downward API field ${path}: add it to pod-env.ts`);
+      throw new Error(
+        `the testbed does not emulate the downward API field ${path}: add it to pod-env.ts`,
+      );
   }
 }
 
@@ -90,7 +97,10 @@ export function serviceLinkEnv(service: ServiceFacts): Record<string, string> {
   env[`${prefix}_SERVICE_HOST`] = service.clusterIp;
   env[`${prefix}_SERVICE_PORT`] = String(first.port);
   for (const port of service.ports) {
-    if (port.name) env[`${prefix}_SERVICE_PORT_${port.name.toUpperCase().replace(/-/g, '_')}`] = String(port.port);
+    if (port.name)
+      env[`${prefix}_SERVICE_PORT_${port.name.toUpperCase().replace(/-/g, '_')}`] = String(
+        port.port,
+      );
   }
   env[`${prefix}_PORT`] = `${first.protocol.toLowerCase()}://${service.clusterIp}:${first.port}`;
   for (const port of service.ports) {
@@ -107,16 +117,30 @@ export function serviceLinkEnv(service: ServiceFacts): Record<string, string> {
  * `kubernetesService` is the apiserver's Service in `default`: its variables are always set.
  * `services` are the Services of the pod's namespace, linked unless enableServiceLinks=false.
  */
-export function containerEnv(container: DaemonSetContainer, pod: PodFacts, kubernetesService: ServiceFacts, services: readonly ServiceFacts[]): Record<string, string> {
+export function containerEnv(
+  container: DaemonSetContainer,
+  pod: PodFacts,
+  kubernetesService: ServiceFacts,
+  services: readonly ServiceFacts[],
+): Record<string, string> {
   const env: Record<string, string> = {};
   if (container.enableServiceLinks) {
-    for (const service of services.filter((candidate) => candidate.namespace === pod.namespace)) Object.assign(env, serviceLinkEnv(service));
+    for (const service of services.filter((candidate) => candidate.namespace === pod.namespace))
+      Object.assign(env, serviceLinkEnv(service));
   }
   Object.assign(env, serviceLinkEnv(kubernetesService));
   for (const entry of container.env) {
-    if (entry.value !== undefined) env[entry.name] = entry.value.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (whole, name: string) => env[name] ?? whole);
-    else if (entry.valueFrom?.fieldRef) env[entry.name] = fieldRef(entry.valueFrom.fieldRef.fieldPath, pod);
-    else if (entry.valueFrom) throw new Error(`env ${entry.name}: the testbed only emulates value and fieldRef, not ${Object.keys(entry.valueFrom).join(', ')}`);
+    if (entry.value !== undefined)
+      env[entry.name] = entry.value.replace(
+        /\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g,
+        (whole, name: string) => env[name] ?? whole,
+      );
+    else if (entry.valueFrom?.fieldRef)
+      env[entry.name] = fieldRef(entry.valueFrom.fieldRef.fieldPath, pod);
+    else if (entry.valueFrom)
+      throw new Error(
+        `env ${entry.name}: the testbed only emulates value and fieldRef, not ${Object.keys(entry.valueFrom).join(', ')}`,
+      );
     else env[entry.name] = '';
   }
   return env;

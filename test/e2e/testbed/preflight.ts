@@ -36,26 +36,39 @@ export interface Machine {
   readonly nodeBinary: string;
 }
 
-const THIS_MACHINE: Machine = { platform: process.platform, uid: process.getuid?.(), path: SYSTEM_PATH, nodeBinary: NODE_BINARY };
+const THIS_MACHINE: Machine = {
+  platform: process.platform,
+  uid: process.getuid?.(),
+  path: SYSTEM_PATH,
+  nodeBinary: NODE_BINARY,
+};
 
 export function preflightProblems(machine: Machine = THIS_MACHINE): string[] {
   const problems: string[] = [];
-  if (machine.platform !== 'linux') problems.push(`Linux is required (network namespaces), this is ${machine.platform}`);
+  if (machine.platform !== 'linux')
+    problems.push(`Linux is required (network namespaces), this is ${machine.platform}`);
   if (machine.uid !== undefined && machine.uid !== 0) {
-    problems.push(`root is required (ip netns, iptables), running as uid ${machine.uid}: run with sudo or as root in CI`);
+    problems.push(
+      `root is required (ip netns, iptables), running as uid ${machine.uid}: run with sudo or as root in CI`,
+    );
   }
   const missing = TOOLS.filter((tool) => !onPath(tool.binary, machine.path));
   if (missing.length > 0) {
     const packages = [...new Set(missing.map((tool) => tool.debianPackage))];
-    problems.push(`missing tools: ${missing.map((tool) => tool.binary).join(', ')} (apt-get install ${packages.join(' ')})`);
+    problems.push(
+      `missing tools: ${missing.map((tool) => tool.binary).join(', ')} (apt-get install ${packages.join(' ')})`,
+    );
   }
-  if (!existsSync(machine.nodeBinary)) problems.push(`${machine.nodeBinary} is missing: run npm ci`);
+  if (!existsSync(machine.nodeBinary))
+    problems.push(`${machine.nodeBinary} is missing: run npm ci`);
   return problems;
 }
 
 export function assertPreflight(): void {
   const problems = preflightProblems();
   if (problems.length > 0) {
-    throw new Error(`The end-to-end suite cannot run on this machine:\n  - ${problems.join('\n  - ')}\n(see docs/e2e.md)`);
+    throw new Error(
+      `The end-to-end suite cannot run on this machine:\n  - ${problems.join('\n  - ')}\n(see docs/e2e.md)`,
+    );
   }
 }

@@ -45,7 +45,8 @@ export class ManagedProcess {
   }
 
   get pid(): number {
-    if (this.child.pid === undefined) throw new Error(`${this.name} did not start (see ${this.logPath})`);
+    if (this.child.pid === undefined)
+      throw new Error(`${this.name} did not start (see ${this.logPath})`);
     return this.child.pid;
   }
 
@@ -91,7 +92,13 @@ export class ProcessGroup {
     this.logDir = logDir;
   }
 
-  spawn(ns: string, name: string, command: string, args: readonly string[], options: SpawnOptions): ManagedProcess {
+  spawn(
+    ns: string,
+    name: string,
+    command: string,
+    args: readonly string[],
+    options: SpawnOptions,
+  ): ManagedProcess {
     const logPath = join(this.logDir, `${name}.log`);
     const logFd = openSync(logPath, 'a');
     const rpc = options.stdio === 'rpc';

@@ -19,18 +19,35 @@ export interface ScrapeJob {
 
 export const SCRAPE_INTERVAL = '1s';
 
-export function renderPrometheusConfig(jobs: readonly ScrapeJob[], ruleFiles: readonly string[]): string {
+export function renderPrometheusConfig(
+  jobs: readonly ScrapeJob[],
+  ruleFiles: readonly string[],
+): string {
   return stringify({
-    global: { scrape_interval: SCRAPE_INTERVAL, scrape_timeout: SCRAPE_INTERVAL, evaluation_interval: SCRAPE_INTERVAL },
+    global: {
+      scrape_interval: SCRAPE_INTERVAL,
+      scrape_timeout: SCRAPE_INTERVAL,
+      evaluation_interval: SCRAPE_INTERVAL,
+    },
     rule_files: ruleFiles,
     scrape_configs: jobs.map((job) => ({
       job_name: job.name,
-      static_configs: job.targets.map((target) => ({ targets: [target.address], labels: target.labels })),
+      static_configs: job.targets.map((target) => ({
+        targets: [target.address],
+        labels: target.labels,
+      })),
     })),
   });
 }
 
-export function startPrometheus(group: ProcessGroup, ns: string, runDir: string, listen: string, jobs: readonly ScrapeJob[], rulesYaml: string | undefined): ManagedProcess {
+export function startPrometheus(
+  group: ProcessGroup,
+  ns: string,
+  runDir: string,
+  listen: string,
+  jobs: readonly ScrapeJob[],
+  rulesYaml: string | undefined,
+): ManagedProcess {
   const dir = join(runDir, 'prometheus');
   mkdirSync(join(dir, 'data'), { recursive: true });
   const ruleFiles: string[] = [];
@@ -92,23 +109,39 @@ export class PrometheusClient {
 
   /** An instant query; throws PromQueryError when Prometheus rejects it (bad PromQL). */
   async query(expr: string): Promise<{ resultType: string; samples: Sample[] }> {
-    const answer = await this.agent.get(`${this.baseUrl}/api/v1/query?query=${encodeURIComponent(expr)}`, { timeoutMs: 5000 });
+    const answer = await this.agent.get(
+      `${this.baseUrl}/api/v1/query?query=${encodeURIComponent(expr)}`,
+      { timeoutMs: 5000 },
+    );
     let parsed: ApiAnswer;
     try {
       parsed = JSON.parse(answer.body) as ApiAnswer;
     } catch {
-      throw new Error(`Prometheus answered ${answer.status} with a non-JSON body: ${answer.body.slice(0, 200)}`);
+      throw new Error(
+        `Prometheus answered ${answer.status} with a non-JSON body: ${answer.body.slice(0, 200)}`,
+      );
     }
-    if (parsed.status !== 'success' || !parsed.data) throw new PromQueryError(expr, parsed.errorType ?? String(answer.status), parsed.error ?? 'no data');
+    if (parsed.status !== 'success' || !parsed.data)
+      throw new PromQueryError(
+        expr,
+        parsed.errorType ?? String(answer.status),
+        parsed.error ?? 'no data',
+      );
     const { resultType, result } = parsed.data;
     if (resultType === 'vector') {
-      const samples = (result as { metric: Record<string, string>; value: [number, string] }[]).map((entry) => ({
-        metric: entry.metric,
-        value: Number(entry.value[1]),
-      }));
+      const samples = (result as { metric: Record<string, string>; value: [number, string] }[]).map(
+        (entry) => ({
+          metric: entry.metric,
+          value: Number(entry.value[1]),
+        }),
+      );
       return { resultType, samples };
     }
-    if (resultType === 'scalar') return { resultType, samples: [{ metric: {}, value: Number((result as [number, string])[1]) }] };
+    if (resultType === 'scalar')
+      return {
+        resultType,
+        samples: [{ metric: {}, value: Number((result as [number, string])[1]) }],
+      };
     return { resultType, samples: [] };
   }
 

@@ -31,7 +31,11 @@ export class RpcClient {
     input.on('error', (error) => this.fail(`${label}: ${error.message}`));
   }
 
-  call<T = unknown>(method: string, params: Record<string, unknown> = {}, timeoutMs = 10_000): Promise<T> {
+  call<T = unknown>(
+    method: string,
+    params: Record<string, unknown> = {},
+    timeoutMs = 10_000,
+  ): Promise<T> {
     if (this.closed !== undefined) return Promise.reject(new Error(this.closed));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
@@ -59,7 +63,8 @@ export class RpcClient {
     if (!pending) return;
     this.pending.delete(message.id as number);
     clearTimeout(pending.timer);
-    if (message.error !== undefined) pending.reject(new Error(`${this.label}: ${String(message.error)}`));
+    if (message.error !== undefined)
+      pending.reject(new Error(`${this.label}: ${String(message.error)}`));
     else pending.resolve(message.result);
   }
 
@@ -88,7 +93,8 @@ export function serveRpc(handlers: Record<string, Handler>, onClose: () => void)
       return;
     }
     const { id, method } = request;
-    const handler = typeof method === 'string' && Object.hasOwn(handlers, method) ? handlers[method] : undefined;
+    const handler =
+      typeof method === 'string' && Object.hasOwn(handlers, method) ? handlers[method] : undefined;
     if (!handler) {
       reply({ id, error: `unknown method ${String(method)}` });
       return;
@@ -97,7 +103,8 @@ export function serveRpc(handlers: Record<string, Handler>, onClose: () => void)
       .then(() => handler((request.params ?? {}) as Record<string, unknown>))
       .then(
         (result) => reply({ id, result: result ?? null }),
-        (error: unknown) => reply({ id, error: error instanceof Error ? error.message : String(error) }),
+        (error: unknown) =>
+          reply({ id, error: error instanceof Error ? error.message : String(error) }),
       );
   });
   lines.on('close', onClose);

@@ -24,57 +24,105 @@ export interface ErrorExpectation {
   readonly event?: RegExp;
 }
 
-export function checkTypes(cluster: Cluster, node: ClusterNode, absent: readonly string[] = []): string[] {
-  const neighbours = cluster.nodes.filter((other) => other !== node && !absent.includes(other.name)).map((other) => `path_${other.name}`);
-  return ['api_server_direct', 'api_server_dns', 'me_ingress', 'me_service', 'kube_proxy_metrics', 'kube_proxy_healthz', ...neighbours];
+export function checkTypes(
+  cluster: Cluster,
+  node: ClusterNode,
+  absent: readonly string[] = [],
+): string[] {
+  const neighbours = cluster.nodes
+    .filter((other) => other !== node && !absent.includes(other.name))
+    .map((other) => `path_${other.name}`);
+  return [
+    'api_server_direct',
+    'api_server_dns',
+    'me_ingress',
+    'me_service',
+    'kube_proxy_metrics',
+    'kube_proxy_healthz',
+    ...neighbours,
+  ];
 }
 
 /** Every prober reports every expected check as ok in /alive; `absent` nodes are not expected as neighbours. */
-export async function waitHealthy(cluster: Cluster, { timeoutMs = RECOVERY_MS, absent = [] as readonly string[] } = {}): Promise<void> {
-  await waitFor('every check on every node is ok', timeoutMs, async () => {
-    const problems: string[] = [];
-    await Promise.all(
-      cluster.nodes.map(async (node) => {
-        const results = (await cluster.alive(node)).last_check_result ?? {};
-        const expected = checkTypes(cluster, node, absent);
-        for (const type of expected) if (results[type] !== 'ok') problems.push(`${node.name} ${type}: ${results[type] ?? 'missing'}`);
-        for (const type of Object.keys(results)) if (!expected.includes(type)) problems.push(`${node.name} unexpected ${type}: ${results[type]}`);
-      }),
-    );
-    return problems.length === 0 ? true : problems.join('; ');
-  }, 500);
+export async function waitHealthy(
+  cluster: Cluster,
+  { timeoutMs = RECOVERY_MS, absent = [] as readonly string[] } = {},
+): Promise<void> {
+  await waitFor(
+    'every check on every node is ok',
+    timeoutMs,
+    async () => {
+      const problems: string[] = [];
+      await Promise.all(
+        cluster.nodes.map(async (node) => {
+          const results = (await cluster.alive(node)).last_check_result ?? {};
+          const expected = checkTypes(cluster, node, absent);
+          for (const type of expected)
+            if (results[type] !== 'ok')
+              problems.push(`${node.name} ${type}: ${results[type] ?? 'missing'}`);
+          for (const type of Object.keys(results))
+            if (!expected.includes(type))
+              problems.push(`${node.name} unexpected ${type}: ${results[type]}`);
+        }),
+      );
+      return problems.length === 0 ? true : problems.join('; ');
+    },
+    500,
+  );
 }
 
-export async function snapshots(cluster: Cluster, nodes: readonly ClusterNode[] = cluster.nodes): Promise<Map<string, MetricsSnapshot>> {
-  const taken = await Promise.all(nodes.map(async (node) => [node.name, await cluster.metrics(node)] as const));
+export async function snapshots(
+  cluster: Cluster,
+  nodes: readonly ClusterNode[] = cluster.nodes,
+): Promise<Map<string, MetricsSnapshot>> {
+  const taken = await Promise.all(
+    nodes.map(async (node) => [node.name, await cluster.metrics(node)] as const),
+  );
   return new Map(taken);
 }
 
 /** Until every node in `since` has run `rounds` more rounds (so a fault has had its chance to show). */
-export async function waitRounds(cluster: Cluster, since: Map<string, MetricsSnapshot>, rounds: number): Promise<void> {
+export async function waitRounds(
+  cluster: Cluster,
+  since: Map<string, MetricsSnapshot>,
+  rounds: number,
+): Promise<void> {
   const nodes = cluster.nodes.filter((node) => since.has(node.name));
-  await waitFor(`${rounds} more check rounds on every node`, rounds * (CHECK_INTERVAL_MS + CHECK_TIMEOUT_MS) + 10_000, async () => {
-    const now = await snapshots(cluster, nodes);
-    const behind = nodes.filter((node) => {
-      const count = (snapshot: MetricsSnapshot | undefined) => snapshot?.value('kubenurse_httpclient_requests_total', { type: ROUND_COUNTER_TYPE }) ?? 0;
-      return count(now.get(node.name)) - count(since.get(node.name)) < rounds;
-    });
-    return behind.length === 0 ? true : `behind: ${behind.map((node) => node.name).join(', ')}`;
-  });
+  await waitFor(
+    `${rounds} more check rounds on every node`,
+    rounds * (CHECK_INTERVAL_MS + CHECK_TIMEOUT_MS) + 10_000,
+    async () => {
+      const now = await snapshots(cluster, nodes);
+      const behind = nodes.filter((node) => {
+        const count = (snapshot: MetricsSnapshot | undefined) =>
+          snapshot?.value('kubenurse_httpclient_requests_total', { type: ROUND_COUNTER_TYPE }) ?? 0;
+        return count(now.get(node.name)) - count(since.get(node.name)) < rounds;
+      });
+      return behind.length === 0 ? true : `behind: ${behind.map((node) => node.name).join(', ')}`;
+    },
+  );
 }
 
 function matches(expectation: ErrorExpectation, node: string, key: string): boolean {
   const [type, event] = key.split(' ') as [string, string];
-  return expectation.node === node && expectation.type === type && (expectation.event?.test(event) ?? true);
+  return (
+    expectation.node === node &&
+    expectation.type === type &&
+    (expectation.event?.test(event) ?? true)
+  );
 }
 
 /** "node: type event +n" for every error counter that grew. */
-export function describeGrowth(before: Map<string, MetricsSnapshot>, after: Map<string, MetricsSnapshot>): string[] {
+export function describeGrowth(
+  before: Map<string, MetricsSnapshot>,
+  after: Map<string, MetricsSnapshot>,
+): string[] {
   const lines: string[] = [];
   for (const [node, snapshot] of after) {
     const previous = before.get(node);
     if (!previous) continue;
-    for (const [key, delta] of grownErrors(previous, snapshot)) lines.push(`${node}: ${key} +${delta}`);
+    for (const [key, delta] of grownErrors(previous, snapshot))
+      lines.push(`${node}: ${key} +${delta}`);
   }
   return lines.sort();
 }
@@ -99,20 +147,35 @@ export async function runFaultScenario(cluster: Cluster, scenario: FaultScenario
   let healed = false;
   try {
     const injectedAt = Date.now();
-    await waitFor(`the expected errors appear within ${DETECTION_MS} ms`, DETECTION_MS, async () => {
-      const now = await snapshots(cluster);
-      const grown = describeGrowth(before, now);
-      const missing = scenario.must.filter((expectation) => !grown.some((line) => {
-        const [node, key] = line.split(': ') as [string, string];
-        return matches(expectation, node, key.replace(/ \+\d+$/, ''));
-      }));
-      return missing.length === 0 ? true : `missing ${missing.map((m) => `${m.node} ${m.type} ${m.event ?? ''}`).join(', ')}; grown so far: ${grown.join(', ') || 'nothing'}`;
-    });
+    await waitFor(
+      `the expected errors appear within ${DETECTION_MS} ms`,
+      DETECTION_MS,
+      async () => {
+        const now = await snapshots(cluster);
+        const grown = describeGrowth(before, now);
+        const missing = scenario.must.filter(
+          (expectation) =>
+            !grown.some((line) => {
+              const [node, key] = line.split(': ') as [string, string];
+              return matches(expectation, node, key.replace(/ \+\d+$/, ''));
+            }),
+        );
+        return missing.length === 0
+          ? true
+          : `missing ${missing.map((m) => `${m.node} ${m.type} ${m.event ?? ''}`).join(', ')}; grown so far: ${grown.join(', ') || 'nothing'}`;
+      },
+    );
     const detectedAfter = Date.now() - injectedAt;
 
     // The fault runs on: nothing but the expected errors may move, on any node.
     const allowed = [...scenario.must, ...(scenario.may ?? [])];
-    await expectOnlyAllowedErrors(cluster, before, allowed, `with the fault on (detected after ${detectedAfter} ms)`, await snapshots(cluster));
+    await expectOnlyAllowedErrors(
+      cluster,
+      before,
+      allowed,
+      `with the fault on (detected after ${detectedAfter} ms)`,
+      await snapshots(cluster),
+    );
     await scenario.during?.();
 
     await heal();
@@ -124,7 +187,11 @@ export async function runFaultScenario(cluster: Cluster, scenario: FaultScenario
   }
 }
 
-function unexpectedGrowth(from: Map<string, MetricsSnapshot>, to: Map<string, MetricsSnapshot>, allowed: readonly ErrorExpectation[]): string[] {
+function unexpectedGrowth(
+  from: Map<string, MetricsSnapshot>,
+  to: Map<string, MetricsSnapshot>,
+  allowed: readonly ErrorExpectation[],
+): string[] {
   return describeGrowth(from, to).filter((line) => {
     const [node, key] = line.split(': ') as [string, string];
     return !allowed.some((expectation) => matches(expectation, node, key.replace(/ \+\d+$/, '')));
@@ -152,9 +219,13 @@ async function expectOnlyAllowedErrors(
   await waitRounds(cluster, again, 3);
   const second = unexpectedGrowth(again, await snapshots(cluster), allowed);
   if (second.length > 0) {
-    throw new Error(`errors where none were expected, ${when}:\n  ${first.join('\n  ')}\nand again in the next three rounds:\n  ${second.join('\n  ')}`);
+    throw new Error(
+      `errors where none were expected, ${when}:\n  ${first.join('\n  ')}\nand again in the next three rounds:\n  ${second.join('\n  ')}`,
+    );
   }
-  console.warn(`e2e: one-off errors ${when}, not repeated in the next three rounds (a stalled prober on a loaded machine):\n  ${first.join('\n  ')}`);
+  console.warn(
+    `e2e: one-off errors ${when}, not repeated in the next three rounds (a stalled prober on a loaded machine):\n  ${first.join('\n  ')}`,
+  );
 }
 
 export function everyNode(cluster: Cluster, type: string, event?: RegExp): ErrorExpectation[] {

@@ -14,18 +14,33 @@ export class CommandError extends Error {
   readonly stderr: string;
   readonly code: number | null;
 
-  constructor(command: string, args: readonly string[], code: number | null, stderr: string, reason?: string) {
-    super(`${[command, ...args].join(' ')} failed (${reason ?? `exit ${code}`}): ${stderr.trim().slice(0, 2000)}`);
+  constructor(
+    command: string,
+    args: readonly string[],
+    code: number | null,
+    stderr: string,
+    reason?: string,
+  ) {
+    super(
+      `${[command, ...args].join(' ')} failed (${reason ?? `exit ${code}`}): ${stderr.trim().slice(0, 2000)}`,
+    );
     this.name = 'CommandError';
     this.stderr = stderr;
     this.code = code;
   }
 }
 
-export function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<string> {
+export function run(
+  command: string,
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<string> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env });
+    const child = spawn(command, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: options.env ?? process.env,
+    });
     let stdout = '';
     let stderr = '';
     let settled = false;
@@ -46,8 +61,12 @@ export function run(command: string, args: readonly string[], options: RunOption
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       if (stderr.length < MAX_OUTPUT) stderr += chunk;
     });
-    child.on('error', (error) => finish(new CommandError(command, args, null, stderr, error.message)));
-    child.on('close', (code) => finish(code === 0 ? undefined : new CommandError(command, args, code, stderr)));
+    child.on('error', (error) =>
+      finish(new CommandError(command, args, null, stderr, error.message)),
+    );
+    child.on('close', (code) =>
+      finish(code === 0 ? undefined : new CommandError(command, args, code, stderr)),
+    );
     child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
   });
@@ -56,13 +75,22 @@ export function run(command: string, args: readonly string[], options: RunOption
 /** For exit handlers, where nothing asynchronous runs any more. Never throws. */
 export function runSyncQuietly(command: string, args: readonly string[]): string {
   try {
-    return execFileSync(command, args, { stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000, encoding: 'utf8' });
+    return execFileSync(command, args, {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 5000,
+      encoding: 'utf8',
+    });
   } catch {
     return '';
   }
 }
 
 /** A command run inside a network namespace; `ip netns exec` also applies /etc/netns/<ns>/. */
-export function nsRun(ns: string, command: string, args: readonly string[], options: RunOptions = {}): Promise<string> {
+export function nsRun(
+  ns: string,
+  command: string,
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<string> {
   return run('ip', ['netns', 'exec', ns, command, ...args], options);
 }

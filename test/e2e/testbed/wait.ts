@@ -8,7 +8,12 @@ export class GiveUp extends Error {}
  * Polls `check` until it returns true. Anything else it returns (a string) describes what is
  * still missing and ends up in the timeout error, as does the last error it threw.
  */
-export async function waitFor(what: string, timeoutMs: number, check: () => Promise<true | string>, pollMs = 250): Promise<void> {
+export async function waitFor(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<true | string>,
+  pollMs = 250,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = 'not checked yet';
   for (;;) {
@@ -17,10 +22,12 @@ export async function waitFor(what: string, timeoutMs: number, check: () => Prom
       if (outcome === true) return;
       last = outcome;
     } catch (error) {
-      if (error instanceof GiveUp) throw new Error(`gave up waiting until ${what}: ${error.message}`);
+      if (error instanceof GiveUp)
+        throw new Error(`gave up waiting until ${what}: ${error.message}`);
       last = `error: ${(error as Error).message}`;
     }
-    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}; last state: ${last}`);
+    if (Date.now() >= deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}; last state: ${last}`);
     await sleep(pollMs);
   }
 }

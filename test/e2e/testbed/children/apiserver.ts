@@ -21,11 +21,16 @@ const api = await FakeApiServer.start({
   host: config.host,
   port: config.port,
   token: config.token,
-  tls: { cert: readFileSync(config.certPath, 'utf8'), key: readFileSync(config.keyPath, 'utf8'), caCert: readFileSync(config.caCertPath, 'utf8') },
+  tls: {
+    cert: readFileSync(config.certPath, 'utf8'),
+    key: readFileSync(config.keyPath, 'utf8'),
+    caCert: readFileSync(config.caCertPath, 'utf8'),
+  },
 });
 api.writeServiceAccountDir(config.serviceAccountNamespace, config.serviceAccountDir);
 
-const scope = (params: Record<string, unknown>): FaultScope => (params.scope === 'version' ? 'version' : 'all');
+const scope = (params: Record<string, unknown>): FaultScope =>
+  params.scope === 'version' ? 'version' : 'all';
 
 serveRpc(
   {

@@ -6,7 +6,8 @@ import { connect, createServer } from 'node:net';
 import { serveRpc } from '../rpc.ts';
 
 const [listenPort, upstreamHost, upstreamPort, delayMs] = process.argv.slice(2);
-if (!listenPort || !upstreamHost || !upstreamPort || !delayMs) throw new Error('usage: delay-relay.ts <listen port> <upstream host> <upstream port> <delay ms>');
+if (!listenPort || !upstreamHost || !upstreamPort || !delayMs)
+  throw new Error('usage: delay-relay.ts <listen port> <upstream host> <upstream port> <delay ms>');
 
 const server = createServer((client) => {
   client.pause();
