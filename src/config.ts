@@ -5,13 +5,15 @@ import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { parseGoDuration } from './duration.ts';
 import { ProxyConfigError, proxySettingsFromEnv, type ProxySettings } from './probe/proxy.ts';
+import { redactUrls } from './redact.ts';
 import { urlHost } from './url-host.ts';
 
 export class ConfigError extends Error {
   readonly variable: string;
 
   constructor(variable: string, value: string, expected: string) {
-    super(`${variable}=${JSON.stringify(value)}: ${expected}`);
+    // Values may be URLs with credentials; this message goes to stderr.
+    super(redactUrls(`${variable}=${JSON.stringify(value)}: ${expected}`));
     this.name = 'ConfigError';
     this.variable = variable;
   }
@@ -537,12 +539,19 @@ export function parseConfig(env: Env): Config {
   };
 }
 
-/** What is safe to log at start: no token, no CA material. */
+/** What is safe to log at start: no token, no CA material, no URL credentials. */
 export function configSummary(config: Config): Record<string, unknown> {
   const { extraCaPem, kubeProxyMetricsFilter, proxy, ...rest } = config;
+  const optionalUrl = (url: string | undefined): string | undefined =>
+    url === undefined ? undefined : redactUrls(url);
   // Proxy URLs may carry credentials: log only whether one is set.
   return {
     ...rest,
+    ingressUrl: redactUrls(config.ingressUrl),
+    serviceUrl: redactUrls(config.serviceUrl),
+    extraChecks: config.extraChecks.map(({ name, url }) => ({ name, url: redactUrls(url) })),
+    kubeProxyMetricsUrl: optionalUrl(config.kubeProxyMetricsUrl),
+    kubeProxyHealthzUrl: optionalUrl(config.kubeProxyHealthzUrl),
     extraCa: extraCaPem === undefined ? 'none' : 'loaded',
     kubeProxyMetricsFilter: kubeProxyMetricsFilter.source,
     proxy: {

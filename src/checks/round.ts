@@ -2,6 +2,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log.ts';
 import type { ProbeMetrics } from '../metrics.ts';
+import { redactUrls } from '../redact.ts';
 import { outcomeText, type Check, type CheckOutcome, type CheckSource } from './types.ts';
 
 export interface RoundResult {
@@ -39,7 +40,7 @@ export class RoundRunner {
     const settled = await Promise.all(checks.map((check) => this.runOne(check, abort)));
     const outcomes = new Map<string, CheckOutcome>();
     for (const [index, check] of checks.entries())
-      outcomes.set(check.type, settled[index] as CheckOutcome);
+      outcomes.set(check.type, withoutCredentials(settled[index] as CheckOutcome));
 
     for (const [type, outcome] of outcomes) {
       if (outcome.status === 'skipped') continue;
@@ -98,4 +99,14 @@ export function resultMap(result: RoundResult): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [type, outcome] of result.outcomes) out[type] = outcomeText(outcome);
   return out;
+}
+
+/**
+ * Messages can quote a URL from configuration; everything downstream (logs, /alive, the
+ * status page) sees them only after this.
+ */
+function withoutCredentials(outcome: CheckOutcome): CheckOutcome {
+  if (outcome.status === 'ok') return outcome;
+  if (outcome.status === 'skipped') return { ...outcome, reason: redactUrls(outcome.reason) };
+  return { ...outcome, message: redactUrls(outcome.message) };
 }

@@ -11,6 +11,7 @@ import { Gauge } from 'prom-client';
 import type { AliveContributor, Check, CheckOutcome, CheckSource } from '../checks/types.ts';
 import type { ProberContext } from '../context.ts';
 import { METRIC_PREFIX, type ExpositionSource } from '../metrics.ts';
+import { redactUrls } from '../redact.ts';
 import { syncLagSeconds } from './derive.ts';
 import {
   HEALTHZ_BODY_LIMIT,
@@ -281,7 +282,7 @@ function parseErrorOutcome(
   return {
     status: 'error',
     event: PARSE_ERROR_EVENT,
-    message: `${url}: ${problem}`,
+    message: redactUrls(`${url}: ${problem}`),
     durationMs: transferred.durationMs,
     target: new URL(url).host,
     ...(transferred.phases ? { phases: transferred.phases } : {}),

@@ -6,6 +6,7 @@
 // createKubeProxyMonitor already calls ctx.metrics.addSource(monitor), so the re-exposed
 // kube-proxy families appear in ctx.metrics.render(); main.ts must not add it a second time.
 import type { ProberContext } from '../context.ts';
+import { redactUrls } from '../redact.ts';
 import { KubeProxyCollector, type KubeProxyMonitor } from './collector.ts';
 
 export type { KubeProxyMonitor } from './collector.ts';
@@ -37,8 +38,8 @@ export function createKubeProxyMonitor(ctx: ProberContext): KubeProxyMonitor | u
   ctx.metrics.addSource(monitor);
   logger.info(
     {
-      metricsUrl: metricsUrl ?? null,
-      healthzUrl: healthzUrl ?? null,
+      metricsUrl: metricsUrl === undefined ? null : redactUrls(metricsUrl),
+      healthzUrl: healthzUrl === undefined ? null : redactUrls(healthzUrl),
       filter: config.kubeProxyMetricsFilter.source,
     },
     'kube-proxy monitoring on',

@@ -1,6 +1,7 @@
 // HTTP_PROXY / HTTPS_PROXY / NO_PROXY with Go's net/http semantics (ProxyFromEnvironment),
 // because kubenurse honours them and operators set them on DaemonSets for that reason.
 import { isIP } from 'node:net';
+import { redactUrls } from '../redact.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -31,7 +32,7 @@ export class ProxyConfigError extends Error {
   readonly value: string;
   readonly expected: string;
   constructor(variable: string, value: string, expected: string) {
-    super(`${variable}=${JSON.stringify(value)}: ${expected}`);
+    super(redactUrls(`${variable}=${JSON.stringify(value)}: ${expected}`));
     this.variable = variable;
     this.value = value;
     this.expected = expected;

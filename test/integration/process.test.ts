@@ -61,7 +61,8 @@ beforeAll(async () => {
     KUBENURSE_SHUTDOWN_DURATION: '3s',
     KUBENURSE_SERVICE_URL: `http://${PROBER_HOST}:${PROBER_PORT}`,
     KUBENURSE_INGRESS_URL: `http://${PROBER_HOST}:${PROBER_PORT}/`,
-    KUBENURSE_EXTRA_CHECKS: `broken:http://127.0.1.21:${brokenPort}/health`,
+    // Credentials in a URL must never reach a log line (they are still sent).
+    KUBENURSE_EXTRA_CHECKS: `broken:http://alice:hunter2@127.0.1.21:${brokenPort}/health?apikey=s3cr3t`,
     KUBENURSE_CHECK_NEIGHBOURHOOD: 'false',
     KUBENURSE_CHECK_KUBE_PROXY: 'false',
     KUBENURSE_LEGACY_METRICS: 'true',
@@ -172,6 +173,13 @@ describe('prober process', () => {
     expect(prober.output()).not.toMatch(/"msg":"check (ok|succeeded)"/);
   });
 
+  it('logs no credential from a configured URL (start-up summary, failed checks)', () => {
+    const output = prober.output();
+    expect(output).toContain('"starting kubenurse-ts"');
+    expect(output).toContain('http://***@127.0.1.21');
+    expect(output).not.toMatch(/alice|hunter2|s3cr3t/);
+  });
+
   it('on SIGTERM: /ready 503 at once, serving for the shutdown duration, then exit 0', async () => {
     const ready = await fetch(`${prober.baseUrl}/ready`);
     expect(ready.status).toBe(200);
@@ -206,6 +214,11 @@ describe('bad configuration', () => {
       /KUBENURSE_HISTOGRAM_BUCKETS="1,0.1": expected comma-separated positive numbers in strictly ascending order/,
     ],
     ['KUBENURSE_EXTRA_CHECKS', 'nocolon', /KUBENURSE_EXTRA_CHECKS/],
+    [
+      'KUBENURSE_EXTRA_CHECKS',
+      'bad name:https://alice:hunter2@x.example/?apikey=s3cr3t',
+      /^(?!.*(alice|hunter2|s3cr3t)).*KUBENURSE_EXTRA_CHECKS=".*https:\/\/\*\*\*@x\.example\/\?apikey=\*\*\*/,
+    ],
   ])('%s=%s stops the process with exit 2 and one line', async (name, value, pattern) => {
     const bad = startProber({ ...baseEnv, KUBENURSE_PORT: '18081', [name]: value });
     expect(await bad.exited).toBe(2);
