@@ -11,6 +11,7 @@ import type { Scheduler } from './checks/scheduler.ts';
 import type { IncomingChecks } from './incoming.ts';
 import type { Logger } from './log.ts';
 import type { ProbeMetrics } from './metrics.ts';
+import { dictionary } from './dictionary.ts';
 
 export const NEIGHBOUR_ORIGIN_HEADER = 'kubenurse-neighbour-origin';
 export const ROUTES = {
@@ -36,7 +37,7 @@ export interface ServerDeps {
 
 /** Go's http.Header shape (canonical names → value lists), so /alive matches kubenurse's JSON. */
 function goHeaders(req: Request): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
+  const out = dictionary<string[]>();
   const raw = req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = (raw[i] as string)

@@ -4,6 +4,7 @@ import type { Logger } from '../log.ts';
 import type { ProbeMetrics } from '../metrics.ts';
 import { redactUrls } from '../redact.ts';
 import { outcomeText, type Check, type CheckOutcome, type CheckSource } from './types.ts';
+import { dictionary } from '../dictionary.ts';
 
 export interface RoundResult {
   readonly startedAt: Date;
@@ -96,7 +97,7 @@ export class RoundRunner {
 }
 
 export function resultMap(result: RoundResult): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out = dictionary<string>();
   for (const [type, outcome] of result.outcomes) out[type] = outcomeText(outcome);
   return out;
 }

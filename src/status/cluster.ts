@@ -22,6 +22,7 @@ import {
   type SelfStatus,
 } from './types.ts';
 import { urlHost } from '../url-host.ts';
+import { dictionary } from '../dictionary.ts';
 
 export interface JsonGetter {
   get(url: string): Promise<FetchResult>;
@@ -57,8 +58,8 @@ function splitChecks(checks: Iterable<[string, Cell]>): {
   paths: Record<string, Cell>;
   other: Record<string, Cell>;
 } {
-  const paths: Record<string, Cell> = {};
-  const other: Record<string, Cell> = {};
+  const paths = dictionary<Cell>();
+  const other = dictionary<Cell>();
   for (const [type, cell] of [...checks].sort(([a], [b]) => compareTypes(a, b))) {
     if (type.startsWith(PATH_PREFIX)) paths[type.slice(PATH_PREFIX.length)] = cell;
     else other[type] = cell;

@@ -64,8 +64,13 @@
     return `${Math.round(seconds / 3600)} h ago`;
   }
 
+  /** Names come from the cluster: `constructor` must not read Object.prototype's. */
+  function own(object, key) {
+    return Object.hasOwn(object, key) ? object[key] : undefined;
+  }
+
   function shortName(type) {
-    return SHORT_NAMES[type] || type;
+    return own(SHORT_NAMES, type) || type;
   }
 
   function cellTd(cell, from, to, extraClass) {
@@ -166,7 +171,7 @@
             }),
           );
         } else {
-          tr.append(cellTd(row.paths[target], row.node, target));
+          tr.append(cellTd(own(row.paths, target), row.node, target));
         }
       }
       otherTypes.forEach((type, index) => {
@@ -180,7 +185,7 @@
               title: row.error,
             }),
           );
-        else tr.append(cellTd(row.checks[type], row.node, type, extra));
+        else tr.append(cellTd(own(row.checks, type), row.node, type, extra));
       });
       body.append(tr);
     }
