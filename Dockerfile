@@ -14,8 +14,6 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY scripts/ scripts/
 COPY src/ src/
-# src/demo reuses the fake apiserver and kube-proxy of the tests; `npm run build` type-checks it.
-COPY test/support/ test/support/
 RUN npm run build
 
 # distroless/nodejs24 ships Node 24 at /nodejs/bin/node and a "nonroot" user (65532). Its tags

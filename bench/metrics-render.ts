@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { pino } from 'pino';
-import { startFakeKubeProxy } from '../test/support/fake-kube-proxy.ts';
+import { startFakeKubeProxy } from '../dev/fakes/fake-kube-proxy.ts';
 import { parseConfig } from '../src/config.ts';
 import type { ProberContext } from '../src/context.ts';
 import { createKubeProxyMonitor } from '../src/kubeproxy/index.ts';

@@ -9,7 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
-import { FakeApiServer } from '../test/support/fake-apiserver.ts';
+import { FakeApiServer } from '../dev/fakes/fake-apiserver.ts';
 import { parseConfig } from '../src/config.ts';
 import type { ProberContext } from '../src/context.ts';
 import { ProbeMetrics } from '../src/metrics.ts';

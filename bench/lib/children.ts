@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { stopProcess } from '../../test/support/stop-process.ts';
+import { stopProcess } from '../../dev/process/stop-process.ts';
 
 export interface Child {
   readonly pid: number;

@@ -1,7 +1,7 @@
 // A simulated cluster on loopback for the neighbour benchmarks: the project's fake apiserver
 // (in the benchmark process) listing one prober pod per node, a tiny HTTP server per
 // neighbour pod (in the fleet process), and our prober's own pod and node.
-import { FakeApiServer } from '../../test/support/fake-apiserver.ts';
+import { FakeApiServer } from '../../dev/fakes/fake-apiserver.ts';
 import type { FleetClient } from './fleet-client.ts';
 
 export const NAMESPACE = 'kube-system';

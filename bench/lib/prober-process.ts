@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { answers, freePort, NODE, startChild, waitFor, type Child } from './children.ts';
 import { PROJECT_ROOT } from './report.ts';
-import { QUIET_PROBER_ENV } from '../../test/support/prober-process.ts';
+import { QUIET_PROBER_ENV } from '../../dev/process/prober-process.ts';
 
 let bundled: string | undefined;
 

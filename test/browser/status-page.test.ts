@@ -91,7 +91,7 @@ beforeAll(async () => {
   }
   mkdirSync(ARTIFACTS, { recursive: true });
   const logDir = mkdtempSync(join(tmpdir(), 'kubenurse-demo-test-'));
-  demo = spawn(process.execPath, [join(ROOT, 'src', 'demo', 'main.ts'), '--dir', logDir], {
+  demo = spawn(process.execPath, [join(ROOT, 'dev', 'demo', 'main.ts'), '--dir', logDir], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -10,7 +10,11 @@ import { STUBBED_MODULES, bundle } from '../../scripts/bundle.mjs';
 import { ROUTES } from '../../src/server.ts';
 import { ASSET_PREFIX, PAGE_PATH, STATUS_PATH } from '../../src/status/index.ts';
 import { eventually } from '../support/eventually.ts';
-import { QUIET_PROBER_ENV, startProber, type ProberProcess } from '../support/prober-process.ts';
+import {
+  QUIET_PROBER_ENV,
+  startProber,
+  type ProberProcess,
+} from '../../dev/process/prober-process.ts';
 import { ROOT } from './support.ts';
 
 const HOST = '127.0.6.40';

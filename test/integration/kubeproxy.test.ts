@@ -17,7 +17,7 @@ import {
   startFakeKubeProxy,
   type FakeKubeProxy,
   type FakeKubeProxyOptions,
-} from '../support/fake-kube-proxy.ts';
+} from '../../dev/fakes/fake-kube-proxy.ts';
 
 const T0 = 1_704_067_200.25; // 2024-01-01T00:00:00.25Z
 let clock = T0;

@@ -14,7 +14,7 @@ import { createNeighbourhood, type Neighbourhood } from '../../src/neighbours/in
 import { Discovery, type DiscoveryTuning } from '../../src/neighbours/discovery.ts';
 import { nodeHash, selectNeighbours } from '../../src/neighbours/limit.ts';
 import { Prober, type ProbeTarget } from '../../src/probe/http.ts';
-import { FakeApiServer } from '../support/fake-apiserver.ts';
+import { FakeApiServer } from '../../dev/fakes/fake-apiserver.ts';
 import { eventually as waitFor } from '../support/eventually.ts';
 
 const API_HOST = '127.0.2.1';

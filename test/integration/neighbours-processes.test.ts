@@ -5,8 +5,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeHash, selectNeighbours } from '../../src/neighbours/limit.ts';
-import { FakeApiServer } from '../support/fake-apiserver.ts';
-import { startProber, type ProberProcess } from '../support/prober-process.ts';
+import { FakeApiServer } from '../../dev/fakes/fake-apiserver.ts';
+import { startProber, type ProberProcess } from '../../dev/process/prober-process.ts';
 import { eventually as waitFor } from '../support/eventually.ts';
 
 const API_HOST = '127.0.2.1';

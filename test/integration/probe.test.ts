@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProbeMetrics } from '../../src/metrics.ts';
 import { Prober } from '../../src/probe/http.ts';
 import { buildTrust } from '../../src/probe/tls.ts';
-import { createTestCa } from '../support/pki.ts';
+import { createTestCa } from '../../dev/fakes/pki.ts';
 
 const HOST = '127.0.1.1';
 const servers: Array<Server | TcpServer> = [];

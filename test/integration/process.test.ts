@@ -4,8 +4,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeApiServer } from '../support/fake-apiserver.ts';
-import { startProber, type ProberProcess } from '../support/prober-process.ts';
+import { FakeApiServer } from '../../dev/fakes/fake-apiserver.ts';
+import { startProber, type ProberProcess } from '../../dev/process/prober-process.ts';
 
 const PROBER_HOST = '127.0.1.20';
 const PROBER_PORT = 18080;

@@ -9,7 +9,7 @@ import { ProbeMetrics } from '../../src/metrics.ts';
 import { Prober } from '../../src/probe/http.ts';
 import { proxySettingsFromEnv } from '../../src/probe/proxy.ts';
 import { buildTrust } from '../../src/probe/tls.ts';
-import { createTestCa } from '../support/pki.ts';
+import { createTestCa } from '../../dev/fakes/pki.ts';
 
 const servers: Server[] = [];
 const names = new Map<string, string>(); // target host name → loopback address

@@ -1,8 +1,8 @@
 // KUBENURSE_USE_TLS=true: the prober also serves HTTPS on the TLS port with the given certificate.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
-import { createTestCa } from '../support/pki.ts';
-import { startProber, type ProberProcess } from '../support/prober-process.ts';
+import { createTestCa } from '../../dev/fakes/pki.ts';
+import { startProber, type ProberProcess } from '../../dev/process/prober-process.ts';
 
 const HOST = '127.0.1.30';
 let prober: ProberProcess;

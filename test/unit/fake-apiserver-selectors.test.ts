@@ -3,7 +3,7 @@ import {
   SelectorError,
   parseFieldSelector,
   parseLabelSelector,
-} from '../support/fake-apiserver.ts';
+} from '../../dev/fakes/fake-apiserver.ts';
 
 describe('fake apiserver label selectors', () => {
   const labels = { app: 'kubenurse', tier: 'probe', 'app.kubernetes.io/name': 'kubenurse' };

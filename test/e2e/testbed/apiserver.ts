@@ -1,5 +1,5 @@
 // The test's handle on the fake apiserver running in its own namespace.
-import type { NodeInit, PodInit } from '../../support/fake-apiserver.ts';
+import type { NodeInit, PodInit } from '../../../dev/fakes/fake-apiserver.ts';
 import type { ApiServerChildConfig } from './children/apiserver.ts';
 import { startRpcHelper } from './helpers.ts';
 import type { ManagedProcess, ProcessGroup } from './processes.ts';

@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parse, stringify } from 'yaml';
-import { createTestCa } from '../../support/pki.ts';
+import { createTestCa } from '../../../dev/fakes/pki.ts';
 import { ApiServerControl } from './apiserver.ts';
 import { DIST_MAIN } from './build.ts';
 import { NODE_BINARY, PROJECT_ROOT, SYSTEM_PATH, startRpcHelper } from './helpers.ts';

@@ -1,8 +1,8 @@
-// The project's fake apiserver (test/support/fake-apiserver.ts) inside the apiserver
+// The project's fake apiserver (dev/fakes/fake-apiserver.ts) inside the apiserver
 // namespace, driven by the test over stdin/stdout. Argument: a JSON ApiServerChildConfig.
 import { readFileSync } from 'node:fs';
-import { FakeApiServer } from '../../../support/fake-apiserver.ts';
-import type { FaultScope, NodeInit, PodInit } from '../../../support/fake-apiserver.ts';
+import { FakeApiServer } from '../../../../dev/fakes/fake-apiserver.ts';
+import type { FaultScope, NodeInit, PodInit } from '../../../../dev/fakes/fake-apiserver.ts';
 import { serveRpc } from '../rpc.ts';
 
 export interface ApiServerChildConfig {

@@ -1,7 +1,7 @@
-// The project's fake kube-proxy (test/support/fake-kube-proxy.ts) on a node: metrics on
+// The project's fake kube-proxy (dev/fakes/fake-kube-proxy.ts) on a node: metrics on
 // <node IP>:10249, healthz on <node IP>:10256, as kube-proxy with metricsBindAddress 0.0.0.0.
 // Argument: the node IP.
-import { startFakeKubeProxy } from '../../../support/fake-kube-proxy.ts';
+import { startFakeKubeProxy } from '../../../../dev/fakes/fake-kube-proxy.ts';
 import { serveRpc } from '../rpc.ts';
 
 const host = process.argv[2];

@@ -42,7 +42,7 @@ export function startProber(
   return { name, child, logFile, exited };
 }
 
-export { stopProcess } from '../../test/support/stop-process.ts';
+export { stopProcess } from '../process/stop-process.ts';
 
 export function tail(file: string, lines = 15): string {
   try {

@@ -9,8 +9,8 @@
 //   apiserver                 the apiserver goes down (api_server_direct fails, discovery goes stale)
 //   kube-proxy-hang:node-1    node-1's kube-proxy stops syncing: the sync lag grows and its
 //                             /healthz turns 503 after the health timeout
-import type { FakeApiServer } from '../../test/support/fake-apiserver.ts';
-import type { FakeKubeProxy } from '../../test/support/fake-kube-proxy.ts';
+import type { FakeApiServer } from '../fakes/fake-apiserver.ts';
+import type { FakeKubeProxy } from '../fakes/fake-kube-proxy.ts';
 import type { PodNetwork } from './pod-network.ts';
 import type { IngressProxy, ServiceProxy } from './stand-ins.ts';
 import { NODES, nodeByName } from './topology.ts';

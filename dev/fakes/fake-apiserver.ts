@@ -11,7 +11,7 @@
 //   from resourceVersion (replayed from a bounded history; older → ERROR 410 Expired, as a
 //   real apiserver), or from "now" with synthetic ADDED events when none is given;
 //   timeoutSeconds honoured; an object that stops (starts) matching a selector is DELETED (ADDED).
-// HTTPS with a CA made at start (test/support/pki.ts) or a given cert/key; every request needs
+// HTTPS with a CA made at start (dev/fakes/pki.ts) or a given cert/key; every request needs
 // `Authorization: Bearer <token>` (401 otherwise; `allowAnonymousVersion` opens /version).
 //
 // Usage:
