@@ -5,7 +5,11 @@ import { createServer, get, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.ts';
-import { QUIET_PROBER_ENV, startProber, type ProberProcess } from '../support/prober-process.ts';
+import {
+  QUIET_PROBER_ENV,
+  startProber,
+  type ProberProcess,
+} from '../../dev/process/prober-process.ts';
 
 const PROBER_HOST = '127.0.9.1';
 const TARGET_HOST = '127.0.9.2';
