@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { hostname } from 'node:os';
+import type { Socket } from 'node:net';
 import express, { type Request } from 'express';
 import type { Config } from './config.ts';
 import type { AliveContributor } from './checks/types.ts';
@@ -109,8 +110,16 @@ export function createApp(deps: ServerDeps): express.Express {
 
 export interface RunningServer {
   readonly servers: readonly Server[];
-  close(): Promise<void>;
+  /**
+   * Stops accepting, closes idle keep-alive connections at once and every other connection
+   * after `graceMs`: by then the shutdown drain is over, and a client holding a connection
+   * without a complete request (or a TLS handshake) must not keep the process alive.
+   */
+  close(graceMs?: number): Promise<void>;
 }
+
+/** In-flight responses get this long after the drain window before their connection is cut. */
+export const CLOSE_GRACE_MS = 500;
 
 /** A burst of neighbours, scrapers and /alive callers must not overflow Node's default 511. */
 const LISTEN_BACKLOG = 4096;
@@ -148,10 +157,18 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     server.headersTimeout = 10_000;
     server.keepAliveTimeout = 5_000;
   }
+  // Raw sockets, from accept on: the HTTP connection list does not hold TLS handshakes.
+  const sockets = new Set<Socket>();
+  for (const server of servers) {
+    server.on('connection', (socket: Socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
+  }
   return {
     servers,
-    close: async () => {
-      await Promise.all(
+    close: async (graceMs = CLOSE_GRACE_MS) => {
+      const closed = Promise.all(
         servers.map(
           (server) =>
             new Promise<void>((resolve) => {
@@ -160,6 +177,12 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
             }),
         ),
       );
+      const cut = setTimeout(() => {
+        for (const server of servers) server.closeAllConnections();
+        for (const socket of sockets) socket.destroy();
+      }, graceMs);
+      await closed;
+      clearTimeout(cut);
     },
   };
 }
