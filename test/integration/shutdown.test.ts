@@ -6,8 +6,12 @@ import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestCa } from '../support/pki.ts';
-import { QUIET_PROBER_ENV, startProber, type ProberProcess } from '../support/prober-process.ts';
+import { createTestCa } from '../../dev/fakes/pki.ts';
+import {
+  QUIET_PROBER_ENV,
+  startProber,
+  type ProberProcess,
+} from '../../dev/process/prober-process.ts';
 
 const HOST = '127.0.9.10';
 const HTTP_PORT = 18091;
