@@ -4,8 +4,11 @@ import type { Config } from './config.ts';
 import type { ProberContext } from './context.ts';
 import { builtinChecks } from './checks/builtin.ts';
 import { RoundRunner } from './checks/round.ts';
+import { LayerChecks } from './checks/node-paths.ts';
+import type { RoundExecutor } from './checks/scheduler.ts';
 import type { AliveContributor, CheckSource } from './checks/types.ts';
 import type { KubeProxyMonitor } from './kubeproxy/index.ts';
+import { LayerDiagnosis } from './layers.ts';
 import type { Logger } from './log.ts';
 import { ProbeMetrics } from './metrics.ts';
 import type { Neighbourhood } from './neighbours/index.ts';
@@ -17,7 +20,8 @@ const ROUND_SLACK_MS = 1000;
 
 export interface Components {
   readonly ctx: ProberContext;
-  readonly runner: RoundRunner;
+  /** Runs one round; with node paths or all IP families on, the round carries its verdicts. */
+  readonly runner: RoundExecutor;
   readonly sources: readonly CheckSource[];
   readonly contributors: readonly AliveContributor[];
   /** undefined when KUBENURSE_CHECK_NEIGHBOURHOOD=false. */
@@ -65,16 +69,25 @@ export async function buildComponents(
     sources.push(neighbourhood);
     contributors.push(neighbourhood);
   }
+  // Upstream has neither setting: with both off nothing here exists, not even the gauge.
+  const layerChecks =
+    neighbourhood && (config.checkNodePaths || config.checkAllIpFamilies)
+      ? new LayerChecks(ctx, () => neighbourhood.selected())
+      : undefined;
+  if (layerChecks) sources.push(layerChecks);
+  const diagnosis = layerChecks ? new LayerDiagnosis(metrics, layerChecks) : undefined;
+  if (diagnosis) contributors.push(diagnosis);
   const kubeProxy = (await import('./kubeproxy/index.ts')).createKubeProxyMonitor(ctx);
   if (kubeProxy) {
     sources.push(kubeProxy);
     contributors.push(kubeProxy);
   }
-  const runner = new RoundRunner({
+  const rounds = new RoundRunner({
     sources,
     metrics,
     logger,
     roundTimeoutMs: config.checkTimeout + ROUND_SLACK_MS,
   });
+  const runner = diagnosis ? diagnosis.observe(rounds) : rounds;
   return { ctx, runner, sources, contributors, neighbourhood, kubeProxy };
 }

@@ -60,6 +60,12 @@ export interface Config {
   readonly neighbourLimit: number;
   readonly allowUnschedulable: boolean;
   readonly neighbourReadyOnly: boolean;
+  /** node_<node> checks: each selected neighbour's node over the host network (docs/layers.md). */
+  readonly checkNodePaths: boolean;
+  readonly nodePathPort: number;
+  readonly nodePathPath: string;
+  /** Probe every address family of a dual-stack neighbour, not only its primary one. */
+  readonly checkAllIpFamilies: boolean;
 
   readonly histogramBuckets: readonly number[];
   readonly legacyMetrics: boolean;
@@ -166,6 +172,19 @@ export const ENV_VARS = {
   KUBENURSE_NEIGHBOUR_LIMIT: ['10', 'Neighbours each node checks (and is checked by); 0 = all.'],
   KUBENURSE_ALLOW_UNSCHEDULABLE: ['false', '`true` also checks neighbours on cordoned nodes.'],
   KUBENURSE_NEIGHBOUR_READY_ONLY: ['false', '`true` skips neighbour pods that are not Ready.'],
+  KUBENURSE_CHECK_NODE_PATHS: [
+    'false',
+    "`true` also probes each selected neighbour's node over the host network (`node_<node>` checks) and reports which layer is at fault (docs/layers.md).",
+  ],
+  KUBENURSE_NODE_PATH_PORT: [
+    '10256',
+    "Port every node serves to the cluster, probed by `node_<node>` checks (kube-proxy's health port).",
+  ],
+  KUBENURSE_NODE_PATH_PATH: ['/healthz', 'HTTP path probed by `node_<node>` checks.'],
+  KUBENURSE_CHECK_ALL_IP_FAMILIES: [
+    'false',
+    '`true` probes every address family of dual-stack neighbours (`path_<node>_ipv6`, `node_<node>_ipv6`, ...); the primary family keeps the plain type.',
+  ],
   KUBENURSE_HISTOGRAM_BUCKETS: [
     '.005,.01,.025,.05,.1,.25,.5,1,2.5,5,10',
     'Histogram buckets in seconds, ascending.',
@@ -252,6 +271,14 @@ class EnvReader {
     return this.raw(name) !== 'false';
   }
 
+  /** A setting of our own (no upstream semantics to keep): exactly true or false, default off. */
+  strictToggle(name: EnvVar): boolean {
+    const text = this.raw(name);
+    if (text === undefined || text === 'false') return false;
+    if (text === 'true') return true;
+    throw new ConfigError(name, text, 'expected true or false');
+  }
+
   duration(name: EnvVar, fallbackMs: number, { allowZero = false } = {}): number {
     const text = this.raw(name);
     if (text === undefined) return fallbackMs;
@@ -326,7 +353,10 @@ const RESERVED_TYPES = new Set([
   'kube_proxy_healthz',
 ]);
 
-function parseExtraChecks(reader: EnvReader): ExtraCheck[] {
+/** Check names the node-path checks own when they are on; upstream's defaults reserve nothing more. */
+export const NODE_PATH_PREFIX = 'node_';
+
+function parseExtraChecks(reader: EnvReader, reservedPrefixes: readonly string[]): ExtraCheck[] {
   const name = 'KUBENURSE_EXTRA_CHECKS';
   const text = reader.raw(name);
   if (text === undefined) return [];
@@ -348,7 +378,12 @@ function parseExtraChecks(reader: EnvReader): ExtraCheck[] {
         `check name "${checkName}" must match ${EXTRA_CHECK_NAME.source}`,
       );
     }
-    if (RESERVED_TYPES.has(checkName) || checkName.startsWith('path_') || seen.has(checkName)) {
+    if (
+      RESERVED_TYPES.has(checkName) ||
+      checkName.startsWith('path_') ||
+      reservedPrefixes.some((prefix) => checkName.startsWith(prefix)) ||
+      seen.has(checkName)
+    ) {
       throw new ConfigError(name, text, `check name "${checkName}" is reserved or used twice`);
     }
     seen.add(checkName);
@@ -399,6 +434,21 @@ function parseHostIp(reader: EnvReader): string | undefined {
   if (text === undefined) return undefined;
   if (isIP(text) === 0)
     throw new ConfigError('KUBENURSE_HOST_IP', text, 'expected an IPv4 or IPv6 address');
+  return text;
+}
+
+/** An absolute path without spaces or a fragment; it goes into a URL as is. */
+const URL_PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]{0,255}$/;
+
+function parseNodePathPath(reader: EnvReader): string {
+  const name = 'KUBENURSE_NODE_PATH_PATH';
+  const text = reader.string(name, '/healthz');
+  if (!URL_PATH.test(text))
+    throw new ConfigError(
+      name,
+      text,
+      'expected an absolute URL path such as /healthz (at most 256 characters)',
+    );
   return text;
 }
 
@@ -463,6 +513,8 @@ export function parseConfig(env: Env): Config {
     throw new ConfigError('KUBERNETES_SERVICE_PORT', apiServerPort, 'expected a port number');
   }
 
+  const checkNodePaths = reader.strictToggle('KUBENURSE_CHECK_NODE_PATHS');
+
   const kubeProxyUrl = (name: EnvVar, port: number, path: string): string | undefined => {
     const explicit = reader.raw(name);
     if (explicit !== undefined) return validateHttpUrl(name, explicit);
@@ -496,7 +548,7 @@ export function parseConfig(env: Env): Config {
     apiServerDns: reader.string('KUBERNETES_SERVICE_DNS', 'kubernetes.default.svc.cluster.local'),
     ingressUrl: reader.httpUrl('KUBENURSE_INGRESS_URL'),
     serviceUrl: reader.httpUrl('KUBENURSE_SERVICE_URL'),
-    extraChecks: parseExtraChecks(reader),
+    extraChecks: parseExtraChecks(reader, checkNodePaths ? [NODE_PATH_PREFIX] : []),
 
     checkApiServerDirect: reader.disabledOnlyIfFalse('KUBENURSE_CHECK_API_SERVER_DIRECT'),
     checkApiServerDns: reader.disabledOnlyIfFalse('KUBENURSE_CHECK_API_SERVER_DNS'),
@@ -508,6 +560,10 @@ export function parseConfig(env: Env): Config {
     neighbourLimit: reader.integer('KUBENURSE_NEIGHBOUR_LIMIT', 10, 0, 100_000),
     allowUnschedulable: reader.enabledOnlyIfTrue('KUBENURSE_ALLOW_UNSCHEDULABLE'),
     neighbourReadyOnly: reader.enabledOnlyIfTrue('KUBENURSE_NEIGHBOUR_READY_ONLY'),
+    checkNodePaths,
+    nodePathPort: reader.integer('KUBENURSE_NODE_PATH_PORT', 10256, 1, 65535),
+    nodePathPath: parseNodePathPath(reader),
+    checkAllIpFamilies: reader.strictToggle('KUBENURSE_CHECK_ALL_IP_FAMILIES'),
 
     histogramBuckets: parseBuckets(reader),
     legacyMetrics: reader.enabledOnlyIfTrue('KUBENURSE_LEGACY_METRICS'),

@@ -1,6 +1,7 @@
 // Every metric name, label and bucket of the prober in one place. Names and labels are
 // kubenurse's own so existing dashboards, alerts and ServiceMonitors keep working.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Verdict } from './verdict.ts';
 
 export const METRIC_PREFIX = 'kubenurse_';
 
@@ -40,6 +41,10 @@ export class ProbeMetrics {
   private readonly requestsTotal: Counter<'type' | 'code'>;
   private readonly errorsTotal: Counter<'type' | 'event'>;
   private readonly legacyDuration: Histogram<'type'> | undefined;
+  /** Registered only when there are verdicts (node paths or all IP families on). */
+  private verdictGauge: Gauge<'neighbour' | 'layer'> | undefined;
+  /** neighbour → the layer its verdict series carries now. */
+  private readonly verdictLayers = new Map<string, string>();
   private readonly extraSources: ExpositionSource[] = [];
   /** type → the second label values (event / code) each family has emitted for it. */
   private readonly seen = new Map<
@@ -130,6 +135,29 @@ export class ProbeMetrics {
     if (!this.legacyDuration) return;
     this.labelsOf(type);
     this.legacyDuration.observe({ type }, seconds);
+  }
+
+  /**
+   * kubenurse_neighbour_verdict{neighbour,layer} = 1: one series per selected neighbour, whose
+   * layer label says which layer is at fault ("none" when every path answers). A neighbour that
+   * left the selection, or whose layer changed, loses its old series in the same call.
+   */
+  setVerdicts(verdicts: ReadonlyMap<string, Verdict>): void {
+    this.verdictGauge ??= new Gauge({
+      name: `${METRIC_PREFIX}neighbour_verdict`,
+      help: 'Which layer this prober blames for each neighbour it checks (1 on the current layer; none = healthy).',
+      labelNames: ['neighbour', 'layer'],
+      registers: [this.registry],
+    });
+    for (const [neighbour, layer] of [...this.verdictLayers]) {
+      if (verdicts.get(neighbour)?.layer === layer) continue;
+      this.verdictGauge.remove({ neighbour, layer });
+      this.verdictLayers.delete(neighbour);
+    }
+    for (const [neighbour, { layer }] of verdicts) {
+      this.verdictGauge.set({ neighbour, layer }, 1);
+      this.verdictLayers.set(neighbour, layer);
+    }
   }
 
   /** Types that have series right now. */

@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log.ts';
 import type { ProbeMetrics } from '../metrics.ts';
 import { redactUrls } from '../redact.ts';
+import type { Verdict } from '../verdict.ts';
 import { outcomeText, type Check, type CheckOutcome, type CheckSource } from './types.ts';
 import { dictionary } from '../dictionary.ts';
 
@@ -10,6 +11,8 @@ export interface RoundResult {
   readonly startedAt: Date;
   readonly finishedAt: Date;
   readonly outcomes: ReadonlyMap<string, CheckOutcome>;
+  /** Neighbour node → which layer is at fault; only with node paths or all IP families on. */
+  readonly verdicts?: ReadonlyMap<string, Verdict>;
 }
 
 export interface RoundRunnerOptions {

@@ -82,6 +82,9 @@ export interface NeighbourPod {
   readonly podIp: string;
   readonly hostIp: string;
   readonly nodeName: string;
+  /** Dual-stack only: the pod's / node's address of the other family (not in /alive). */
+  readonly secondaryPodIp?: string;
+  readonly secondaryHostIp?: string;
 }
 
 /**
@@ -108,6 +111,12 @@ export function eligibleNeighbours(
       podIp: pod.status.podIP as string,
       hostIp: pod.status.hostIP ?? '',
       nodeName,
+      ...(pod.status.secondaryPodIP === undefined
+        ? {}
+        : { secondaryPodIp: pod.status.secondaryPodIP }),
+      ...(pod.status.secondaryHostIP === undefined
+        ? {}
+        : { secondaryHostIp: pod.status.secondaryHostIP }),
     }));
 }
 

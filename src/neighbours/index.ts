@@ -5,7 +5,7 @@ import type { ProberContext } from '../context.ts';
 import { Discovery, type DiscoveryTuning } from './discovery.ts';
 import { eligibleNeighbours, nodeBlock, type NeighbourPod } from './filter.ts';
 import { nodeHash, selectNeighbours } from './limit.ts';
-import { urlHost } from '../url-host.ts';
+import { podPathRequest } from './pod-path.ts';
 
 export interface Neighbourhood extends CheckSource, AliveContributor {
   start(): void;
@@ -13,9 +13,11 @@ export interface Neighbourhood extends CheckSource, AliveContributor {
   nodeReady(): boolean;
   /** This prober's node: KUBENURSE_NODE_NAME, or the own pod's spec.nodeName once seen. */
   ownNode(): string | undefined;
+  /** The neighbours the ring chose for the current path_<node> checks. */
+  selected(): readonly NeighbourPod[];
 }
 
-export const NEIGHBOUR_ORIGIN_HEADER = 'KUBENURSE-NEIGHBOUR-ORIGIN';
+export { NEIGHBOUR_ORIGIN_HEADER } from './pod-path.ts';
 const MAX_LOGGED_NAMES = 20;
 
 interface RankedNeighbour extends NeighbourPod {
@@ -26,6 +28,7 @@ interface Selection {
   readonly generation: number;
   readonly ownNode: string | undefined;
   readonly all: readonly RankedNeighbour[];
+  readonly chosen: readonly RankedNeighbour[];
   readonly checks: readonly Check[];
   readonly state: string;
 }
@@ -72,6 +75,10 @@ export class NeighbourMesh implements Neighbourhood {
 
   checks(): readonly Check[] {
     return this.current().checks;
+  }
+
+  selected(): readonly NeighbourPod[] {
+    return this.current().chosen;
   }
 
   aliveFields(): Record<string, unknown> {
@@ -144,7 +151,7 @@ export class NeighbourMesh implements Neighbourhood {
       checks.set(`${check.type} ${neighbour.podIp}`, check);
     }
     this.checkCache = checks;
-    return { generation, ownNode, all, checks: [...checks.values()], state };
+    return { generation, ownNode, all, chosen, checks: [...checks.values()], state };
   }
 
   private checkFor(neighbour: RankedNeighbour): Check {
@@ -152,11 +159,7 @@ export class NeighbourMesh implements Neighbourhood {
     const cached = this.checkCache.get(`${type} ${neighbour.podIp}`);
     if (cached) return cached;
     const { config, prober } = this.ctx;
-    const host = urlHost(neighbour.podIp);
-    const url = config.useTls
-      ? `https://${host}:${config.tlsPort}/alwayshappy`
-      : `http://${host}:${config.port}/alwayshappy`;
-    const headers = { [NEIGHBOUR_ORIGIN_HEADER]: config.podName };
+    const { url, headers } = podPathRequest(config, neighbour.podIp);
     return {
       type,
       run: async (signal) => (await prober.probe({ type, url, headers }, signal)).outcome,

@@ -19,6 +19,9 @@ export interface PodSummary {
     readonly phase?: string;
     readonly podIP?: string;
     readonly hostIP?: string;
+    /** Dual-stack: the status.podIPs / status.hostIPs entry of the other address family. */
+    readonly secondaryPodIP?: string;
+    readonly secondaryHostIP?: string;
     /** The pod's Ready condition is True. */
     readonly ready: boolean;
   };
@@ -66,6 +69,21 @@ function ipAddress(value: unknown): string | undefined {
   return typeof value === 'string' && isIP(value) !== 0 ? value : undefined;
 }
 
+/**
+ * The address of the other family in a status.podIPs/hostIPs list ([{ip}], primary first, at
+ * most one per family). Only the first few entries are looked at: a list is bounded by the API,
+ * but the object is untrusted.
+ */
+function secondaryAddress(list: unknown, primary: string | undefined): string | undefined {
+  if (primary === undefined || !Array.isArray(list)) return undefined;
+  const primaryFamily = isIP(primary);
+  for (const entry of list.slice(0, 4)) {
+    const address = ipAddress(record(entry).ip);
+    if (address !== undefined && isIP(address) !== primaryFamily) return address;
+  }
+  return undefined;
+}
+
 function summariseMeta(raw: Record<string, unknown>): ObjectMeta | undefined {
   const name = raw.name;
   // Anything without a valid name cannot be cached, deleted or become a metric label.
@@ -98,6 +116,8 @@ export function summarisePod(raw: unknown): PodSummary | undefined {
   const phase = shortText(status.phase);
   const podIP = ipAddress(status.podIP);
   const hostIP = ipAddress(status.hostIP);
+  const secondaryPodIP = secondaryAddress(status.podIPs, podIP);
+  const secondaryHostIP = secondaryAddress(status.hostIPs, hostIP);
   return {
     metadata,
     spec: nodeName === undefined ? {} : { nodeName },
@@ -105,6 +125,8 @@ export function summarisePod(raw: unknown): PodSummary | undefined {
       ...(phase === undefined ? {} : { phase }),
       ...(podIP === undefined ? {} : { podIP }),
       ...(hostIP === undefined ? {} : { hostIP }),
+      ...(secondaryPodIP === undefined ? {} : { secondaryPodIP }),
+      ...(secondaryHostIP === undefined ? {} : { secondaryHostIP }),
       ready,
     },
   };
