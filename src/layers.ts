@@ -5,6 +5,7 @@ import type { RoundResult } from './checks/round.ts';
 import type { RoundExecutor } from './checks/scheduler.ts';
 import type { AliveContributor, CheckOutcome } from './checks/types.ts';
 import type { NeighbourPlan } from './checks/node-paths.ts';
+import { dictionary } from './dictionary.ts';
 import type { ProbeMetrics } from './metrics.ts';
 import { reachOf, verdict, type Verdict } from './verdict.ts';
 
@@ -66,8 +67,7 @@ export class LayerDiagnosis implements AliveContributor {
   }
 
   aliveFields(): Record<string, unknown> {
-    // Keyed by node names from the apiserver: no prototype.
-    const byNode = Object.create(null) as Record<string, { layer: string; detail: string }>;
+    const byNode = dictionary<{ layer: string; detail: string }>();
     for (const [node, { layer, detail }] of this.last) byNode[node] = { layer, detail };
     return { [ALIVE_VERDICTS_KEY]: byNode };
   }

@@ -29,9 +29,13 @@ export function checkTypes(
   node: ClusterNode,
   absent: readonly string[] = [],
 ): string[] {
+  // The example DaemonSet turns node paths on (docs/layers.md): node_<node> next to path_<node>.
+  const nodePaths = node.env.KUBENURSE_CHECK_NODE_PATHS === 'true';
   const neighbours = cluster.nodes
     .filter((other) => other !== node && !absent.includes(other.name))
-    .map((other) => `path_${other.name}`);
+    .flatMap((other) =>
+      nodePaths ? [`path_${other.name}`, `node_${other.name}`] : [`path_${other.name}`],
+    );
   return [
     'api_server_direct',
     'api_server_dns',
