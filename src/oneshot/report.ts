@@ -1,5 +1,5 @@
 // What `kubenurse-ts check` prints: a table for people, JSON for machines, and the exit code.
-import { checkView, compareTypes } from '../status/snapshot.ts';
+import { checkView, compareTypes, withVerdict } from '../status/snapshot.ts';
 import { LastErrors } from '../status/last-errors.ts';
 import type { CheckView } from '../status/types.ts';
 import type { OneShotResult } from './run.ts';
@@ -35,7 +35,7 @@ export function phaseSegments(
 export function checksOf(result: OneShotResult): CheckView[] {
   const none = new LastErrors();
   return [...result.round.outcomes]
-    .map(([type, outcome]) => checkView(type, outcome, none))
+    .map(([type, outcome]) => withVerdict(checkView(type, outcome, none), result.round))
     .sort((a, b) => compareTypes(a.type, b.type));
 }
 
@@ -46,7 +46,19 @@ export function exitCode(result: OneShotResult): number {
   return failed || discoveryBroken ? EXIT_FAILED : EXIT_OK;
 }
 
+/** Neighbour → layer verdict (docs/layers.md); undefined unless node paths or all IP families are on. */
+function verdictsOf(
+  result: OneShotResult,
+): [string, { layer: string; detail: string }][] | undefined {
+  const verdicts = result.round.verdicts;
+  if (!verdicts) return undefined;
+  return [...verdicts]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([node, { layer, detail }]) => [node, { layer, detail }]);
+}
+
 export function toJson(result: OneShotResult): Record<string, unknown> {
+  const verdicts = verdictsOf(result);
   return {
     ok: exitCode(result) === EXIT_OK,
     startedAt: result.round.startedAt.toISOString(),
@@ -60,6 +72,7 @@ export function toJson(result: OneShotResult): Record<string, unknown> {
       ...check,
       phaseBreakdownMs: phaseSegments(check.phases),
     })),
+    ...(verdicts ? { verdicts: Object.fromEntries(verdicts) } : {}),
   };
 }
 
@@ -101,6 +114,14 @@ export function toTable(result: OneShotResult): string {
     out.push(
       `neighbourhood: ${result.neighbourhoodState} (${result.extras.neighbourhood.length} neighbours found)`,
     );
+  }
+  const verdicts = verdictsOf(result);
+  if (verdicts && verdicts.length > 0) {
+    out.push('');
+    out.push('layer at fault, per neighbour (docs/layers.md):');
+    const width = Math.max(...verdicts.map(([node]) => node.length));
+    for (const [node, { layer, detail }] of verdicts)
+      out.push(`  ${node.padEnd(width)}  ${layer.padEnd(13)}  ${detail}`);
   }
   const failed = checks.filter((check) => check.status === 'error').length;
   out.push('');

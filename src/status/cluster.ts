@@ -12,6 +12,7 @@ import {
   type PeerChecks,
 } from './parse.ts';
 import { compareTypes } from './snapshot.ts';
+import { NODE_PATH_PREFIX } from '../config.ts';
 import {
   PATH_PREFIX,
   type Cell,
@@ -51,7 +52,24 @@ function cellOf(view: CheckView): Cell {
     durationMs: view.durationMs,
     event: view.event,
     message: view.message,
+    ...(view.verdict ? { verdict: view.verdict } : {}),
   };
+}
+
+/**
+ * node_<t> and path_<t>_<family> (docs/layers.md) are the evidence behind path_<t>'s verdict,
+ * which its cell shows; as columns of their own they would add one per node. Node names have
+ * no "_", so a type is one of them only when the row also has path_<t>.
+ */
+function isLayerProbe(type: string, types: ReadonlySet<string>): boolean {
+  const base = type.startsWith(NODE_PATH_PREFIX)
+    ? type.slice(NODE_PATH_PREFIX.length)
+    : type.startsWith(PATH_PREFIX)
+      ? type.slice(PATH_PREFIX.length)
+      : undefined;
+  if (base === undefined) return false;
+  const node = base.replace(/_ipv[46]$/, '');
+  return (node !== base || type.startsWith(NODE_PATH_PREFIX)) && types.has(`${PATH_PREFIX}${node}`);
 }
 
 function splitChecks(checks: Iterable<[string, Cell]>): {
@@ -60,7 +78,10 @@ function splitChecks(checks: Iterable<[string, Cell]>): {
 } {
   const paths = dictionary<Cell>();
   const other = dictionary<Cell>();
-  for (const [type, cell] of [...checks].sort(([a], [b]) => compareTypes(a, b))) {
+  const all = [...checks];
+  const types = new Set(all.map(([type]) => type));
+  for (const [type, cell] of all.sort(([a], [b]) => compareTypes(a, b))) {
+    if (isLayerProbe(type, types)) continue;
     if (type.startsWith(PATH_PREFIX)) paths[type.slice(PATH_PREFIX.length)] = cell;
     else other[type] = cell;
   }

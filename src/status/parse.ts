@@ -2,7 +2,8 @@
 // The input is untrusted: anything unexpected is dropped or rejected with a clear reason,
 // never passed through to the page as is.
 import { clip } from './last-errors.ts';
-import { STATUS_KIND, type Cell, type CellStatus } from './types.ts';
+import { LAYERS } from '../verdict.ts';
+import { STATUS_KIND, type Cell, type CellStatus, type VerdictView } from './types.ts';
 
 /** More checks than any real prober has (neighbour limit 0 at 5,000 nodes stays below). */
 export const MAX_CHECKS = 10_000;
@@ -28,6 +29,16 @@ function record(value: unknown, what: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new PeerFormatError(`${what} is not a JSON object`);
   return value as Record<string, unknown>;
+}
+
+const KNOWN_LAYERS: ReadonlySet<string> = new Set(LAYERS);
+
+/** A peer's verdict on a path cell: a layer we know and a short text, or nothing. */
+function optionalVerdict(value: unknown): { verdict?: VerdictView } {
+  if (typeof value !== 'object' || value === null) return {};
+  const { layer, detail } = value as Record<string, unknown>;
+  if (typeof layer !== 'string' || !KNOWN_LAYERS.has(layer)) return {};
+  return { verdict: { layer, detail: typeof detail === 'string' ? clip(detail, 300) : '' } };
 }
 
 export function isStatusDocument(value: unknown): boolean {
@@ -56,6 +67,7 @@ export function parseStatusDocument(value: unknown): PeerChecks {
       durationMs: optionalMs(entry.durationMs),
       event: optionalText(entry.event),
       message: optionalText(entry.message),
+      ...optionalVerdict(entry.verdict),
     });
   }
   const node = typeof doc.node === 'string' && doc.node.length <= 253 ? doc.node : null;

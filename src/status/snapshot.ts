@@ -73,6 +73,13 @@ export function checkView(type: string, outcome: CheckOutcome, lastErrors: LastE
   }
 }
 
+/** The round's verdict for a path_<node> check, on its view (docs/layers.md). */
+export function withVerdict(view: CheckView, result: RoundResult): CheckView {
+  if (!result.verdicts || !view.type.startsWith(PATH_PREFIX)) return view;
+  const verdict = result.verdicts.get(view.type.slice(PATH_PREFIX.length));
+  return verdict ? { ...view, verdict: { layer: verdict.layer, detail: verdict.detail } } : view;
+}
+
 export interface AliveExtras {
   readonly neighbourhoodState: string | null;
   readonly neighbourhood: NeighbourEntry[];
@@ -127,7 +134,7 @@ export function selfStatus(input: SelfStatusInput): SelfStatus {
   const { result } = input;
   const checks = result
     ? [...result.outcomes]
-        .map(([type, outcome]) => checkView(type, outcome, input.lastErrors))
+        .map(([type, outcome]) => withVerdict(checkView(type, outcome, input.lastErrors), result))
         .sort((a, b) => compareTypes(a.type, b.type))
     : [];
   return {

@@ -14,6 +14,12 @@ export interface LastError {
   readonly at: string;
 }
 
+/** Which layer the prober blames for a neighbour (docs/layers.md); only on path_<node> views. */
+export interface VerdictView {
+  readonly layer: string;
+  readonly detail: string;
+}
+
 export interface CheckView {
   readonly type: string;
   readonly status: CellStatus;
@@ -25,6 +31,8 @@ export interface CheckView {
   readonly message: string | null;
   /** The newest failure of this check, even when it is ok again now. */
   readonly lastError: LastError | null;
+  /** path_<node> only, with node paths or all IP families on. */
+  readonly verdict?: VerdictView;
 }
 
 export interface NeighbourEntry {
@@ -55,6 +63,7 @@ export interface Cell {
   readonly durationMs: number | null;
   readonly event: string | null;
   readonly message: string | null;
+  readonly verdict?: VerdictView;
 }
 
 /** Where a matrix row came from: our own round, a neighbour's status.json, its /alive (plain kubenurse), or nothing. */

@@ -73,6 +73,30 @@
     return own(SHORT_NAMES, type) || type;
   }
 
+  // docs/layers.md: which layer a prober blames for a neighbour, shown in the path cell.
+  const LAYER_TEXT = {
+    pod_network: ['CNI', 'pod network (CNI / overlay): the node network to it works'],
+    node_network: ['node', 'node or underlay: neither its pod nor its node answers'],
+    ipv4: ['IPv4', 'IPv4 only: the other address family works'],
+    ipv6: ['IPv6', 'IPv6 only: the other address family works'],
+    node_endpoint: [
+      '',
+      "node health endpoint: the pod path works, the node's health port does not",
+    ],
+    neighbour_pod: ['pod', "the neighbour's prober answered with an error: the network works"],
+    unknown: ['✕', 'layer unknown: no node path to compare with'],
+  };
+
+  function showVerdict(td, cell) {
+    const verdict = cell.verdict;
+    if (!verdict || !Object.hasOwn(LAYER_TEXT, verdict.layer)) return;
+    const [short, meaning] = LAYER_TEXT[verdict.layer];
+    td.dataset.layer = verdict.layer;
+    td.classList.add(`layer-${verdict.layer}`);
+    if (cell.status === 'error' && short) td.textContent = short;
+    td.title += `\nlayer: ${meaning}${verdict.detail ? `\n${verdict.detail}` : ''}`;
+  }
+
   function cellTd(cell, from, to, extraClass) {
     const td = el('td', { className: `cell ${extraClass || ''}`.trim(), dataset: { from, to } });
     if (!cell) {
@@ -103,6 +127,7 @@
       td.textContent = '–';
       td.title = `${from} → ${to}: skipped${cell.message ? ` (${cell.message})` : ''}`;
     }
+    showVerdict(td, cell);
     return td;
   }
 
@@ -217,6 +242,11 @@
           document.createTextNode(' 1 s'),
         ]),
         el('span', null, [swatch('var(--red)', 'failed'), document.createTextNode('failed')]),
+        el('span', null, [
+          document.createTextNode(
+            'failed, layer at fault: CNI = pod network · node = node or underlay · IPv4/IPv6 = that family only · pod = prober answered an error',
+          ),
+        ]),
         el('span', null, [
           swatch('var(--grey)', 'not checked'),
           document.createTextNode('not checked / skipped'),
