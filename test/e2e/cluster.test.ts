@@ -136,6 +136,13 @@ describe('end-to-end on an emulated cluster network', { concurrent: false }, () 
         must: [
           { node: a.name, type: `path_${b.name}` },
           { node: b.name, type: `path_${a.name}` },
+          // The example DaemonSet's node paths (docs/layers.md) cross the partition too.
+          ...(a.env.KUBENURSE_CHECK_NODE_PATHS === 'true'
+            ? [
+                { node: a.name, type: `node_${b.name}` },
+                { node: b.name, type: `node_${a.name}` },
+              ]
+            : []),
         ],
         // The Service load-balances over all pods: from a (b), the share of me_service probes that
         // lands on b's (a's) pod crosses the partition too. No other node, no other check.
