@@ -51,6 +51,15 @@ function check(type, node, perMinute, failPerMinute, minutes, event = 'connect_d
   ];
 }
 
+/** One prober's (node) verdict on one neighbour: kubenurse_neighbour_verdict = 1 on its layer. */
+function verdict(node, neighbour, layer, minutes = 30) {
+  return series(
+    'kubenurse_neighbour_verdict',
+    { job: 'kubenurse', node, neighbour, layer },
+    `1x${minutes}`,
+  );
+}
+
 const SCENARIOS = [
   {
     alert: 'KubenurseProberDown',
@@ -66,6 +75,8 @@ const SCENARIOS = [
     good: [
       ...check('api_server_direct', 'a', 10, 0.1, 40),
       ...check('path_c', 'a', 10, 10, 40),
+      // node_ paths are judged by the layer alerts (docs/layers.md).
+      ...check('node_c', 'a', 10, 10, 40),
       ...check('kube_proxy_metrics', 'a', 10, 10, 40),
     ],
     evalTime: '30m',
@@ -194,6 +205,77 @@ const SCENARIOS = [
     ],
     evalTime: '15m',
     expected: [{ labels: { job: 'kubenurse', node: 'a' }, value: 1 }],
+  },
+  {
+    alert: 'KubenurseNodeUnreachable',
+    // Node c: two of its three checkers get no answer on either layer.
+    bad: [
+      verdict('a', 'c', 'node_network'),
+      verdict('b', 'c', 'node_network'),
+      verdict('d', 'c', 'none'),
+    ],
+    good: [
+      // One checker of e alone: a broken pair, not a node.
+      verdict('a', 'e', 'node_network'),
+      verdict('b', 'e', 'none'),
+      verdict('d', 'e', 'none'),
+      // Most checkers of f blame the pod network: KubenurseNodePodNetworkBroken's case.
+      verdict('a', 'f', 'pod_network'),
+      verdict('b', 'f', 'pod_network'),
+      // g has a single checker: it cannot tell node from link.
+      verdict('a', 'g', 'node_network'),
+    ],
+    evalTime: '10m',
+    expected: [{ labels: { neighbour: 'c' }, value: 2 / 3 }],
+  },
+  {
+    alert: 'KubenurseNodePodNetworkBroken',
+    bad: [
+      verdict('a', 'c', 'pod_network'),
+      verdict('b', 'c', 'pod_network'),
+      verdict('d', 'c', 'none'),
+    ],
+    good: [
+      verdict('a', 'e', 'node_network'),
+      verdict('b', 'e', 'node_network'),
+      verdict('a', 'f', 'pod_network'),
+      verdict('b', 'f', 'none'),
+      verdict('d', 'f', 'none'),
+      // Pod path down, nothing to compare with: no claim about the CNI.
+      verdict('a', 'g', 'unknown'),
+      verdict('b', 'g', 'unknown'),
+    ],
+    evalTime: '10m',
+    expected: [{ labels: { neighbour: 'c' }, value: 2 / 3 }],
+  },
+  {
+    alert: 'KubenurseNodeIpFamilyBroken',
+    bad: [verdict('a', 'c', 'ipv6'), verdict('b', 'c', 'ipv6'), verdict('d', 'c', 'none')],
+    good: [
+      verdict('a', 'e', 'ipv4'),
+      verdict('b', 'e', 'none'),
+      verdict('d', 'e', 'none'),
+      verdict('a', 'f', 'pod_network'),
+      verdict('b', 'f', 'pod_network'),
+    ],
+    evalTime: '10m',
+    expected: [{ labels: { neighbour: 'c', layer: 'ipv6' }, value: 2 / 3 }],
+  },
+  {
+    alert: 'KubenursePairBroken',
+    // Only a cannot reach c; b and d can.
+    bad: [verdict('a', 'c', 'node_network'), verdict('b', 'c', 'none'), verdict('d', 'c', 'none')],
+    good: [
+      // The whole node e is down: KubenurseNodeUnreachable, not a pair.
+      verdict('a', 'e', 'node_network'),
+      verdict('b', 'e', 'node_network'),
+      verdict('d', 'e', 'node_network'),
+      // A health endpoint that does not answer is not a network fault.
+      verdict('a', 'f', 'node_endpoint'),
+      verdict('b', 'f', 'none'),
+    ],
+    evalTime: '10m',
+    expected: [{ labels: { node: 'a', neighbour: 'c', layer: 'node_network' }, value: 1 }],
   },
   {
     alert: 'KubeProxyInstancesDown',

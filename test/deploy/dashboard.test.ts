@@ -125,8 +125,11 @@ describe('Grafana dashboard', () => {
     ).not.toHaveLength(0);
     expect(
       panels.filter((p) => p.transformations?.some((t: Any) => t.id === 'groupingToMatrix')),
-      'node-to-node matrices',
-    ).toHaveLength(2);
+      'node-to-node matrices (error ratio, latency, layer at fault)',
+    ).toHaveLength(3);
+    expect(exprOf(/kubenurse_neighbour_verdict/), 'layer verdicts (docs/layers.md)').toHaveLength(
+      2,
+    );
     for (const family of [
       'kubeproxy_sync_proxy_rules_duration_seconds_bucket',
       'kubeproxy_network_programming_duration_seconds_bucket',
