@@ -25,7 +25,7 @@ import {
   type MetricFamily,
   type ParseLimits,
 } from './parse.ts';
-import { renderFamilies, selectPassthrough } from './render.ts';
+import { renderFamilies, selectPassthrough, seriesNames } from './render.ts';
 
 export const KUBE_PROXY_METRICS_TYPE = 'kube_proxy_metrics';
 export const KUBE_PROXY_HEALTHZ_TYPE = 'kube_proxy_healthz';
@@ -56,7 +56,7 @@ export class KubeProxyCollector implements KubeProxyMonitor {
 
   private readonly upGauge: Gauge | undefined;
   private readonly healthzUpGauge: Gauge | undefined;
-  private readonly ageGauge: Gauge | undefined;
+  private readonly ageGauge: AbsentWhenUnknownGauge | undefined;
   private readonly syncLagGauge: Gauge<'ip_family'> | undefined;
   private readonly scrapeDuration: Gauge<'target'>;
 
@@ -110,12 +110,11 @@ export class KubeProxyCollector implements KubeProxyMonitor {
         help: '1 if kube-proxy /healthz answered 200 with a valid body in the last scrape, else 0.',
         registers,
       });
-      this.ageGauge = new Gauge({
+      this.ageGauge = new AbsentWhenUnknownGauge({
         name: `${METRIC_PREFIX}kube_proxy_healthz_last_updated_age_seconds`,
-        help: 'currentTime minus lastUpdated from kube-proxy /healthz (0 while healthy); NaN when unknown.',
+        help: 'currentTime minus lastUpdated from kube-proxy /healthz (0 while healthy); absent when unknown.',
         registers,
       });
-      this.ageGauge.set(Number.NaN);
       this.checkList.push({
         type: KUBE_PROXY_HEALTHZ_TYPE,
         run: (signal) => this.guard(KUBE_PROXY_HEALTHZ_TYPE, () => this.scrapeHealthz(url, signal)),
@@ -186,8 +185,11 @@ export class KubeProxyCollector implements KubeProxyMonitor {
           result.outcome,
         );
       }
+      const ownNames = new Set(
+        this.ctx.metrics.registry.getMetricsAsArray().flatMap((metric) => seriesNames(metric.name)),
+      );
       this.passthrough = renderFamilies(
-        selectPassthrough(families, this.ctx.config.kubeProxyMetricsFilter),
+        selectPassthrough(families, this.ctx.config.kubeProxyMetricsFilter, ownNames),
       );
       this.metricsUp = true;
       this.upGauge?.set(1);
@@ -251,7 +253,7 @@ export class KubeProxyCollector implements KubeProxyMonitor {
   private setHealth(health: KubeProxyHealth | undefined): void {
     this.ageSeconds = health === undefined ? undefined : lastUpdatedAgeSeconds(health);
     this.nodeEligible = health?.nodeEligible;
-    this.ageGauge?.set(this.ageSeconds ?? Number.NaN);
+    this.ageGauge?.setOrForget(this.ageSeconds);
   }
 
   /** Sets the current ip_families and removes the series of those that disappeared. */
@@ -261,6 +263,25 @@ export class KubeProxyCollector implements KubeProxyMonitor {
     }
     for (const [ipFamily, seconds] of lag) this.syncLagGauge?.set({ ip_family: ipFamily }, seconds);
     this.syncLag = lag;
+  }
+}
+
+/**
+ * A label-less gauge with no sample while its value is unknown. NaN would be a sample that
+ * every comparison (`> 300`) silently skips, so a threshold alert could never fire on it;
+ * absence is what `absent()` and dashboards understand.
+ */
+class AbsentWhenUnknownGauge extends Gauge {
+  private known = false;
+
+  setOrForget(value: number | undefined): void {
+    this.known = value !== undefined;
+    if (value !== undefined) this.set(value);
+  }
+
+  override async get(): ReturnType<Gauge['get']> {
+    const metric = await super.get();
+    return this.known ? metric : { ...metric, values: [] };
   }
 }
 

@@ -1,7 +1,9 @@
 // A parser for the Prometheus text exposition format 0.0.4, written for kube-proxy's
 // /metrics. Pure and synchronous: text in, families out, or an ExpositionError naming the
 // line. The input is untrusted, so every dimension that could grow is bounded (bytes, line
-// length, families, samples, labels per sample, label sizes).
+// length, families, samples, labels per sample, label sizes). What it accepts is re-exposed in
+// our own /metrics, so it is at least as strict as the reference (Go expfmt) parser: a
+// body that promtool or Prometheus would reject must fail here, not in our scrape.
 //
 // Why our own: the npm parsers we checked merge labelled histograms into one series and
 // lose the label sets that kube-proxy's ip_family histograms depend on.
@@ -85,6 +87,15 @@ const SUFFIXES = ['_bucket', '_sum', '_count'] as const;
 const FLOAT =
   /^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?)$|^[nN][aA][nN]$/;
 const TIMESTAMP = /^-?\d{1,19}$/;
+/** Timestamps are Go int64 milliseconds: a larger one fails the whole scrape downstream. */
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+function isInt64(text: string): boolean {
+  if (!TIMESTAMP.test(text)) return false;
+  const value = BigInt(text);
+  return value >= INT64_MIN && value <= INT64_MAX;
+}
 
 interface FamilyBuilder {
   readonly name: string;
@@ -101,7 +112,9 @@ export function parseFloatToken(text: string): number | undefined {
   if (lower === 'nan') return Number.NaN;
   if (lower.endsWith('inf') || lower.endsWith('infinity'))
     return lower.startsWith('-') ? -Infinity : Infinity;
-  return Number(text);
+  const value = Number(text);
+  // Go's ParseFloat rejects a literal beyond float64 (ErrRange); Number() quietly says Infinity.
+  return Number.isFinite(value) ? value : undefined;
 }
 
 function isNameStart(code: number): boolean {
@@ -358,7 +371,8 @@ export function parseExposition(
     let timestamp: string | undefined;
     if (!scanner.atEnd()) {
       timestamp = scanner.readToken();
-      if (!TIMESTAMP.test(timestamp)) scanner.fail(`invalid timestamp "${timestamp}" for ${name}`);
+      if (!isInt64(timestamp))
+        scanner.fail(`invalid timestamp "${timestamp}" for ${name} (expected int64 milliseconds)`);
       scanner.skipBlanks();
       if (!scanner.atEnd()) scanner.fail(`unexpected text after the timestamp of ${name}`);
     }
@@ -405,12 +419,32 @@ export function parseExposition(
     else onSample(scanner);
   }
 
+  rejectSuffixClashes(families);
   return [...families.values()].map(({ name, type, help, samples }) => ({
     name,
     type,
     help,
     samples,
   }));
+}
+
+/**
+ * One TYPE per family, counting the names a histogram or summary owns: `x_sum` declared or
+ * written as its own family next to histogram `x` (in either order) is two families for one
+ * series name, which the reference parser rejects.
+ */
+function rejectSuffixClashes(families: ReadonlyMap<string, FamilyBuilder>): void {
+  for (const family of families.values()) {
+    if (family.type !== 'histogram' && family.type !== 'summary') continue;
+    for (const suffix of SUFFIXES) {
+      if (family.type === 'summary' && suffix === '_bucket') continue;
+      if (families.has(family.name + suffix))
+        throw new ExpositionError(
+          undefined,
+          `${family.name + suffix} is a family of its own, but ${family.type} ${family.name} owns that name`,
+        );
+    }
+  }
 }
 
 function requireFloatLabel(

@@ -14,13 +14,34 @@ export function isPassthroughFamily(name: string, filter: RegExp): boolean {
   return filter.test(name);
 }
 
+const OWNED_SUFFIXES = ['_bucket', '_sum', '_count'];
+
+/** Every series name a family of ours or theirs can write: its own, and its histogram/summary parts. */
+export function seriesNames(name: string): string[] {
+  return [name, ...OWNED_SUFFIXES.map((suffix) => name + suffix)];
+}
+
+/**
+ * The families to re-expose: matching the filter, with samples, and sharing no series name
+ * with `ownNames` (every name our registry writes, see seriesNames), so the merged /metrics
+ * never has one name in two families.
+ */
 export function selectPassthrough(
   families: readonly MetricFamily[],
   filter: RegExp,
+  ownNames: ReadonlySet<string> = new Set(),
 ): MetricFamily[] {
   return families.filter(
-    (family) => family.samples.length > 0 && isPassthroughFamily(family.name, filter),
+    (family) =>
+      family.samples.length > 0 &&
+      isPassthroughFamily(family.name, filter) &&
+      !familySeriesNames(family).some((name) => ownNames.has(name)),
   );
+}
+
+function familySeriesNames(family: MetricFamily): string[] {
+  if (family.type === 'histogram' || family.type === 'summary') return seriesNames(family.name);
+  return [family.name];
 }
 
 export function escapeLabelValue(value: string): string {

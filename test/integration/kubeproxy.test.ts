@@ -96,6 +96,14 @@ async function setup(
   };
 }
 
+/** promtool may remark on naming (exit 3); a parse error (exit 1) would fail a real scrape. */
+function expectPromtoolAccepts(text: string): void {
+  const promtool = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  expect(promtool.error, 'promtool (Debian package prometheus) must be installed').toBeUndefined();
+  expect(promtool.stderr + promtool.stdout).not.toMatch(/parsing error|error while linting/);
+  expect([0, 3]).toContain(promtool.status);
+}
+
 function kubeProxyAlive(monitor: KubeProxyMonitor): Record<string, unknown> {
   return monitor.aliveFields().kube_proxy as Record<string, unknown>;
 }
@@ -323,9 +331,8 @@ describe('kube-proxy healthz', () => {
       event: 'parse_error',
     });
     expect(await h.value('kubenurse_kube_proxy_healthz_up')).toBe(0);
-    expect(
-      Number.isNaN(await h.value('kubenurse_kube_proxy_healthz_last_updated_age_seconds')),
-    ).toBe(true);
+    // Unknown is absent, not NaN: threshold alerts never fire on NaN.
+    expect(await h.value('kubenurse_kube_proxy_healthz_last_updated_age_seconds')).toBeUndefined();
     expect(
       await h.value('kubenurse_errors_total', { type: 'kube_proxy_healthz', event: 'parse_error' }),
     ).toBe(1);
@@ -369,6 +376,70 @@ describe('kube-proxy failures', () => {
     await h.round();
     expect(await h.value('kubenurse_kube_proxy_up')).toBe(1);
     expect(h.monitor.render()).not.toBe('');
+  });
+
+  // Each of these was once accepted and re-exposed: promtool then rejected our whole /metrics,
+  // and Prometheus would have dropped every kubenurse_* series with the scrape.
+  it.each([
+    ['a timestamp beyond int64', 'kubeproxy_ts 1 9999999999999999999\n'],
+    ['a negative timestamp beyond int64', 'kubeproxy_ts 1 -9999999999999999999\n'],
+    ['a value beyond float64', 'kubeproxy_big 1e400\n'],
+    [
+      'a bucket bound beyond float64',
+      '# TYPE kubeproxy_h histogram\nkubeproxy_h_bucket{le="1e999"} 1\nkubeproxy_h_bucket{le="+Inf"} 1\nkubeproxy_h_sum 1\nkubeproxy_h_count 1\n',
+    ],
+    [
+      'a TYPE for a histogram part after the histogram',
+      '# TYPE kubeproxy_hc histogram\nkubeproxy_hc_bucket{le="+Inf"} 1\nkubeproxy_hc_sum 1\nkubeproxy_hc_count 1\n# TYPE kubeproxy_hc_sum gauge\nkubeproxy_hc_sum{x="1"} 2\n',
+    ],
+    [
+      'a TYPE for a histogram part before the histogram',
+      '# TYPE kubeproxy_hc_sum gauge\nkubeproxy_hc_sum 2\n# TYPE kubeproxy_hc histogram\nkubeproxy_hc_bucket{le="+Inf"} 1\nkubeproxy_hc_count 1\n',
+    ],
+    [
+      'a TYPE for a summary part after the summary',
+      '# TYPE kubeproxy_s summary\nkubeproxy_s{quantile="0.5"} 1\nkubeproxy_s_sum 1\nkubeproxy_s_count 1\n# TYPE kubeproxy_s_count counter\nkubeproxy_s_count{x="1"} 1\n',
+    ],
+  ])(
+    '%s: passthrough dropped, parse_error counted, our /metrics passes promtool',
+    async (_, body) => {
+      const h = await setup();
+      h.fake.setMetricsBody(body);
+      const outcome = (await h.round()).get('kube_proxy_metrics');
+      expect(outcome).toMatchObject({ status: 'error', event: 'parse_error' });
+      expect(h.monitor.render()).toBe('');
+      const text = await h.ctx.metrics.render();
+      expectPromtoolAccepts(text);
+      expect(text).toMatch(/^kubenurse_kube_proxy_up 0$/m);
+      expect(text).toMatch(
+        /^kubenurse_errors_total\{type="kube_proxy_metrics",event="parse_error"\} 1$/m,
+      );
+      expect(text).toContain(
+        'kubenurse_httpclient_request_duration_seconds_count{type="kube_proxy_metrics"}',
+      );
+    },
+  );
+
+  it('a valid family that shares a series name with one of ours is not passed through', async () => {
+    const h = await setup({ KUBENURSE_KUBE_PROXY_METRICS: '.*' });
+    h.fake.setMetricsBody(
+      [
+        'nodejs_eventloop_lag_seconds 5', // ours is a gauge of that name
+        'nodejs_gc_duration_seconds_sum 1', // a part of our histogram
+        '# TYPE nodejs_heap_size_total histogram', // near ours (…_total_bytes), but no shared name
+        'nodejs_heap_size_total_bucket{le="+Inf"} 1',
+        'nodejs_heap_size_total_sum 1',
+        'nodejs_heap_size_total_count 1',
+        'kubeproxy_fine 1',
+        '',
+      ].join('\n'),
+    );
+    expect((await h.round()).get('kube_proxy_metrics')).toMatchObject({ status: 'ok' });
+    expect(parseExposition(h.monitor.render()).map((f) => f.name)).toEqual([
+      'nodejs_heap_size_total',
+      'kubeproxy_fine',
+    ]);
+    expectPromtoolAccepts(await h.ctx.metrics.render());
   });
 
   it('a 50 MB body fails cleanly at the byte limit', async () => {

@@ -228,6 +228,18 @@ describe('parseExposition: values, escapes, timestamps', () => {
   it('reads optional timestamps, including negative ones', () => {
     const [f] = parseExposition('a{x="1"} 1 1704067200000\na{x="2"} 2 -5\na{x="3"} 3\n');
     expect(f?.samples.map((s) => s.timestamp)).toEqual(['1704067200000', '-5', undefined]);
+    const [edges] = parseExposition(
+      'b{x="1"} 1 9223372036854775807\nb{x="2"} 1 -9223372036854775808\n',
+    );
+    expect(edges?.samples).toHaveLength(2);
+  });
+
+  it('accepts a summary next to an untyped family with its _bucket name (not a summary part)', () => {
+    const families = parseExposition('# TYPE s summary\ns_count 1\ns_bucket 1\n');
+    expect(families.map((f) => [f.name, f.type])).toEqual([
+      ['s', 'summary'],
+      ['s_bucket', 'untyped'],
+    ]);
   });
 });
 
@@ -295,6 +307,33 @@ describe('parseExposition: malformed input is a clear error naming the line', ()
       'a summary quantile without quantile',
       '# TYPE s summary\ns 1\n',
       /^line 2: s has no "quantile" label/,
+    ],
+    [
+      'a timestamp beyond int64',
+      'a 1 9223372036854775808\n',
+      /^line 1: invalid timestamp "9223372036854775808" for a \(expected int64/,
+    ],
+    ['a negative timestamp beyond int64', 'a 1 -9223372036854775809\n', /invalid timestamp/],
+    ['a value beyond float64', 'a 1e309\n', /^line 1: invalid value "1e309"/],
+    [
+      'a label bound beyond float64',
+      '# TYPE h histogram\nh_bucket{le="-1e309"} 1\n',
+      /non-numeric "le"/,
+    ],
+    [
+      'a TYPE for a histogram part after the histogram',
+      '# TYPE h histogram\nh_sum 1\n# TYPE h_sum gauge\n',
+      /h_sum is a family of its own, but histogram h owns that name/,
+    ],
+    [
+      'a histogram part declared before the histogram',
+      '# TYPE h_bucket gauge\n# TYPE h histogram\nh_count 1\n',
+      /h_bucket is a family of its own, but histogram h owns that name/,
+    ],
+    [
+      'a HELP for a summary part',
+      '# TYPE s summary\n# HELP s_count how many\n',
+      /s_count is a family of its own, but summary s owns that name/,
     ],
   ];
   for (const [what, text, message] of cases) {
