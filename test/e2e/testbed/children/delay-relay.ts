@@ -18,8 +18,12 @@ const server = createServer((client) => {
   };
   client.on('error', close);
   upstream.on('error', close);
-  client.on('close', close);
-  upstream.on('close', close);
+  client.on('close', () => upstream.destroy());
+  // pipe() ends the client once the prober's answer is flushed to it; destroying the client when
+  // the prober closes would cut an answer still in flight (a /metrics body larger than a buffer).
+  upstream.on('close', () => {
+    if (!upstream.readableEnded) client.destroy();
+  });
   // The request reaches the prober `delayMs` after it was sent: the answer comes that much later.
   setTimeout(() => {
     client.pipe(upstream);
