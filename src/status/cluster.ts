@@ -24,6 +24,7 @@ import {
 } from './types.ts';
 import { urlHost } from '../url-host.ts';
 import { dictionary } from '../dictionary.ts';
+import { boundRowCells, matrixColumns, onlyColumns } from './bound.ts';
 
 export interface JsonGetter {
   get(url: string): Promise<FetchResult>;
@@ -147,32 +148,29 @@ export class ClusterCollector {
       neighbours.map((entry) => entry.nodeName).filter((node) => node !== self.node),
     );
     const chosen = pickNeighbours(neighbours, probed, this.options.maxRows, self.node);
-    const neighbourRows = await this.neighbourRows(chosen);
+    const selfNode = self.node ?? `(${self.pod})`;
+    const rowNodes = new Set([selfNode, ...chosen.map((entry) => entry.nodeName)]);
+    const neighbourRows = await this.neighbourRows(chosen, rowNodes);
 
     const own = splitChecks(
       self.checks.map((check) => [check.type, cellOf(check)] as [string, Cell]),
     );
     const selfRow: ClusterRow = {
-      node: self.node ?? `(${self.pod})`,
+      node: selfNode,
       pod: self.pod,
       podIP: null,
       source: 'self',
       error: null,
-      paths: own.paths,
-      checks: own.other,
+      ...boundRowCells(own.paths, own.other, rowNodes),
     };
-    const rows = [selfRow, ...neighbourRows];
-
-    const columns = new Set(rows.map((row) => row.node));
-    const maxColumns = this.options.maxRows * 2;
-    for (const row of rows) {
-      for (const target of Object.keys(row.paths))
-        if (columns.size < maxColumns) columns.add(target);
-    }
+    const allRows = [selfRow, ...neighbourRows];
+    const columns = matrixColumns(allRows);
     return {
       generatedAt: new Date(this.now()).toISOString(),
-      nodes: [...columns].sort((a, b) => a.localeCompare(b)),
-      rows,
+      nodes: columns.nodes,
+      checkTypes: columns.checkTypes,
+      hiddenColumns: columns.hidden,
+      rows: allRows.map((row) => onlyColumns(row, columns)),
       truncated:
         distinctNodes.size > chosen.length
           ? { shown: chosen.length, total: distinctNodes.size }
@@ -180,7 +178,10 @@ export class ClusterCollector {
     };
   }
 
-  private neighbourRows(chosen: NeighbourEntry[]): Promise<ClusterRow[]> {
+  private neighbourRows(
+    chosen: NeighbourEntry[],
+    rowNodes: ReadonlySet<string>,
+  ): Promise<ClusterRow[]> {
     const key = chosen.map((entry) => `${entry.nodeName}=${entry.podIP}`).join(',');
     if (
       this.cached &&
@@ -190,7 +191,9 @@ export class ClusterCollector {
       return Promise.resolve(this.cached.rows);
     if (this.inFlight?.key === key) return this.inFlight.rows;
     const startedAt = this.now();
-    const rows = mapBounded(chosen, this.options.concurrency, (entry) => this.readNeighbour(entry))
+    const rows = mapBounded(chosen, this.options.concurrency, (entry) =>
+      this.readNeighbour(entry, rowNodes),
+    )
       .then((result) => {
         this.cached = { at: startedAt, key, rows: result };
         return result;
@@ -202,11 +205,14 @@ export class ClusterCollector {
     return rows;
   }
 
-  private async readNeighbour(entry: NeighbourEntry): Promise<ClusterRow> {
+  private async readNeighbour(
+    entry: NeighbourEntry,
+    rowNodes: ReadonlySet<string>,
+  ): Promise<ClusterRow> {
     const base = { node: entry.nodeName, pod: entry.podName, podIP: entry.podIP || null };
     const unreachable = (error: string): ClusterRow => {
       this.options.onUnreachable?.(entry, error);
-      return { ...base, source: 'unreachable', error, paths: {}, checks: {} };
+      return { ...base, source: 'unreachable', error, paths: {}, checks: {}, more: 0 };
     };
     if (entry.podIP === '' || isIP(entry.podIP) === 0)
       return unreachable('the pod has no valid IP');
@@ -229,7 +235,8 @@ export class ClusterCollector {
         source = 'alive';
       }
       const { paths, other } = splitChecks(peer.checks);
-      return { ...base, source, error: null, paths, checks: other };
+      // Cut before caching: only what the matrix can show stays in memory.
+      return { ...base, source, error: null, ...boundRowCells(paths, other, rowNodes) };
     } catch (error) {
       if (error instanceof PeerFormatError) return unreachable(`invalid answer: ${error.message}`);
       throw error;

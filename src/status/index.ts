@@ -20,7 +20,7 @@ import { ClusterCollector, SELF_VIEW, STATUS_PATH } from './cluster.ts';
 import { JsonFetcher } from './fetch.ts';
 import { LastErrors } from './last-errors.ts';
 import { aliveExtras, selfStatus, type AliveExtras } from './snapshot.ts';
-import type { FullStatus, SelfStatus } from './types.ts';
+import type { CheckView, FullStatus, SelfStatus } from './types.ts';
 
 export { STATUS_PATH } from './cluster.ts';
 export type * from './types.ts';
@@ -45,6 +45,23 @@ export const CLUSTER_LIMITS = {
   maxBytes: 2 * 1024 * 1024,
   maxRows: 50,
 } as const;
+
+/** How long a built /status.json answer is served again (the page refreshes every 2 s or more). */
+export const SNAPSHOT_TTL_MS = 1000;
+/** This prober's checks listed on the page; with KUBENURSE_NEIGHBOUR_LIMIT=0 there is one per node. */
+export const MAX_LISTED_CHECKS = 200;
+
+/** The neighbourhood list in the full view (the page does not draw it; API readers may). */
+export const MAX_LISTED_NEIGHBOURS = 1000;
+
+/** At most MAX_LISTED_CHECKS, failures first, in the usual order. */
+export function listedChecks(checks: readonly CheckView[]): CheckView[] {
+  if (checks.length <= MAX_LISTED_CHECKS) return [...checks];
+  const failing = checks.filter((check) => check.status === 'error');
+  const others = checks.filter((check) => check.status !== 'error');
+  const kept = new Set([...failing, ...others].slice(0, MAX_LISTED_CHECKS));
+  return checks.filter((check) => kept.has(check));
+}
 
 // Everything the page needs comes from this prober: no CDN, no inline script.
 const CONTENT_SECURITY_POLICY =
@@ -90,6 +107,10 @@ export class StatusPage {
   });
   private readonly cluster: ClusterCollector;
   private readonly assets: Map<string, string> | undefined;
+  private readonly snapshots = new Map<
+    string,
+    { at: number; done: boolean; body: Promise<string> }
+  >();
 
   constructor(options: StatusPageOptions) {
     this.options = options;
@@ -140,7 +161,38 @@ export class StatusPage {
     const extras = aliveExtras(this.options.contributors);
     const self = this.self(scheduler, extras);
     const { neighbourhood } = extras;
-    return { ...self, neighbourhood, cluster: await this.cluster.view(self, neighbourhood) };
+    const cluster = await this.cluster.view(self, neighbourhood);
+    const listed = listedChecks(self.checks);
+    return {
+      ...self,
+      checks: listed,
+      moreChecks: self.checks.length - listed.length,
+      neighbourhood: neighbourhood.slice(0, MAX_LISTED_NEIGHBOURS),
+      moreNeighbours: Math.max(0, neighbourhood.length - MAX_LISTED_NEIGHBOURS),
+      cluster,
+    };
+  }
+
+  /**
+   * The serialized answer for one view. Requests that arrive while it is being built, or
+   * within SNAPSHOT_TTL_MS after, get the same string: concurrent page views cost one build
+   * and one copy in memory, not one each.
+   */
+  private snapshot(view: string, build: () => Promise<unknown>): Promise<string> {
+    const cached = this.snapshots.get(view);
+    if (cached && (!cached.done || Date.now() - cached.at < SNAPSHOT_TTL_MS)) return cached.body;
+    const entry = { at: Date.now(), done: false, body: Promise.resolve('') };
+    entry.body = build()
+      .then((value) => `${JSON.stringify(value)}\n`)
+      .finally(() => {
+        entry.done = true;
+        entry.at = Date.now();
+      });
+    entry.body.catch(() => {
+      if (this.snapshots.get(view) === entry) this.snapshots.delete(view);
+    });
+    this.snapshots.set(view, entry);
+    return entry.body;
   }
 
   mount(app: express.Express, scheduler: Scheduler): void {
@@ -182,8 +234,11 @@ export class StatusPage {
     app.get(STATUS_PATH, async (req, res) => {
       res.set({ 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
       // Neighbours ask for the self view only: the full view would make them fetch theirs in turn.
-      const body = req.query.view === SELF_VIEW ? this.self(scheduler) : await this.full(scheduler);
-      res.type('application/json').send(`${JSON.stringify(body)}\n`);
+      const body =
+        req.query.view === SELF_VIEW
+          ? await this.snapshot(SELF_VIEW, () => Promise.resolve(this.self(scheduler)))
+          : await this.snapshot('full', () => this.full(scheduler));
+      res.type('application/json').send(body);
     });
   }
 

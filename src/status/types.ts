@@ -80,19 +80,29 @@ export interface ClusterRow {
   readonly paths: Readonly<Record<string, Cell>>;
   /** Every other check of that prober (apiserver, service, ingress, extra, kube-proxy). */
   readonly checks: Readonly<Record<string, Cell>>;
+  /** Cells of this row left out (columns not shown, or beyond the per-row bound, bound.ts). */
+  readonly more: number;
 }
 
 export interface ClusterView {
   readonly generatedAt: string;
-  /** Column order: every node that appears as a row or as a path target, sorted. */
+  /** Node columns, sorted: every row's node, then the path targets most rows check (bounded). */
   readonly nodes: readonly string[];
+  /** Columns of the other checks, in display order (bounded). */
+  readonly checkTypes: readonly string[];
+  /** Columns some row has cells for that are not shown. */
+  readonly hiddenColumns: { readonly nodes: number; readonly checks: number };
   readonly rows: readonly ClusterRow[];
   /** Set when the neighbourhood is larger than the page shows. */
   readonly truncated: { readonly shown: number; readonly total: number } | null;
 }
 
 export interface FullStatus extends SelfStatus {
+  /** This prober's checks not listed in `checks` (bounded for the page, failures kept first). */
+  readonly moreChecks: number;
+  /** At most MAX_LISTED_NEIGHBOURS entries; the rest are counted in moreNeighbours. */
   readonly neighbourhood: readonly NeighbourEntry[];
+  readonly moreNeighbours: number;
   readonly cluster: ClusterView;
 }
 

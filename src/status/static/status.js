@@ -134,10 +134,9 @@
   function renderMatrix(cluster) {
     const table = document.getElementById('matrix');
     const nodes = cluster.nodes;
-    const otherTypes = [];
-    for (const row of cluster.rows)
-      for (const type of Object.keys(row.checks))
-        if (!otherTypes.includes(type)) otherTypes.push(type);
+    // The server bounds the columns and the cells of each row (bound.ts).
+    const otherTypes = cluster.checkTypes;
+    const anyMore = cluster.rows.some((row) => row.more > 0);
 
     const head = el('tr', null, [el('th', { text: 'from ↓  to →' })]);
     for (const node of nodes)
@@ -152,6 +151,8 @@
         }),
       ),
     );
+
+    if (anyMore) head.append(el('th', { text: '', className: 'group' }));
 
     const body = el('tbody');
     for (const row of cluster.rows) {
@@ -212,14 +213,31 @@
           );
         else tr.append(cellTd(own(row.checks, type), row.node, type, extra));
       });
+      if (anyMore)
+        tr.append(
+          el('td', {
+            className: 'more',
+            text: row.more > 0 ? `… ${row.more} more` : '',
+            title: row.more > 0 ? `${row.more} more results of ${row.node} are not shown` : '',
+          }),
+        );
       body.append(tr);
     }
     table.replaceChildren(el('thead', null, [head]), body);
 
-    const truncated = document.getElementById('truncated');
-    truncated.hidden = !cluster.truncated;
+    const notes = [];
     if (cluster.truncated)
-      truncated.textContent = `Showing ${cluster.truncated.shown} of ${cluster.truncated.total} neighbours (those this prober checks first). Open another prober's page for its part of the cluster.`;
+      notes.push(
+        `Showing ${cluster.truncated.shown} of ${cluster.truncated.total} neighbours (those this prober checks first). Open another prober's page for its part of the cluster.`,
+      );
+    const hidden = cluster.hiddenColumns;
+    if (hidden.nodes > 0 || hidden.checks > 0)
+      notes.push(
+        `… ${hidden.nodes} more node columns and ${hidden.checks} more check columns not shown (the most checked are).`,
+      );
+    const truncated = document.getElementById('truncated');
+    truncated.hidden = notes.length === 0;
+    truncated.textContent = notes.join(' ');
   }
 
   function renderLegend() {
@@ -276,7 +294,7 @@
     return el('div', null, [bar, el('div', { className: 'phase-text', text: parts.join(' · ') })]);
   }
 
-  function renderChecks(checks) {
+  function renderChecks(checks, moreChecks) {
     const body = document.querySelector('#checks tbody');
     const rows = checks.map((check) => {
       const result = check.status === 'error' ? `failed: ${check.event || 'error'}` : check.status;
@@ -311,6 +329,16 @@
       rows.push(
         el('tr', null, [
           el('td', { colspan: '5', className: 'when', text: 'no round finished yet' }),
+        ]),
+      );
+    if (moreChecks > 0)
+      rows.push(
+        el('tr', { className: 'more' }, [
+          el('td', {
+            colspan: '5',
+            className: 'when',
+            text: `… ${moreChecks} more checks not listed (failures are listed first)`,
+          }),
         ]),
       );
     body.replaceChildren(...rows);
@@ -358,7 +386,7 @@
       ? `last round ${ago(data.round.finishedAt)}`
       : 'no round yet';
     renderMatrix(data.cluster);
-    renderChecks(data.checks);
+    renderChecks(data.checks, data.moreChecks);
     renderKubeProxy(data.kubeProxy);
   }
 
