@@ -100,7 +100,7 @@ beforeAll(async () => {
   outcomes.set('api_server_direct', { status: 'error', event: 'e', message: 'x', durationMs: 1 });
   const result: RoundResult = { startedAt: new Date(), finishedAt: new Date(), outcomes };
   const scheduler = new Scheduler({
-    executor: page.observe({ run: async () => result }),
+    executor: page.observe({ run: () => Promise.resolve(result) }),
     intervalMs: 60_000,
     cacheTtlMs: 60_000,
     logger,
