@@ -174,7 +174,7 @@ export const scale: Benchmark = async ({ quick, log }) => {
     try {
       await waitFor(
         `discovery of ${NODES - 1} neighbours`,
-        () => (mesh.aliveFields().neighbourhood as unknown[]).length === NODES - 1,
+        () => mesh.view().neighbours.length === NODES - 1,
         120_000,
         20,
       );

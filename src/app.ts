@@ -2,7 +2,6 @@
 import type { Config } from './config.ts';
 import { configSummary } from './config.ts';
 import { Scheduler } from './checks/scheduler.ts';
-import type { AliveContributor } from './checks/types.ts';
 import { buildComponents } from './components.ts';
 import { IncomingChecks } from './incoming.ts';
 import type { Logger } from './log.ts';
@@ -29,29 +28,17 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     );
 
   const incoming = new IncomingChecks();
-  const {
-    ctx,
-    runner,
-    contributors: checkContributors,
-    neighbourhood,
-  } = await buildComponents(config, logger, {
+  const { ctx, runner, state, neighbourhood } = await buildComponents(config, logger, {
     legacyMetrics: config.legacyMetrics,
     incomingChecks: () => incoming.count(),
   });
   const { metrics, prober } = ctx;
-  // kubenurse answers "skipped" when neighbour checks are off.
-  const contributors: AliveContributor[] = neighbourhood
-    ? [...checkContributors]
-    : [
-        { aliveFields: () => ({ neighbourhood_state: 'skipped', neighbourhood: [] }) },
-        ...checkContributors,
-      ];
 
   const status = new StatusPage({
     config,
     logger,
     metrics,
-    contributors,
+    state,
     nodeName: () => neighbourhood?.ownNode() ?? config.nodeName,
   });
   const scheduler = new Scheduler({
@@ -68,7 +55,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     scheduler,
     metrics,
     incoming,
-    contributors,
+    state,
     ready: () => !shuttingDown && (neighbourhood?.nodeReady() ?? true),
     extend: (app) => status.mount(app, scheduler),
   });
@@ -76,7 +63,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
   scheduler.start();
   logger.info(
     {
-      bind: config.bindAddress,
+      bind: server.address,
       port: config.port,
       tlsPort: config.useTls ? config.tlsPort : undefined,
     },

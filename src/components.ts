@@ -6,7 +6,7 @@ import { builtinChecks } from './checks/builtin.ts';
 import { RoundRunner } from './checks/round.ts';
 import { LayerChecks } from './checks/node-paths.ts';
 import type { RoundExecutor } from './checks/scheduler.ts';
-import type { AliveContributor, CheckSource } from './checks/types.ts';
+import type { CheckSource } from './checks/types.ts';
 import type { KubeProxyMonitor } from './kubeproxy/index.ts';
 import { LayerDiagnosis } from './layers.ts';
 import type { Logger } from './log.ts';
@@ -14,6 +14,7 @@ import { ProbeMetrics } from './metrics.ts';
 import type { Neighbourhood } from './neighbours/index.ts';
 import { Prober } from './probe/http.ts';
 import { buildTrust } from './probe/tls.ts';
+import { NEIGHBOURHOOD_SKIPPED, type ProberState } from './state.ts';
 
 /** Slack on top of the per-request deadline before a whole round is cut off. */
 const ROUND_SLACK_MS = 1000;
@@ -23,7 +24,8 @@ export interface Components {
   /** Runs one round; with node paths or all IP families on, the round carries its verdicts. */
   readonly runner: RoundExecutor;
   readonly sources: readonly CheckSource[];
-  readonly contributors: readonly AliveContributor[];
+  /** The neighbourhood and kube-proxy state, typed; /alive, the status page and the one-shot read it. */
+  readonly state: ProberState;
   /** undefined when KUBENURSE_CHECK_NEIGHBOURHOOD=false. */
   readonly neighbourhood: Neighbourhood | undefined;
   readonly kubeProxy: KubeProxyMonitor | undefined;
@@ -60,15 +62,11 @@ export async function buildComponents(
   const ctx: ProberContext = { config, metrics, logger, prober };
 
   const sources: CheckSource[] = [builtinChecks(ctx)];
-  const contributors: AliveContributor[] = [];
   // Loaded only when used: client-node is most of the prober's memory.
   const neighbourhood = config.checkNeighbourhood
     ? (await import('./neighbours/index.ts')).createNeighbourhood(ctx)
     : undefined;
-  if (neighbourhood) {
-    sources.push(neighbourhood);
-    contributors.push(neighbourhood);
-  }
+  if (neighbourhood) sources.push(neighbourhood);
   // Upstream has neither setting: with both off nothing here exists, not even the gauge.
   const layerChecks =
     neighbourhood && (config.checkNodePaths || config.checkAllIpFamilies)
@@ -76,12 +74,8 @@ export async function buildComponents(
       : undefined;
   if (layerChecks) sources.push(layerChecks);
   const diagnosis = layerChecks ? new LayerDiagnosis(metrics, layerChecks) : undefined;
-  if (diagnosis) contributors.push(diagnosis);
   const kubeProxy = (await import('./kubeproxy/index.ts')).createKubeProxyMonitor(ctx);
-  if (kubeProxy) {
-    sources.push(kubeProxy);
-    contributors.push(kubeProxy);
-  }
+  if (kubeProxy) sources.push(kubeProxy);
   const rounds = new RoundRunner({
     sources,
     metrics,
@@ -89,5 +83,9 @@ export async function buildComponents(
     roundTimeoutMs: config.checkTimeout + ROUND_SLACK_MS,
   });
   const runner = diagnosis ? diagnosis.observe(rounds) : rounds;
-  return { ctx, runner, sources, contributors, neighbourhood, kubeProxy };
+  const state: ProberState = {
+    neighbourhood: () => neighbourhood?.view() ?? NEIGHBOURHOOD_SKIPPED,
+    kubeProxy: () => kubeProxy?.view(),
+  };
+  return { ctx, runner, sources, state, neighbourhood, kubeProxy };
 }

@@ -30,7 +30,8 @@ export interface Config {
   readonly cacheTtl: number; // ms
   readonly shutdownDuration: number; // ms
 
-  readonly bindAddress: string;
+  /** undefined: every address family (kubenurse's ":8080"). */
+  readonly bindAddress: string | undefined;
   readonly port: number;
   readonly tlsPort: number;
   readonly useTls: boolean;
@@ -104,7 +105,10 @@ export const ENV_VARS = {
     '5s',
     'After SIGTERM, `/ready` answers 503 for this long before the server closes.',
   ],
-  KUBENURSE_BIND_ADDRESS: ['0.0.0.0', 'Address the HTTP (and HTTPS) server binds to.'],
+  KUBENURSE_BIND_ADDRESS: [
+    'every family (`::`, or `0.0.0.0` without IPv6)',
+    'Address the HTTP (and HTTPS) server binds to; by default IPv4 and IPv6, as kubenurse.',
+  ],
   KUBENURSE_PORT: ['8080', 'HTTP port; neighbours are probed on the same port.'],
   KUBENURSE_TLS_PORT: [
     '8443',
@@ -452,6 +456,14 @@ function parseNodePathPath(reader: EnvReader): string {
   return text;
 }
 
+function parseBindAddress(reader: EnvReader): string | undefined {
+  const text = reader.raw('KUBENURSE_BIND_ADDRESS');
+  if (text === undefined) return undefined;
+  if (isIP(text) === 0)
+    throw new ConfigError('KUBENURSE_BIND_ADDRESS', text, 'expected an IPv4 or IPv6 address');
+  return text;
+}
+
 function parseProxy(env: Env): ProxySettings {
   try {
     return proxySettingsFromEnv(env);
@@ -527,7 +539,7 @@ export function parseConfig(env: Env): Config {
     cacheTtl: reader.duration('KUBENURSE_CACHE_TTL', 3000, { allowZero: true }),
     shutdownDuration: reader.duration('KUBENURSE_SHUTDOWN_DURATION', 5000, { allowZero: true }),
 
-    bindAddress: reader.string('KUBENURSE_BIND_ADDRESS', '0.0.0.0'),
+    bindAddress: parseBindAddress(reader),
     port: kubeletServiceLink(reader.raw('KUBENURSE_PORT'))
       ? 8080
       : reader.integer('KUBENURSE_PORT', 8080, 1, 65535),

@@ -1,16 +1,13 @@
 // Per-neighbour layer verdicts (docs/layers.md): after every round, the outcomes of the path_,
 // node_ and per-family checks of each selected neighbour go through verdict(); the result is
-// a gauge, an /alive key and a field of the round that the status page and `check` read.
+// a gauge and a field of the round that /alive (neighbour_verdicts), the status page and
+// `check` read.
 import type { RoundResult } from './checks/round.ts';
 import type { RoundExecutor } from './checks/scheduler.ts';
-import type { AliveContributor, CheckOutcome } from './checks/types.ts';
+import type { CheckOutcome } from './checks/types.ts';
 import type { NeighbourPlan } from './checks/node-paths.ts';
-import { dictionary } from './dictionary.ts';
 import type { ProbeMetrics } from './metrics.ts';
 import { reachOf, verdict, type Verdict } from './verdict.ts';
-
-/** The additive /alive key: neighbour node → { layer, detail }. */
-export const ALIVE_VERDICTS_KEY = 'neighbour_verdicts';
 
 export function verdictsOf(
   plans: readonly NeighbourPlan[],
@@ -39,10 +36,9 @@ export interface PlanSource {
   plan(): readonly NeighbourPlan[];
 }
 
-export class LayerDiagnosis implements AliveContributor {
+export class LayerDiagnosis {
   private readonly metrics: ProbeMetrics;
   private readonly plans: PlanSource;
-  private last: ReadonlyMap<string, Verdict> = new Map();
 
   constructor(metrics: ProbeMetrics, plans: PlanSource) {
     this.metrics = metrics;
@@ -62,13 +58,6 @@ export class LayerDiagnosis implements AliveContributor {
   judge(result: RoundResult): RoundResult {
     const verdicts = verdictsOf(this.plans.plan(), result.outcomes);
     this.metrics.setVerdicts(verdicts);
-    this.last = verdicts;
     return { ...result, verdicts };
-  }
-
-  aliveFields(): Record<string, unknown> {
-    const byNode = dictionary<{ layer: string; detail: string }>();
-    for (const [node, { layer, detail }] of this.last) byNode[node] = { layer, detail };
-    return { [ALIVE_VERDICTS_KEY]: byNode };
   }
 }

@@ -4,15 +4,15 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { hostname } from 'node:os';
 import type { Socket } from 'node:net';
-import express, { type Request } from 'express';
+import express from 'express';
+import { aliveDocument, stringifyAlive } from './alive.ts';
 import type { Config } from './config.ts';
-import type { AliveContributor } from './checks/types.ts';
-import { resultMap } from './checks/round.ts';
 import type { Scheduler } from './checks/scheduler.ts';
 import type { IncomingChecks } from './incoming.ts';
+import { listenEveryFamily, listenOn } from './listen.ts';
 import type { Logger } from './log.ts';
 import type { ProbeMetrics } from './metrics.ts';
-import { dictionary } from './dictionary.ts';
+import type { ProberState } from './state.ts';
 
 export const NEIGHBOUR_ORIGIN_HEADER = 'kubenurse-neighbour-origin';
 export const ROUTES = {
@@ -29,74 +29,61 @@ export interface ServerDeps {
   readonly scheduler: Scheduler;
   readonly metrics: ProbeMetrics;
   readonly incoming: IncomingChecks;
-  readonly contributors: readonly AliveContributor[];
+  readonly state: ProberState;
   /** false → /ready answers 503 (shutting down, or own node unschedulable). */
   readonly ready: () => boolean;
   /** Extra routes (status page) mounted before the defaults. */
   readonly extend?: (app: express.Express) => void;
 }
 
-/** Go's http.Header shape (canonical names → value lists), so /alive matches kubenurse's JSON. */
-function goHeaders(req: Request): Record<string, string[]> {
-  const out = dictionary<string[]>();
-  const raw = req.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = (raw[i] as string)
-      .toLowerCase()
-      .replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
-    (out[name] ??= []).push(raw[i + 1] as string);
-  }
-  return out;
-}
-
-// JSON.rawJSON (Node 21+) writes a number's digits verbatim; TypeScript's lib does not know it yet.
-const rawJson = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
-
-/** kubenurse's NodeHash is a uint64: written as an exact JSON number, not a rounded double. */
-export function stringifyAlive(body: unknown): string {
-  return JSON.stringify(
-    body,
-    (_key, value: unknown) => (typeof value === 'bigint' ? rawJson(value.toString()) : value),
-    1,
-  );
-}
-
 export function createApp(deps: ServerDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // As Go's ServeMux: /alive/ is not /alive (it falls to the redirect).
+  app.set('strict routing', true);
   deps.extend?.(app);
 
-  app.get(ROUTES.alive, async (req, res) => {
+  // kubenurse's routes answer every method (Go's HandleFunc has none).
+  app.all(ROUTES.alive, async (req, res) => {
+    // kubenurse answers 500 until its first round has finished.
+    if (deps.scheduler.lastResult === undefined) {
+      res.status(500).end();
+      return;
+    }
     const result = await deps.scheduler.result();
-    const body: Record<string, unknown> = {
+    const body = aliveDocument({
       hostname: hostname(),
-      headers: goHeaders(req),
-      user_agent: req.get('user-agent') ?? '',
-      request_uri: req.originalUrl,
-      remote_addr: `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`,
-      last_check_result: resultMap(result),
-    };
-    for (const contributor of deps.contributors) Object.assign(body, contributor.aliveFields());
-    res.type('application/json').send(`${stringifyAlive(body)}\n`);
+      request: {
+        rawHeaders: req.rawHeaders,
+        requestUri: req.originalUrl,
+        remoteAddress: req.socket.remoteAddress,
+        remotePort: req.socket.remotePort,
+      },
+      result,
+      neighbourhood: deps.state.neighbourhood(),
+      kubeProxy: deps.state.kubeProxy(),
+    });
+    res.type('application/json').send(stringifyAlive(body));
   });
 
-  app.get(ROUTES.alwaysHappy, (req, res) => {
+  app.all(ROUTES.alwaysHappy, (req, res) => {
     const origin = req.get(NEIGHBOUR_ORIGIN_HEADER);
-    if (origin !== undefined) deps.incoming.record(origin);
+    if (origin !== undefined && origin !== '') deps.incoming.record(origin);
     res.status(200).end();
   });
 
-  app.get(ROUTES.ready, (_req, res) => {
+  app.all(ROUTES.ready, (_req, res) => {
     res.status(deps.ready() ? 200 : 503).end();
   });
 
-  app.get(ROUTES.metrics, async (_req, res) => {
+  app.all(ROUTES.metrics, async (_req, res) => {
     res.type(deps.metrics.contentType).send(await deps.metrics.render());
   });
 
-  app.get(ROUTES.root, (_req, res) => {
-    res.redirect(302, ROUTES.alive);
+  // kubenurse's "/" pattern matches every other path: a permanent redirect to /alive.
+  app.use((_req, res) => {
+    res.redirect(301, ROUTES.alive);
   });
 
   app.use(
@@ -110,6 +97,8 @@ export function createApp(deps: ServerDeps): express.Express {
 
 export interface RunningServer {
   readonly servers: readonly Server[];
+  /** The address listened on: KUBENURSE_BIND_ADDRESS, "::" (every family) or "0.0.0.0" (no IPv6). */
+  readonly address: string;
   /**
    * Stops accepting, closes idle keep-alive connections at once and every other connection
    * after `graceMs`: by then the shutdown drain is over, and a client holding a connection
@@ -121,24 +110,17 @@ export interface RunningServer {
 /** In-flight responses get this long after the drain window before their connection is cut. */
 export const CLOSE_GRACE_MS = 500;
 
-/** A burst of neighbours, scrapers and /alive callers must not overflow Node's default 511. */
-const LISTEN_BACKLOG = 4096;
-
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, LISTEN_BACKLOG, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}
-
 export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const app = createApp(deps);
   const { config } = deps;
   const servers: Server[] = [createHttpServer(app)];
-  await listen(servers[0] as Server, config.port, config.bindAddress);
+  const { logger } = deps;
+  const bound = await listenEveryFamily(
+    servers[0] as Server,
+    config.port,
+    config.bindAddress,
+    logger,
+  );
   if (config.useTls && config.certFile !== undefined && config.certKey !== undefined) {
     const https = createHttpsServer(
       {
@@ -149,7 +131,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       app,
     );
     servers.push(https);
-    await listen(https, config.tlsPort, config.bindAddress);
+    await listenOn(https, config.tlsPort, bound);
   }
   for (const server of servers) {
     // Slow or idle clients must not pin sockets forever.
@@ -167,6 +149,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   }
   return {
     servers,
+    address: bound,
     close: async (graceMs = CLOSE_GRACE_MS) => {
       const closed = Promise.all(
         servers.map(

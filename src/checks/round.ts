@@ -99,6 +99,7 @@ export class RoundRunner {
   }
 }
 
+/** Check type → kubenurse's result text ("ok", "skipped" or the error). */
 export function resultMap(result: RoundResult): Record<string, string> {
   const out = dictionary<string>();
   for (const [type, outcome] of result.outcomes) out[type] = outcomeText(outcome);

@@ -31,11 +31,6 @@ export interface CheckSource {
   checks(): readonly Check[];
 }
 
-/** Adds fields to `/alive` next to last_check_result (neighbourhood, kube-proxy state). */
-export interface AliveContributor {
-  aliveFields(): Record<string, unknown>;
-}
-
 export function outcomeText(outcome: CheckOutcome): string {
   switch (outcome.status) {
     case 'ok':

@@ -8,7 +8,7 @@
 // outcomes, which use the prober's events plus `parse_error` for a body we cannot parse.
 import { performance } from 'node:perf_hooks';
 import { Gauge } from 'prom-client';
-import type { AliveContributor, Check, CheckOutcome, CheckSource } from '../checks/types.ts';
+import type { Check, CheckOutcome, CheckSource } from '../checks/types.ts';
 import type { ProberContext } from '../context.ts';
 import { METRIC_PREFIX, type ExpositionSource } from '../metrics.ts';
 import { redactUrls } from '../redact.ts';
@@ -32,7 +32,10 @@ export const KUBE_PROXY_HEALTHZ_TYPE = 'kube_proxy_healthz';
 /** errors_total event of a scrape whose body is not a valid exposition / healthz JSON. */
 export const PARSE_ERROR_EVENT = 'parse_error';
 
-export interface KubeProxyMonitor extends CheckSource, AliveContributor, ExpositionSource {}
+export interface KubeProxyMonitor extends CheckSource, ExpositionSource {
+  /** What the last scrapes found; /alive shows it as kube_proxy. */
+  view(): KubeProxyAlive;
+}
 
 export interface KubeProxyTargets {
   readonly metricsUrl: string | undefined;
@@ -130,15 +133,13 @@ export class KubeProxyCollector implements KubeProxyMonitor {
     return this.passthrough;
   }
 
-  aliveFields(): { kube_proxy: KubeProxyAlive } {
+  view(): KubeProxyAlive {
     return {
-      kube_proxy: {
-        metrics_up: this.targets.metricsUrl === undefined ? null : this.metricsUp,
-        healthz_up: this.targets.healthzUrl === undefined ? null : this.healthzUp,
-        sync_lag_seconds: Object.fromEntries(this.syncLag),
-        healthz_last_updated_age_seconds: this.ageSeconds ?? null,
-        node_eligible: this.nodeEligible ?? null,
-      },
+      metrics_up: this.targets.metricsUrl === undefined ? null : this.metricsUp,
+      healthz_up: this.targets.healthzUrl === undefined ? null : this.healthzUp,
+      sync_lag_seconds: Object.fromEntries(this.syncLag),
+      healthz_last_updated_age_seconds: this.ageSeconds ?? null,
+      node_eligible: this.nodeEligible ?? null,
     };
   }
 

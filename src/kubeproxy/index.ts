@@ -1,7 +1,7 @@
 // Entry point of passive kube-proxy monitoring for main.ts.
 //
 //   const kubeProxy = createKubeProxyMonitor(ctx);
-//   if (kubeProxy) { register it as a CheckSource and an AliveContributor }
+//   if (kubeProxy) { register it as a CheckSource; view() is its /alive state }
 //
 // createKubeProxyMonitor already calls ctx.metrics.addSource(monitor), so the re-exposed
 // kube-proxy families appear in ctx.metrics.render(); main.ts must not add it a second time.

@@ -40,10 +40,17 @@ export interface DiscoveryOptions {
   readonly tuning?: Partial<DiscoveryTuning>;
 }
 
-export interface DiscoveryStatus {
-  /** 'ok', or why the caches cannot be trusted (not synced yet, or stale with the last error). */
-  readonly state: string;
-  readonly stale: boolean;
+/** 'ok', or why the caches cannot be trusted; failed and stale count as stale for the gauge. */
+export type DiscoveryStatus =
+  | { readonly kind: 'ok' }
+  | { readonly kind: 'starting'; readonly reason: string }
+  | { readonly kind: 'failed'; readonly reason: string }
+  | { readonly kind: 'stale'; readonly reason: string };
+
+export function isStale(
+  status: DiscoveryStatus,
+): status is Extract<DiscoveryStatus, { kind: 'failed' | 'stale' }> {
+  return status.kind === 'failed' || status.kind === 'stale';
 }
 
 /**
@@ -77,7 +84,7 @@ export class Discovery {
       help: '1 while neighbour discovery cannot reach the apiserver (or has not listed yet after a failure): checks use the last known neighbours.',
       registers: [options.registry],
       collect() {
-        this.set(discovery.status().stale ? 1 : 0);
+        this.set(isStale(discovery.status()) ? 1 : 0);
       },
     });
     this.errorsTotal = new Counter({
@@ -147,14 +154,14 @@ export class Discovery {
 
   status(): DiscoveryStatus {
     if (this.setupError !== undefined)
-      return { state: `neighbour discovery not running: ${this.setupError}`, stale: true };
+      return { kind: 'failed', reason: `neighbour discovery not running: ${this.setupError}` };
     const informers = [this.pods, this.nodes].filter((informer) => informer !== undefined);
     if (informers.length === 0)
       return {
-        state: this.connecting
+        kind: 'starting',
+        reason: this.connecting
           ? 'neighbour discovery starting: loading the kubeconfig'
           : 'neighbour discovery not started',
-        stale: false,
       };
     const failing = informers.filter((informer) => informer.lastError !== undefined);
     if (failing.length > 0) {
@@ -164,21 +171,22 @@ export class Discovery {
       const errors = failing
         .map((informer) => `${informer.resource}: ${informer.lastError}`)
         .join('; ');
-      const synced = informers.every((informer) => informer.synced);
-      const prefix = synced
-        ? `neighbour discovery stale since ${new Date(since).toISOString()} (checking the last known neighbours)`
-        : 'neighbour discovery failed';
-      return { state: `${prefix}: ${errors}`, stale: true };
+      return informers.every((informer) => informer.synced)
+        ? {
+            kind: 'stale',
+            reason: `neighbour discovery stale since ${new Date(since).toISOString()} (checking the last known neighbours): ${errors}`,
+          }
+        : { kind: 'failed', reason: `neighbour discovery failed: ${errors}` };
     }
     const waiting = informers
       .filter((informer) => !informer.synced)
       .map((informer) => informer.resource);
     if (waiting.length > 0)
       return {
-        state: `neighbour discovery starting: waiting for the first list of ${waiting.join(' and ')}`,
-        stale: false,
+        kind: 'starting',
+        reason: `neighbour discovery starting: waiting for the first list of ${waiting.join(' and ')}`,
       };
-    return { state: 'ok', stale: false };
+    return { kind: 'ok' };
   }
 
   private cannotStart(error: unknown): void {
@@ -241,8 +249,10 @@ export class Discovery {
 
   private statusChanged(): void {
     this.generation++;
-    const { stale, state } = this.status();
-    if (stale && !this.loggedStale) this.logger.warn({ state }, 'neighbour discovery is stale');
+    const status = this.status();
+    const stale = isStale(status);
+    if (isStale(status) && !this.loggedStale)
+      this.logger.warn({ state: status.reason }, 'neighbour discovery is stale');
     if (!stale && this.loggedStale) this.logger.info('neighbour discovery is up to date again');
     this.loggedStale = stale;
     this.staleGauge.set(stale ? 1 : 0);

@@ -1,13 +1,16 @@
-// The neighbour mesh as the prober core sees it: a CheckSource of path_<node> checks, the
-// neighbourhood fields of /alive, and whether our own node still wants traffic (/ready).
-import type { AliveContributor, Check, CheckSource } from '../checks/types.ts';
+// The neighbour mesh as the prober core sees it: a CheckSource of path_<node> checks, a typed
+// view of the neighbourhood, and whether our own node still wants traffic (/ready).
+import type { Check, CheckSource } from '../checks/types.ts';
 import type { ProberContext } from '../context.ts';
 import { Discovery, type DiscoveryTuning } from './discovery.ts';
 import { eligibleNeighbours, nodeBlock, type NeighbourPod } from './filter.ts';
-import { nodeHash, selectNeighbours } from './limit.ts';
+import { nodeHash as hashOf, selectNeighbours } from './limit.ts';
 import { podPathRequest } from './pod-path.ts';
+import type { Neighbour, NeighbourhoodState, NeighbourhoodView } from '../state.ts';
 
-export interface Neighbourhood extends CheckSource, AliveContributor {
+export interface Neighbourhood extends CheckSource {
+  /** Discovery's state and every eligible neighbour, as of the caches now. */
+  view(): NeighbourhoodView;
   start(): void;
   stop(): Promise<void>;
   nodeReady(): boolean;
@@ -20,17 +23,11 @@ export interface Neighbourhood extends CheckSource, AliveContributor {
 export { NEIGHBOUR_ORIGIN_HEADER } from './pod-path.ts';
 const MAX_LOGGED_NAMES = 20;
 
-interface RankedNeighbour extends NeighbourPod {
-  readonly hash: bigint;
-}
-
-interface Selection {
+interface Selection extends NeighbourhoodView {
   readonly generation: number;
   readonly ownNode: string | undefined;
-  readonly all: readonly RankedNeighbour[];
-  readonly chosen: readonly RankedNeighbour[];
+  readonly chosen: readonly Neighbour[];
   readonly checks: readonly Check[];
-  readonly state: string;
 }
 
 /** `undefined` when KUBENURSE_CHECK_NEIGHBOURHOOD=false. */
@@ -81,19 +78,9 @@ export class NeighbourMesh implements Neighbourhood {
     return this.current().chosen;
   }
 
-  aliveFields(): Record<string, unknown> {
-    const { all, state } = this.current();
-    return {
-      neighbourhood_state: state,
-      // NodeHash stays a bigint: /alive writes it as an exact JSON number, as kubenurse does.
-      neighbourhood: all.map((n) => ({
-        PodName: n.podName,
-        PodIP: n.podIp,
-        HostIP: n.hostIp,
-        NodeName: n.nodeName,
-        NodeHash: n.hash,
-      })),
-    };
+  view(): NeighbourhoodView {
+    const { state, neighbours } = this.current();
+    return { state, neighbours };
   }
 
   /** 503 on /ready while our own node is one neighbours would skip (cordoned, being removed). */
@@ -127,22 +114,26 @@ export class NeighbourMesh implements Neighbourhood {
       readyOnly: config.neighbourReadyOnly,
     });
     const hashes = new Map<string, bigint>();
-    const all = pods.map((pod) => {
-      const hash = this.hashes.get(pod.nodeName) ?? nodeHash(pod.nodeName);
-      hashes.set(pod.nodeName, hash);
-      return { ...pod, hash };
+    const neighbours: Neighbour[] = pods.map((pod: NeighbourPod) => {
+      const nodeHash = this.hashes.get(pod.nodeName) ?? hashOf(pod.nodeName);
+      hashes.set(pod.nodeName, nodeHash);
+      return { ...pod, nodeHash };
     });
     this.hashes = hashes;
 
-    let state = status.state;
-    let chosen: RankedNeighbour[];
+    let state: NeighbourhoodState = status;
+    let chosen: Neighbour[];
     if (ownNode === undefined && config.neighbourLimit !== 0) {
       // The ring needs our own position; until our pod shows up we check nobody rather than the wrong K.
       chosen = [];
-      if (state === 'ok')
-        state = `own node unknown: pod ${config.podName} not yet seen by discovery (set KUBENURSE_NODE_NAME or check KUBENURSE_NEIGHBOUR_FILTER matches it)`;
+      if (state.kind === 'ok')
+        state = {
+          kind: 'own-node-unknown',
+          reason: `own node unknown: pod ${config.podName} not yet seen by discovery (set KUBENURSE_NODE_NAME or check KUBENURSE_NEIGHBOUR_FILTER matches it)`,
+        };
     } else {
-      chosen = selectNeighbours(ownNode ?? '', all, config.neighbourLimit);
+      const ring = neighbours.map((neighbour) => ({ ...neighbour, hash: neighbour.nodeHash }));
+      chosen = selectNeighbours(ownNode ?? '', ring, config.neighbourLimit);
     }
 
     const checks = new Map<string, Check>();
@@ -151,10 +142,10 @@ export class NeighbourMesh implements Neighbourhood {
       checks.set(`${check.type} ${neighbour.podIp}`, check);
     }
     this.checkCache = checks;
-    return { generation, ownNode, all, chosen, checks: [...checks.values()], state };
+    return { generation, ownNode, neighbours, chosen, checks: [...checks.values()], state };
   }
 
-  private checkFor(neighbour: RankedNeighbour): Check {
+  private checkFor(neighbour: Neighbour): Check {
     const type = `path_${neighbour.nodeName}`;
     const cached = this.checkCache.get(`${type} ${neighbour.podIp}`);
     if (cached) return cached;
@@ -176,11 +167,11 @@ export class NeighbourMesh implements Neighbourhood {
     this.ctx.logger.info(
       {
         ownNode: next.ownNode,
-        neighbours: next.all.length,
+        neighbours: next.neighbours.length,
         checked: next.checks.length,
         added: added.slice(0, MAX_LOGGED_NAMES),
         removed: removed.slice(0, MAX_LOGGED_NAMES),
-        state: next.state,
+        state: next.state.kind === 'ok' ? 'ok' : next.state.kind,
       },
       'neighbour selection changed',
     );

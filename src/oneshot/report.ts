@@ -3,6 +3,7 @@ import { checkView, compareTypes, withVerdict } from '../status/snapshot.ts';
 import { LastErrors } from '../status/last-errors.ts';
 import type { CheckView } from '../status/types.ts';
 import type { OneShotResult } from './run.ts';
+import { neighbourhoodHealthy, neighbourhoodStateText } from '../state.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -41,9 +42,7 @@ export function checksOf(result: OneShotResult): CheckView[] {
 
 export function exitCode(result: OneShotResult): number {
   const failed = [...result.round.outcomes.values()].some((outcome) => outcome.status === 'error');
-  const discoveryBroken =
-    result.neighbourhoodState !== undefined && result.neighbourhoodState !== 'ok';
-  return failed || discoveryBroken ? EXIT_FAILED : EXIT_OK;
+  return failed || !neighbourhoodHealthy(result.neighbourhood.state) ? EXIT_FAILED : EXIT_OK;
 }
 
 /** Neighbour → layer verdict (docs/layers.md); undefined unless node paths or all IP families are on. */
@@ -64,10 +63,13 @@ export function toJson(result: OneShotResult): Record<string, unknown> {
     startedAt: result.round.startedAt.toISOString(),
     finishedAt: result.round.finishedAt.toISOString(),
     neighbourhood:
-      result.neighbourhoodState === undefined
+      result.neighbourhood.state.kind === 'skipped'
         ? null
-        : { state: result.neighbourhoodState, neighbours: result.extras.neighbourhood.length },
-    kubeProxy: result.extras.kubeProxy,
+        : {
+            state: neighbourhoodStateText(result.neighbourhood.state),
+            neighbours: result.neighbourhood.neighbours.length,
+          },
+    kubeProxy: result.kubeProxy ?? null,
     checks: checksOf(result).map(({ lastError: _unused, ...check }) => ({
       ...check,
       phaseBreakdownMs: phaseSegments(check.phases),
@@ -109,10 +111,11 @@ export function toTable(result: OneShotResult): string {
     out.push('');
     for (const check of details) out.push(`${check.type}: ${check.message}`);
   }
-  if (result.neighbourhoodState !== undefined) {
+  const { state, neighbours } = result.neighbourhood;
+  if (state.kind !== 'skipped') {
     out.push('');
     out.push(
-      `neighbourhood: ${result.neighbourhoodState} (${result.extras.neighbourhood.length} neighbours found)`,
+      `neighbourhood: ${neighbourhoodStateText(state)} (${neighbours.length} neighbours found)`,
     );
   }
   const verdicts = verdictsOf(result);
@@ -127,10 +130,7 @@ export function toTable(result: OneShotResult): string {
   out.push('');
   const count = (status: string): number =>
     checks.filter((check) => check.status === status).length;
-  const discoveryNote =
-    result.neighbourhoodState !== undefined && result.neighbourhoodState !== 'ok'
-      ? '; neighbour discovery is not ok'
-      : '';
+  const discoveryNote = neighbourhoodHealthy(state) ? '' : '; neighbour discovery is not ok';
   out.push(
     exitCode(result) === EXIT_OK
       ? `no failures: ${count('ok')} ok, ${count('skipped')} skipped`

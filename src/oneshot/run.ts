@@ -2,29 +2,26 @@
 // (built-in checks, neighbour discovery, kube-proxy scrape, RoundRunner), run once.
 import type { Config } from '../config.ts';
 import type { RoundResult } from '../checks/round.ts';
-import type { AliveContributor } from '../checks/types.ts';
 import { buildComponents } from '../components.ts';
+import type { KubeProxyAlive } from '../kubeproxy/collector.ts';
 import type { Logger } from '../log.ts';
-import { aliveExtras, type AliveExtras } from '../status/snapshot.ts';
+import type { Neighbourhood } from '../neighbours/index.ts';
+import type { NeighbourhoodView } from '../state.ts';
 
 /** Discovery lists pods and nodes once before the round; a slow apiserver gets this long. */
 export const DISCOVERY_WAIT_MS = 10_000;
-const DISCOVERY_STARTING = 'neighbour discovery starting';
 
 export interface OneShotResult {
   readonly round: RoundResult;
-  /** undefined when KUBENURSE_CHECK_NEIGHBOURHOOD=false. */
-  readonly neighbourhoodState: string | undefined;
-  readonly extras: AliveExtras;
+  /** State `skipped` when KUBENURSE_CHECK_NEIGHBOURHOOD=false. */
+  readonly neighbourhood: NeighbourhoodView;
+  readonly kubeProxy: KubeProxyAlive | undefined;
 }
 
-async function waitForDiscovery(contributor: AliveContributor, timeoutMs: number): Promise<void> {
+async function waitForDiscovery(neighbourhood: Neighbourhood, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const state = contributor.aliveFields().neighbourhood_state;
-    if (typeof state !== 'string' || !state.startsWith(DISCOVERY_STARTING)) return;
+  while (Date.now() < deadline && neighbourhood.view().state.kind === 'starting')
     await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 export async function runOnce(
@@ -32,7 +29,7 @@ export async function runOnce(
   logger: Logger,
   discoveryWaitMs = DISCOVERY_WAIT_MS,
 ): Promise<OneShotResult> {
-  const { ctx, runner, contributors, neighbourhood } = await buildComponents(config, logger, {
+  const { ctx, runner, state, neighbourhood } = await buildComponents(config, logger, {
     legacyMetrics: false,
     incomingChecks: () => 0,
   });
@@ -42,12 +39,7 @@ export async function runOnce(
       await waitForDiscovery(neighbourhood, discoveryWaitMs);
     }
     const round = await runner.run();
-    const extras = aliveExtras(contributors);
-    return {
-      round,
-      neighbourhoodState: neighbourhood ? (extras.neighbourhoodState ?? 'unknown') : undefined,
-      extras,
-    };
+    return { round, neighbourhood: state.neighbourhood(), kubeProxy: state.kubeProxy() };
   } finally {
     await neighbourhood?.stop();
     await ctx.prober.close();

@@ -7,6 +7,7 @@
 // connection) is destroyed after the probe, so every probe measures a fresh connect;
 // KUBENURSE_REUSE_CONNECTIONS=true keeps one dispatcher per origin alive instead.
 import diagnostics from 'node:diagnostics_channel';
+import { STATUS_CODES } from 'node:http';
 import { isIP, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
@@ -165,7 +166,8 @@ export class Prober {
           outcome: {
             status: 'error',
             event: `status_code_${response.statusCode}`,
-            message: `unexpected status code ${response.statusCode} from ${url.host}`,
+            // kubenurse's check result for a non-200 answer is Go's resp.Status, e.g. "404 Not Found".
+            message: statusText(response.statusCode),
             durationMs: headersAt,
             target: url.host,
             phases,
@@ -387,4 +389,10 @@ async function readBounded(
     if (keep) chunks.push(chunk);
   }
   return keep ? Buffer.concat(chunks) : null;
+}
+
+/** Go's Response.Status: the code and its reason phrase (the standard one; undici does not expose the server's). */
+export function statusText(code: number): string {
+  const reason = STATUS_CODES[code];
+  return reason === undefined ? String(code) : `${code} ${reason}`;
 }

@@ -3,7 +3,7 @@
 // neighbours read from each other (`?view=self`) to fill the cluster matrix.
 //
 // Wiring (app.ts):
-//   const status = new StatusPage({ config, logger, metrics, contributors });
+//   const status = new StatusPage({ config, logger, metrics, state });
 //   new Scheduler({ executor: status.observe(runner), … })    // remembers last errors
 //   startServer({ …, extend: (app) => status.mount(app, scheduler) })
 //   status.close() on stop
@@ -12,14 +12,14 @@ import { fileURLToPath } from 'node:url';
 import type express from 'express';
 import { Counter } from 'prom-client';
 import type { RoundExecutor, Scheduler } from '../checks/scheduler.ts';
-import type { AliveContributor } from '../checks/types.ts';
+import type { ProberState } from '../state.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { METRIC_PREFIX, type ProbeMetrics } from '../metrics.ts';
 import { ClusterCollector, SELF_VIEW, STATUS_PATH } from './cluster.ts';
 import { JsonFetcher } from './fetch.ts';
 import { LastErrors } from './last-errors.ts';
-import { aliveExtras, selfStatus, type AliveExtras } from './snapshot.ts';
+import { neighbourEntry, selfStatus, type OwnState } from './snapshot.ts';
 import type { CheckView, FullStatus, SelfStatus } from './types.ts';
 
 export { STATUS_PATH } from './cluster.ts';
@@ -71,7 +71,7 @@ export interface StatusPageOptions {
   readonly config: Config;
   readonly logger: Logger;
   readonly metrics: ProbeMetrics;
-  readonly contributors: readonly AliveContributor[];
+  readonly state: ProberState;
   /** This prober's node, once known (KUBENURSE_NODE_NAME or the own pod's spec.nodeName). */
   readonly nodeName?: () => string | undefined;
 }
@@ -141,15 +141,12 @@ export class StatusPage {
     return this.lastErrors.observe(executor);
   }
 
-  self(
-    scheduler: Scheduler,
-    extras: AliveExtras = aliveExtras(this.options.contributors),
-  ): SelfStatus {
+  self(scheduler: Scheduler, state: OwnState = this.ownState()): SelfStatus {
     const { config } = this.options;
     return selfStatus({
       result: scheduler.lastResult,
       lastErrors: this.lastErrors,
-      extras,
+      state,
       node: this.options.nodeName?.() ?? config.nodeName,
       pod: config.podName,
       refreshMs: Math.min(10_000, Math.max(2000, config.checkInterval)),
@@ -157,10 +154,10 @@ export class StatusPage {
   }
 
   async full(scheduler: Scheduler): Promise<FullStatus> {
-    // The contributors' fields are read once: at 5,000 nodes the neighbourhood list is long.
-    const extras = aliveExtras(this.options.contributors);
-    const self = this.self(scheduler, extras);
-    const { neighbourhood } = extras;
+    // The state is read once: at 5,000 nodes the neighbourhood list is long.
+    const state = this.ownState();
+    const self = this.self(scheduler, state);
+    const neighbourhood = state.neighbourhood.neighbours.map(neighbourEntry);
     const cluster = await this.cluster.view(self, neighbourhood);
     const listed = listedChecks(self.checks);
     return {
@@ -193,6 +190,13 @@ export class StatusPage {
     });
     this.snapshots.set(view, entry);
     return entry.body;
+  }
+
+  private ownState(): OwnState {
+    return {
+      neighbourhood: this.options.state.neighbourhood(),
+      kubeProxy: this.options.state.kubeProxy(),
+    };
   }
 
   mount(app: express.Express, scheduler: Scheduler): void {

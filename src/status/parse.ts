@@ -74,6 +74,8 @@ export function parseStatusDocument(value: unknown): PeerChecks {
   return { node, checks };
 }
 
+const NOT_CHECKS = new Set(['neighbourhood_state', 'neighbourhood']);
+
 /** kubenurse's `/alive`: last_check_result maps a type to "ok", "skipped" or the error text. */
 export function parseAliveDocument(value: unknown): PeerChecks {
   const doc = record(value, '/alive');
@@ -83,7 +85,8 @@ export function parseAliveDocument(value: unknown): PeerChecks {
     throw new PeerFormatError(`last_check_result has more than ${MAX_CHECKS} entries`);
   const checks = new Map<string, Cell>();
   for (const [type, result] of entries) {
-    if (!CHECK_TYPE.test(type) || typeof result !== 'string') continue;
+    // kubenurse keeps its discovery state in the same map; it is not a check.
+    if (NOT_CHECKS.has(type) || !CHECK_TYPE.test(type) || typeof result !== 'string') continue;
     if (result === 'ok' || result === 'skipped')
       checks.set(type, { status: result, durationMs: null, event: null, message: null });
     else

@@ -1,7 +1,9 @@
-// This prober's own view, from the newest round and what the contributors add to /alive.
+// This prober's own view, from the newest round and its typed neighbourhood and kube-proxy state.
 import { hostname } from 'node:os';
 import type { RoundResult } from '../checks/round.ts';
-import type { AliveContributor, CheckOutcome } from '../checks/types.ts';
+import type { CheckOutcome } from '../checks/types.ts';
+import type { KubeProxyAlive } from '../kubeproxy/collector.ts';
+import { neighbourhoodStateText, type Neighbour, type NeighbourhoodView } from '../state.ts';
 import { clip, type LastErrors } from './last-errors.ts';
 import {
   PATH_PREFIX,
@@ -80,50 +82,25 @@ export function withVerdict(view: CheckView, result: RoundResult): CheckView {
   return verdict ? { ...view, verdict: { layer: verdict.layer, detail: verdict.detail } } : view;
 }
 
-export interface AliveExtras {
-  readonly neighbourhoodState: string | null;
-  readonly neighbourhood: NeighbourEntry[];
-  readonly kubeProxy: Record<string, unknown> | null;
+/** The state a status document is made from, read once per document. */
+export interface OwnState {
+  readonly neighbourhood: NeighbourhoodView;
+  readonly kubeProxy: KubeProxyAlive | undefined;
 }
 
-function text(value: unknown): string {
-  return typeof value === 'string' ? value : '';
-}
-
-/** Reads the fields the neighbour and kube-proxy modules add to /alive. */
-export function aliveExtras(contributors: readonly AliveContributor[]): AliveExtras {
-  const fields: Record<string, unknown> = {};
-  for (const contributor of contributors) Object.assign(fields, contributor.aliveFields());
-  const list = Array.isArray(fields.neighbourhood) ? (fields.neighbourhood as unknown[]) : [];
-  const neighbourhood: NeighbourEntry[] = [];
-  for (const entry of list) {
-    if (typeof entry !== 'object' || entry === null) continue;
-    const record = entry as Record<string, unknown>;
-    const nodeName = text(record.NodeName);
-    if (nodeName === '') continue;
-    neighbourhood.push({
-      podName: text(record.PodName),
-      podIP: text(record.PodIP),
-      hostIP: text(record.HostIP),
-      nodeName,
-    });
-  }
-  const kubeProxy =
-    typeof fields.kube_proxy === 'object' && fields.kube_proxy !== null
-      ? (fields.kube_proxy as Record<string, unknown>)
-      : null;
+export function neighbourEntry(neighbour: Neighbour): NeighbourEntry {
   return {
-    neighbourhoodState:
-      typeof fields.neighbourhood_state === 'string' ? fields.neighbourhood_state : null,
-    neighbourhood,
-    kubeProxy,
+    podName: neighbour.podName,
+    podIP: neighbour.podIp,
+    hostIP: neighbour.hostIp,
+    nodeName: neighbour.nodeName,
   };
 }
 
 export interface SelfStatusInput {
   readonly result: RoundResult | undefined;
   readonly lastErrors: LastErrors;
-  readonly extras: AliveExtras;
+  readonly state: OwnState;
   readonly node: string | undefined;
   readonly pod: string;
   readonly refreshMs: number;
@@ -148,8 +125,8 @@ export function selfStatus(input: SelfStatusInput): SelfStatus {
       ? { startedAt: result.startedAt.toISOString(), finishedAt: result.finishedAt.toISOString() }
       : null,
     checks,
-    neighbourhoodState: input.extras.neighbourhoodState,
-    kubeProxy: input.extras.kubeProxy,
+    neighbourhoodState: neighbourhoodStateText(input.state.neighbourhood.state),
+    kubeProxy: input.state.kubeProxy ?? null,
     refreshMs: input.refreshMs,
   };
 }

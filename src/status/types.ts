@@ -1,6 +1,7 @@
 // The JSON the status page reads (`/status.json`) and that probers read from each other
 // (`/status.json?view=self`). One shape for both, so a neighbour's answer is parsed with the
 // same validator (parse.ts) that guards against anything a hostile or broken peer sends.
+import type { KubeProxyAlive } from '../kubeproxy/collector.ts';
 
 export const STATUS_KIND = 'kubenurse-ts-status';
 export const STATUS_VERSION = 1;
@@ -52,8 +53,9 @@ export interface SelfStatus {
   readonly generatedAt: string;
   readonly round: { readonly startedAt: string; readonly finishedAt: string } | null;
   readonly checks: readonly CheckView[];
-  readonly neighbourhoodState: string | null;
-  readonly kubeProxy: Readonly<Record<string, unknown>> | null;
+  /** kubenurse's neighbourhood_state text ("ok", "skipped" or why not). */
+  readonly neighbourhoodState: string;
+  readonly kubeProxy: KubeProxyAlive | null;
   /** How often the page should refresh, in ms. */
   readonly refreshMs: number;
 }

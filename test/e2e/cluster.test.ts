@@ -302,7 +302,7 @@ describe('end-to-end on an emulated cluster network', { concurrent: false }, () 
           const alive = await cluster.alive(other);
           expect(Object.keys(alive.last_check_result), `${other.name} checks`).not.toContain(type);
           expect(
-            (alive.neighbourhood ?? []).map((entry) => entry.NodeName),
+            (alive.last_check_result.neighbourhood ?? []).map((entry) => entry.NodeName),
             `${other.name} neighbourhood`,
           ).not.toContain(cordoned.name);
           expect((await cluster.metrics(other)).types(), `${other.name} /metrics`).not.toContain(

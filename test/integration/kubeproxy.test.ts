@@ -105,7 +105,7 @@ function expectPromtoolAccepts(text: string): void {
 }
 
 function kubeProxyAlive(monitor: KubeProxyMonitor): Record<string, unknown> {
-  return monitor.aliveFields().kube_proxy as Record<string, unknown>;
+  return { ...monitor.view() };
 }
 
 function lines(text: string): string[] {
@@ -265,7 +265,7 @@ describe('kube-proxy healthz', () => {
     const healthz = outcomes.get('kube_proxy_healthz');
     expect(healthz).toMatchObject({ status: 'error', event: 'status_code_503' });
     expect(healthz?.status === 'error' && healthz.message).toMatch(
-      /unexpected status code 503 .*\(kube-proxy last synced 90\.0s ago\)/,
+      /^503 Service Unavailable \(kube-proxy last synced 90\.0s ago\)/,
     );
     expect(await h.value('kubenurse_kube_proxy_healthz_up')).toBe(0);
     expect(await h.value('kubenurse_kube_proxy_healthz_last_updated_age_seconds')).toBe(90);
@@ -582,14 +582,12 @@ describe('createKubeProxyMonitor', () => {
     const text = await ctx.metrics.render();
     expect(text).toContain('kubenurse_kube_proxy_up 0');
     expect(text).not.toContain('kubenurse_kube_proxy_healthz');
-    expect(monitor?.aliveFields()).toEqual({
-      kube_proxy: {
-        metrics_up: false,
-        healthz_up: null,
-        sync_lag_seconds: {},
-        healthz_last_updated_age_seconds: null,
-        node_eligible: null,
-      },
+    expect(monitor?.view()).toEqual({
+      metrics_up: false,
+      healthz_up: null,
+      sync_lag_seconds: {},
+      healthz_last_updated_age_seconds: null,
+      node_eligible: null,
     });
   });
 });

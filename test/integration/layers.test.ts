@@ -9,6 +9,7 @@ import { LayerChecks, planNeighbour } from '../../src/checks/node-paths.ts';
 import { RoundRunner } from '../../src/checks/round.ts';
 import type { CheckSource } from '../../src/checks/types.ts';
 import { parseConfig, type Config } from '../../src/config.ts';
+import { aliveVerdicts } from '../../src/alive.ts';
 import { LayerDiagnosis } from '../../src/layers.ts';
 import { ProbeMetrics } from '../../src/metrics.ts';
 import type { NeighbourPod } from '../../src/neighbours/filter.ts';
@@ -201,7 +202,7 @@ describe('layer verdicts over real HTTP', () => {
     ['node health endpoint down, pods fine', { node4: 'reset', node6: 'reset' }, 'node_endpoint'],
     ['neighbour prober answers 503', { pod4: '503', pod6: '503' }, 'neighbour_pod'],
   ])('%s (%j) → %s, in the round, the gauge and /alive', async (_name, modes, layer) => {
-    const { layers, runner } = diagnosis();
+    const { runner } = diagnosis();
     set(modes);
     const result = await runner.run();
     expect(result.verdicts?.get('node-b')?.layer).toBe(layer);
@@ -210,8 +211,8 @@ describe('layer verdicts over real HTTP', () => {
       .split('\n')
       .filter((line) => line.startsWith('kubenurse_neighbour_verdict{'));
     expect(series).toEqual([`kubenurse_neighbour_verdict{neighbour="node-b",layer="${layer}"} 1`]);
-    const alive = layers.aliveFields().neighbour_verdicts as Record<string, { layer: string }>;
-    expect(alive['node-b']?.layer).toBe(layer);
+    const alive = aliveVerdicts(result);
+    expect(alive?.['node-b']?.layer).toBe(layer);
     // The node path has its own type label family; path_<node> stays kubenurse's.
     expect(text).toMatch(/kubenurse_httpclient_requests_total\{type="node_node-b",code="/);
   });

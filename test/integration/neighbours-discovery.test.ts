@@ -15,6 +15,8 @@ import { Discovery, type DiscoveryTuning } from '../../src/neighbours/discovery.
 import { nodeHash, selectNeighbours } from '../../src/neighbours/limit.ts';
 import { Prober, type ProbeTarget } from '../../src/probe/http.ts';
 import { FakeApiServer } from '../../dev/fakes/fake-apiserver.ts';
+import { aliveNeighbour } from '../../src/alive.ts';
+import { neighbourhoodStateText } from '../../src/state.ts';
 import { eventually as waitFor } from '../support/eventually.ts';
 
 const API_HOST = '127.0.2.1';
@@ -98,7 +100,7 @@ const checkedNodes = (mesh: Neighbourhood) =>
     .checks()
     .map((check) => check.type.replace(/^path_/, ''))
     .sort();
-const state = (mesh: Neighbourhood) => mesh.aliveFields().neighbourhood_state as string;
+const state = (mesh: Neighbourhood) => neighbourhoodStateText(mesh.view().state);
 
 async function metricValue(metrics: ProbeMetrics, series: string): Promise<number | undefined> {
   const line = (await metrics.render())
@@ -143,7 +145,7 @@ describe('neighbour discovery follows the cluster', () => {
     await eventually(() => expect(state(mesh)).toBe('ok'));
     expect(checkedNodes(mesh)).toEqual(['worker-1', 'worker-2', 'worker-3']);
     expect(mesh.nodeReady()).toBe(true);
-    const neighbourhood = mesh.aliveFields().neighbourhood as Record<string, unknown>[];
+    const neighbourhood = mesh.view().neighbours.map(aliveNeighbour);
     expect(neighbourhood).toContainEqual({
       PodName: 'kubenurse-2',
       PodIP: '10.1.0.3',
@@ -195,7 +197,7 @@ describe('neighbour discovery follows the cluster', () => {
       (pod) => void ((pod.metadata as Record<string, unknown>).labels = { app: 'renamed' }),
     );
     await eventually(() => expect(checkedNodes(mesh)).toEqual([]));
-    expect(mesh.aliveFields().neighbourhood).toEqual([]);
+    expect(mesh.view().neighbours).toEqual([]);
   });
 
   it('answers 503 on /ready (nodeReady false) while its own node is cordoned, unless unschedulable nodes are allowed', async () => {
@@ -262,7 +264,7 @@ describe('neighbour discovery follows the cluster', () => {
         .sort();
     const others = Array.from({ length: 11 }, (_, i) => `worker-${i + 1}`);
     await eventually(() => expect(checkedNodes(mesh)).toEqual(ring(others)));
-    expect(mesh.aliveFields().neighbourhood).toHaveLength(11);
+    expect(mesh.view().neighbours).toHaveLength(11);
 
     const leaving = ring(others)[0] as string;
     api.deleteNode(leaving);
@@ -411,7 +413,7 @@ describe('path_ checks', () => {
     const first = mesh.checks();
     for (let round = 0; round < 200; round++) {
       expect(mesh.checks()).toBe(first);
-      mesh.aliveFields();
+      mesh.view();
       mesh.nodeReady();
     }
     await sleep(200);
@@ -441,7 +443,7 @@ describe('discovery caches', () => {
     });
     discovery.start();
     cleanups.push(() => discovery.stop());
-    await eventually(() => expect(discovery.status().state).toBe('ok'));
+    await eventually(() => expect(discovery.status().kind).toBe('ok'));
     await eventually(() => expect(api.watchCount('nodes')).toBe(1));
     await eventually(() => expect(discovery.nodeLookup().get('worker-2')).toBeDefined());
     const before = discovery.generation;

@@ -21,6 +21,7 @@ import {
   type FullStatus,
 } from '../../src/status/index.ts';
 import { MAX_CHECKS } from '../../src/status/parse.ts';
+import type { ProberState } from '../../src/state.ts';
 import { eventually } from '../support/eventually.ts';
 
 const PROBER_HOST = '127.0.9.99';
@@ -75,20 +76,20 @@ beforeAll(async () => {
     KUBENURSE_SERVICE_ACCOUNT_DIR: '/nonexistent',
   });
   const metrics = new ProbeMetrics({ buckets: [1], legacyMetrics: false, incomingChecks: () => 0 });
-  const contributors = [
-    {
-      aliveFields: () => ({
-        neighbourhood_state: 'ok',
-        neighbourhood: NEIGHBOURS.map((n) => ({
-          PodName: `kubenurse-${n.node}`,
-          PodIP: n.ip,
-          HostIP: n.ip,
-          NodeName: n.node,
-        })),
-      }),
-    },
-  ];
-  page = new StatusPage({ config, logger, metrics, contributors });
+  const state: ProberState = {
+    neighbourhood: () => ({
+      state: { kind: 'ok' },
+      neighbours: NEIGHBOURS.map((n) => ({
+        podName: `kubenurse-${n.node}`,
+        podIp: n.ip,
+        hostIp: n.ip,
+        nodeName: n.node,
+        nodeHash: 1n,
+      })),
+    }),
+    kubeProxy: () => undefined,
+  };
+  page = new StatusPage({ config, logger, metrics, state });
   // Our own round as with KUBENURSE_NEIGHBOUR_LIMIT=0 in a 5,000-node cluster.
   const outcomes = new Map<string, CheckOutcome>();
   for (let i = 0; i < 5000; i++)
@@ -113,7 +114,7 @@ beforeAll(async () => {
     scheduler,
     metrics,
     incoming: new IncomingChecks(),
-    contributors,
+    state,
     ready: () => true,
     extend: (app) => status.mount(app, scheduler),
   });

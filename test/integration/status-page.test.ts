@@ -16,6 +16,7 @@ import { IncomingChecks } from '../../src/incoming.ts';
 import { createLogger } from '../../src/log.ts';
 import { ProbeMetrics } from '../../src/metrics.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
+import type { ProberState } from '../../src/state.ts';
 import { StatusPage, type FullStatus } from '../../src/status/index.ts';
 
 const BROWSER_ACCEPT =
@@ -46,21 +47,20 @@ async function startProber(spec: ProberSpec): Promise<void> {
     legacyMetrics: false,
     incomingChecks: () => 0,
   });
-  const contributors = [
-    {
-      aliveFields: () => ({
-        neighbourhood_state: 'ok',
-        neighbourhood: (spec.neighbours ?? []).map((n) => ({
-          PodName: `kubenurse-${n.node}`,
-          PodIP: n.ip,
-          HostIP: n.ip,
-          NodeName: n.node,
-          NodeHash: '1',
-        })),
-      }),
-    },
-  ];
-  const status = new StatusPage({ config, logger, metrics, contributors });
+  const state: ProberState = {
+    neighbourhood: () => ({
+      state: { kind: 'ok' },
+      neighbours: (spec.neighbours ?? []).map((n) => ({
+        podName: `kubenurse-${n.node}`,
+        podIp: n.ip,
+        hostIp: n.ip,
+        nodeName: n.node,
+        nodeHash: 1n,
+      })),
+    }),
+    kubeProxy: () => undefined,
+  };
+  const status = new StatusPage({ config, logger, metrics, state });
   pages.push(status);
   const now = new Date();
   const result: RoundResult = {
@@ -81,7 +81,7 @@ async function startProber(spec: ProberSpec): Promise<void> {
     scheduler,
     metrics,
     incoming: new IncomingChecks(),
-    contributors,
+    state,
     ready: () => true,
     extend: (app) => status.mount(app, scheduler),
   });
@@ -116,10 +116,12 @@ beforeAll(async () => {
           last_check_result: {
             'path_node-a': 'ok',
             'path_node-b': 'Get "http://10.0.0.2:8080/alwayshappy": dial tcp: i/o timeout',
+            neighbourhood_state: 'ok',
+            neighbourhood: [{ PodName: 'kubenurse-a', NodeName: 'node-a', NodeHash: 1 }],
           },
         }),
       );
-    else res.writeHead(302, { location: '/alive' }).end();
+    else res.writeHead(301, { location: '/alive' }).end();
   });
   port = await listenOn(kubenurse, '127.0.0.52', 0);
   // Accepts and reads, never answers.
@@ -202,27 +204,37 @@ describe('status page routes', () => {
         headers: accept ? { accept } : {},
         redirect: 'manual',
       });
-      expect(response.status, String(accept)).toBe(302);
+      expect(response.status, String(accept)).toBe(301);
       expect(response.headers.get('location')).toBe('/alive');
     }
     const alive = (await (await fetch(`${base()}/alive`)).json()) as {
       last_check_result: Record<string, string>;
     };
-    expect(alive.last_check_result).toEqual({
+    expect(alive.last_check_result).toMatchObject({
       me_service: 'unexpected status code 502',
+      neighbourhood_state: 'ok',
       'path_node-b': 'ok',
     });
+    expect(
+      (alive.last_check_result.neighbourhood as unknown as { NodeName: string }[]).map(
+        (n) => n.NodeName,
+      ),
+    ).toEqual(['node-b', 'node-c', 'node-d', 'node-e', 'node-f']);
   });
 
-  it('serves its script and style, and nothing else under /status/', async () => {
+  it('serves its script and style, and no other file under /status/', async () => {
     const script = await fetch(`${base()}/status/status.js`);
     expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);
     expect(await script.text()).toContain('status.json');
     expect((await fetch(`${base()}/status/status.css`)).headers.get('content-type')).toMatch(
       /^text\/css/,
     );
-    expect((await fetch(`${base()}/status/index.html`)).status).toBe(404);
-    expect((await fetch(`${base()}/status/..%2Fcluster.ts`)).status).toBe(404);
+    // Anything else is an unknown path: kubenurse's redirect to /alive, never a file.
+    for (const path of ['/status/index.html', '/status/..%2Fcluster.ts']) {
+      const response = await fetch(`${base()}${path}`, { redirect: 'manual' });
+      expect(response.status, path).toBe(301);
+      expect(response.headers.get('location'), path).toBe('/alive');
+    }
   });
 
   it('answers ?view=self with its own checks only, including the last error', async () => {

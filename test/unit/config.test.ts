@@ -37,7 +37,7 @@ describe('parseConfig defaults (kubenurse 1.15 semantics)', () => {
   });
 
   it('server', () => {
-    expect(config.bindAddress).toBe('0.0.0.0');
+    expect(config.bindAddress).toBeUndefined();
     expect(config.port).toBe(8080);
     expect(config.tlsPort).toBe(8443);
     expect(config.useTls).toBe(false);

@@ -17,8 +17,8 @@ function result(verdicts?: Map<string, { layer: 'pod_network' | 'none'; detail: 
       ]),
       ...(verdicts ? { verdicts } : {}),
     },
-    neighbourhoodState: 'ok',
-    extras: { neighbourhoodState: 'ok', neighbourhood: [], kubeProxy: null },
+    neighbourhood: { state: { kind: 'ok' }, neighbours: [] },
+    kubeProxy: undefined,
   } satisfies OneShotResult;
 }
 

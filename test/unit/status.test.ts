@@ -190,7 +190,7 @@ function self(checks: Record<string, CheckOutcome>): SelfStatus {
   return selfStatus({
     result: round(checks),
     lastErrors: new LastErrors(),
-    extras: { neighbourhoodState: 'ok', neighbourhood: [], kubeProxy: null },
+    state: { neighbourhood: { state: { kind: 'ok' }, neighbours: [] }, kubeProxy: undefined },
     node: 'node-a',
     pod: 'kubenurse-node-a',
     refreshMs: 2000,

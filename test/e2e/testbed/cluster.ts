@@ -81,12 +81,20 @@ export interface ClusterNode extends ProberSpec {
   prober: ManagedProcess;
 }
 
+/** kubenurse's /alive: discovery state and neighbour list live inside last_check_result. */
 export interface AliveDocument {
   hostname: string;
-  last_check_result: Record<string, string>;
-  neighbourhood_state?: string;
-  neighbourhood?: { NodeName: string; PodName: string }[];
+  last_check_result: Record<string, string> & {
+    neighbourhood_state?: string;
+    neighbourhood?: { NodeName: string; PodName: string; PodIP: string }[];
+  };
   [key: string]: unknown;
+}
+
+/** The check results of an /alive document, without kubenurse's two discovery keys. */
+export function checkResults(alive: AliveDocument): Record<string, string> {
+  const { neighbourhood_state: _state, neighbourhood: _list, ...checks } = alive.last_check_result;
+  return checks;
 }
 
 export class Cluster {

@@ -2,7 +2,7 @@
 // errors appear on the expected nodes within interval + timeout (+ slack), and no other error
 // counter moves → fault removed → every check is ok again and the counters stand still.
 import { parseGoDuration } from '../../../src/duration.ts';
-import { CHECK_INTERVAL, CHECK_TIMEOUT } from './cluster.ts';
+import { CHECK_INTERVAL, CHECK_TIMEOUT, checkResults } from './cluster.ts';
 import type { Cluster, ClusterNode } from './cluster.ts';
 import { grownErrors } from './metrics-reader.ts';
 import type { MetricsSnapshot } from './metrics-reader.ts';
@@ -59,7 +59,7 @@ export async function waitHealthy(
       const problems: string[] = [];
       await Promise.all(
         cluster.nodes.map(async (node) => {
-          const results = (await cluster.alive(node)).last_check_result ?? {};
+          const results = checkResults(await cluster.alive(node));
           const expected = checkTypes(cluster, node, absent);
           for (const type of expected)
             if (results[type] !== 'ok')
