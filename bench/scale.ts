@@ -96,10 +96,12 @@ async function proberMemory(
       await waitFor(
         `prober to list ${nodes} neighbours`,
         async () => {
-          const alive = (await (await fetch(`${prober.baseUrl}/alive`)).json()) as {
-            neighbourhood?: unknown[];
+          const response = await fetch(`${prober.baseUrl}/alive`);
+          if (response.status !== 200) return false; // 500 until the first round
+          const alive = (await response.json()) as {
+            last_check_result: { neighbourhood?: unknown[] };
           };
-          return alive.neighbourhood?.length === nodes;
+          return alive.last_check_result.neighbourhood?.length === nodes;
         },
         120_000,
         500,
