@@ -7,7 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANY_ADDRESS, ANY_IPV4_ADDRESS, listenEveryFamily, listenOn } from '../../src/listen.ts';
 import { createLogger } from '../../src/log.ts';
 import { eventually } from '../support/eventually.ts';
-import { QUIET_PROBER_ENV, startProber, type ProberProcess } from '../../dev/process/prober-process.ts';
+import {
+  QUIET_PROBER_ENV,
+  startProber,
+  type ProberProcess,
+} from '../../dev/process/prober-process.ts';
 
 const PORT = 18_931;
 let prober: ProberProcess | undefined;
