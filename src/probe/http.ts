@@ -5,7 +5,8 @@
 // belongs to which probe, so `lookup`/`connect`/`secureConnect` can be attributed without
 // guessing, even when 50 probes run at once. By default the dispatcher (and its one
 // connection) is destroyed after the probe, so every probe measures a fresh connect;
-// KUBENURSE_REUSE_CONNECTIONS=true keeps one dispatcher per origin alive instead.
+// KUBENURSE_REUSE_CONNECTIONS=true keeps up to two idle dispatchers per origin alive instead,
+// each lent to one probe at a time.
 import diagnostics from 'node:diagnostics_channel';
 import { STATUS_CODES } from 'node:http';
 import { isIP, type Socket } from 'node:net';
@@ -18,6 +19,8 @@ import { classifyFailure, describeError, type Progress } from './classify.ts';
 import type { TrustOptions } from './tls.ts';
 import { openTunnel, proxyAuthorization } from './tunnel.ts';
 import { proxyFor, type ProxySettings } from './proxy.ts';
+import { isFollowedRedirect, RedirectChain, type Hop } from './redirect.ts';
+import { basicAuthorization, withoutUserinfo } from './userinfo.ts';
 
 export interface ProbeTarget {
   /** The `type` label under which timings and codes are recorded. */
@@ -90,9 +93,30 @@ type ConnectorFn = ReturnType<typeof buildConnector>;
 // undici's connector returns the socket it creates, though its typings say void.
 type SocketReturningConnector = (...args: Parameters<ConnectorFn>) => Socket;
 
+/** Go's client reads at most this much of a redirect's body before following it (maxBodySlurpSize). */
+const REDIRECT_BODY_SLURP = 2 * 1024;
+/** Go's DefaultMaxIdleConnsPerHost: keep-alive connections kept idle per origin. */
+const MAX_IDLE_PER_ORIGIN = 2;
+
+type ResponseData = Awaited<ReturnType<Client['request']>>;
+
+/** One client (one connection) and the probe currently using it. */
+interface Pooled {
+  readonly client: Client;
+  readonly holder: TraceHolder;
+}
+
+interface SentHop {
+  readonly response: ResponseData;
+  readonly release: (broken: boolean) => void;
+}
+
 export class Prober {
   private readonly connector: ConnectorFn;
-  private readonly pooled = new Map<string, { client: Client; holder: TraceHolder }>();
+  /** KUBENURSE_REUSE_CONNECTIONS: idle clients per origin; a client serves one probe at a time. */
+  private readonly idle = new Map<string, Pooled[]>();
+  private readonly live = new Set<Client>();
+  private closed = false;
 
   private readonly options: ProberOptions;
 
@@ -107,32 +131,88 @@ export class Prober {
     } as buildConnector.BuildOptions);
   }
 
-  /** Runs one probe; never throws. The deadline is the prober's timeout or `signal`, whichever is first. */
+  /**
+   * Runs one probe, following redirects as Go's http.Client does; never throws. The deadline
+   * (the prober's timeout or `signal`, whichever is first) covers the whole redirect chain.
+   * The result, the status code counted and the phase timings are those of the final answer;
+   * phases describe the final hop, measured from the start of the first.
+   */
   async probe(target: ProbeTarget, signal?: AbortSignal): Promise<ProbeResult> {
-    const url = new URL(target.url);
-    const isTls = url.protocol === 'https:';
-    const hostname = url.hostname.replace(/^\[|\]$/g, '');
     const trace: Trace = { start: performance.now(), marks: new Map() };
     const deadline = AbortSignal.timeout(this.options.timeoutMs);
     const abort = signal ? AbortSignal.any([deadline, signal]) : deadline;
+    const chain = new RedirectChain(new URL(target.url), {
+      'user-agent': 'kubenurse-ts',
+      ...target.headers,
+    });
+    let hop = chain.first;
+    for (;;) {
+      const url = withoutUserinfo(hop.url);
+      let release: SentHop['release'] | undefined;
+      try {
+        const sent = await this.send(hop, url, trace, abort, chain.redirects === 0);
+        release = sent.release;
+        const { response } = sent;
+        const location = isFollowedRedirect(response.statusCode)
+          ? firstValue(response.headers.location)
+          : undefined;
+        if (location === undefined) {
+          const result = await this.answer(target, url, trace, response);
+          release(abort.aborted);
+          return result;
+        }
+        await readBounded(response.body, REDIRECT_BODY_SLURP, false);
+        release(abort.aborted);
+        release = undefined;
+        const next = chain.follow(location);
+        if ('hop' in next) {
+          // The next hop's phases replace this one's; the clock keeps running from the start.
+          trace.marks.clear();
+          hop = next.hop;
+          continue;
+        }
+        if (next.kind === 'round_trip')
+          return this.failed(target.type, url, trace, new Error(next.error), {
+            deadline,
+            signal,
+            message: next.error,
+          });
+        return this.stopped(target.type, url, trace, response.statusCode, next.error);
+      } catch (error) {
+        release?.(true);
+        return this.failed(target.type, url, trace, error, { deadline, signal });
+      }
+    }
+  }
+
+  /** Sends one hop; resolves once its response headers arrived. The caller releases the client. */
+  private async send(
+    hop: Hop,
+    url: URL,
+    trace: Trace,
+    abort: AbortSignal,
+    first: boolean,
+  ): Promise<SentHop> {
     const proxy = this.options.proxy ? proxyFor(url, this.options.proxy) : undefined;
     const forwardProxy = proxy !== undefined && url.protocol === 'http:';
-    // Through a proxy, the only name we resolve ourselves is the proxy's.
-    const needsDns = isIP(proxy?.hostname.replace(/^\[|\]$/g, '') ?? hostname) === 0;
+    const headers: Record<string, string> = { ...hop.headers };
+    // Go's Client.send: URL credentials become Basic auth unless Authorization is already set.
+    if (!Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')) {
+      const basic = basicAuthorization(hop.url);
+      if (basic !== undefined) headers.authorization = basic;
+    }
+    if (forwardProxy) Object.assign(headers, forwardProxyHeaders(url, proxy));
     const { client, release } = this.dispatcherFor(url, proxy, trace);
-    const progress = (): Progress => ({ needsDns, isTls, reached: new Set(trace.marks.keys()) });
-
     try {
-      trace.start = performance.now();
+      // Creating our per-probe dispatcher is not network time.
+      if (first) trace.start = performance.now();
       const request = client.request({
         origin: url.origin,
-        path: forwardProxy ? url.href : `${url.pathname}${url.search}`,
+        path: forwardProxy
+          ? `${url.origin}${url.pathname}${url.search}`
+          : `${url.pathname}${url.search}`,
         method: 'GET',
-        headers: {
-          'user-agent': 'kubenurse-ts',
-          ...(forwardProxy ? forwardProxyHeaders(url, proxy) : {}),
-          ...target.headers,
-        },
+        headers,
         signal: abort,
       });
       // undici does not give up a pending connect or TLS handshake when the request is
@@ -140,75 +220,134 @@ export class Prober {
       request.catch(() => undefined);
       const response = await Promise.race([request, rejectOnAbort(abort)]);
       mark(trace, 'got_first_resp_byte');
-      const headersAt = trace.marks.get('got_first_resp_byte') as number;
-      const bodyLimit = target.bodyLimit ?? DISCARDED_BODY_LIMIT;
-      const body = await readBounded(response.body, bodyLimit, target.bodyLimit !== undefined);
-      this.recordPhases(target.type, trace);
-      this.options.metrics.observeResponse(target.type, response.statusCode, headersAt / 1000);
-      const phases = Object.fromEntries(trace.marks);
-      if (body === 'too-large') {
-        return {
-          statusCode: response.statusCode,
-          outcome: {
-            status: 'error',
-            event: 'round_trip_error',
-            message: `response body larger than ${bodyLimit} bytes`,
-            durationMs: headersAt,
-            target: url.host,
-            phases,
-          },
-        };
-      }
-      if (response.statusCode !== 200) {
-        return {
-          statusCode: response.statusCode,
-          body: body ?? undefined,
-          outcome: {
-            status: 'error',
-            event: `status_code_${response.statusCode}`,
-            // kubenurse's check result for a non-200 answer is Go's resp.Status, e.g. "404 Not Found".
-            message: statusText(response.statusCode),
-            durationMs: headersAt,
-            target: url.host,
-            phases,
-          },
-        };
-      }
-      return {
-        statusCode: 200,
-        body: body ?? undefined,
-        outcome: { status: 'ok', durationMs: headersAt, phases },
-      };
+      return { response, release };
     } catch (error) {
-      const elapsed = performance.now() - trace.start;
-      const timedOut = deadline.aborted;
-      const cancelled = !timedOut && signal?.aborted === true;
-      const event = classifyFailure(progress(), error);
-      this.recordPhases(target.type, trace);
-      this.options.metrics.countRoundTripError(target.type);
-      const reason = timedOut
-        ? `timeout after ${this.options.timeoutMs}ms (stuck at ${event})`
-        : cancelled
-          ? 'cancelled: prober is shutting down'
-          : describeError(error);
-      return {
-        outcome: {
-          status: 'error',
-          event,
-          message: `${url.protocol}//${url.host}${url.pathname}: ${reason}`,
-          durationMs: elapsed,
-          target: url.host,
-          phases: Object.fromEntries(trace.marks),
-        },
-      };
-    } finally {
-      release(abort.aborted);
+      release(true);
+      throw error;
     }
   }
 
+  /** The final answer of a chain: its status and body decide the outcome. */
+  private async answer(
+    target: ProbeTarget,
+    url: URL,
+    trace: Trace,
+    response: ResponseData,
+  ): Promise<ProbeResult> {
+    const headersAt = trace.marks.get('got_first_resp_byte') as number;
+    const bodyLimit = target.bodyLimit ?? DISCARDED_BODY_LIMIT;
+    const body = await readBounded(response.body, bodyLimit, target.bodyLimit !== undefined);
+    this.recordPhases(target.type, trace);
+    this.options.metrics.observeResponse(target.type, response.statusCode, headersAt / 1000);
+    const phases = Object.fromEntries(trace.marks);
+    if (body === 'too-large') {
+      return {
+        statusCode: response.statusCode,
+        outcome: {
+          status: 'error',
+          event: 'round_trip_error',
+          message: `response body larger than ${bodyLimit} bytes`,
+          durationMs: headersAt,
+          target: url.host,
+          phases,
+        },
+      };
+    }
+    if (response.statusCode !== 200) {
+      return {
+        statusCode: response.statusCode,
+        body: body ?? undefined,
+        outcome: {
+          status: 'error',
+          event: `status_code_${response.statusCode}`,
+          // kubenurse's check result for a non-200 answer is Go's resp.Status, e.g. "404 Not Found".
+          message: statusText(response.statusCode),
+          durationMs: headersAt,
+          target: url.host,
+          phases,
+        },
+      };
+    }
+    return {
+      statusCode: 200,
+      body: body ?? undefined,
+      outcome: { status: 'ok', durationMs: headersAt, phases },
+    };
+  }
+
+  /**
+   * The client stopped following (too many redirects, an unparsable Location): as in Go, the
+   * last response is what the check got, so its status is counted and is the error's event.
+   */
+  private stopped(
+    type: string,
+    url: URL,
+    trace: Trace,
+    statusCode: number,
+    message: string,
+  ): ProbeResult {
+    const headersAt = trace.marks.get('got_first_resp_byte') as number;
+    this.recordPhases(type, trace);
+    this.options.metrics.observeResponse(type, statusCode, headersAt / 1000);
+    return {
+      statusCode,
+      outcome: {
+        status: 'error',
+        event: `status_code_${statusCode}`,
+        message,
+        durationMs: headersAt,
+        target: url.host,
+        phases: Object.fromEntries(trace.marks),
+      },
+    };
+  }
+
+  /** No answer: a failed phase (or round_trip_error) on the hop to `url`. */
+  private failed(
+    type: string,
+    url: URL,
+    trace: Trace,
+    error: unknown,
+    context: { deadline: AbortSignal; signal: AbortSignal | undefined; message?: string },
+  ): ProbeResult {
+    const elapsed = performance.now() - trace.start;
+    const proxy = this.options.proxy ? proxyFor(url, this.options.proxy) : undefined;
+    const hostname = url.hostname.replace(/^\[|\]$/g, '');
+    // Through a proxy, the only name we resolve ourselves is the proxy's.
+    const needsDns = isIP(proxy?.hostname.replace(/^\[|\]$/g, '') ?? hostname) === 0;
+    const progress: Progress = {
+      needsDns,
+      isTls: url.protocol === 'https:',
+      reached: new Set(trace.marks.keys()),
+    };
+    const timedOut = context.deadline.aborted;
+    const cancelled = !timedOut && context.signal?.aborted === true;
+    const event =
+      context.message !== undefined ? 'round_trip_error' : classifyFailure(progress, error);
+    this.recordPhases(type, trace);
+    this.options.metrics.countRoundTripError(type);
+    const reason = timedOut
+      ? `timeout after ${this.options.timeoutMs}ms (stuck at ${event})`
+      : cancelled
+        ? 'cancelled: prober is shutting down'
+        : describeError(error);
+    return {
+      outcome: {
+        status: 'error',
+        event,
+        message: context.message ?? `${url.protocol}//${url.host}${url.pathname}: ${reason}`,
+        durationMs: elapsed,
+        target: url.host,
+        phases: Object.fromEntries(trace.marks),
+      },
+    };
+  }
+
   async close(): Promise<void> {
-    const clients = [...this.pooled.values()].map(({ client }) => client.destroy());
-    this.pooled.clear();
+    this.closed = true;
+    const clients = [...this.live].map((client) => client.destroy());
+    this.live.clear();
+    this.idle.clear();
     await Promise.allSettled(clients);
   }
 
@@ -227,24 +366,33 @@ export class Prober {
       const client = this.newClient(url, holder, proxy);
       return { client, release: () => void client.destroy().catch(() => {}) };
     }
+    // Like Go's Transport: a busy connection is never shared, so two probes of one origin at
+    // the same time each get their own client, and each socket's phases belong to one probe.
     const key = `${url.origin} via ${proxy?.origin ?? 'direct'}`;
-    let pooled = this.pooled.get(key);
+    let pooled = this.idle.get(key)?.pop();
     if (!pooled) {
       const holder: TraceHolder = { current: undefined };
       pooled = { client: this.newClient(url, holder, proxy), holder };
-      this.pooled.set(key, pooled);
+      this.live.add(pooled.client);
     }
     // A reused connection is attributed to this probe when undici writes on it.
     pooled.holder.current = trace;
-    const { holder, client } = pooled;
+    const taken = pooled;
     return {
-      client,
+      client: taken.client,
       release: (broken) => {
-        holder.current = undefined;
-        if (broken) {
-          this.pooled.delete(key);
-          void client.destroy().catch(() => {});
+        taken.holder.current = undefined;
+        let idle = this.idle.get(key);
+        if (broken || this.closed || (idle !== undefined && idle.length >= MAX_IDLE_PER_ORIGIN)) {
+          this.live.delete(taken.client);
+          void taken.client.destroy().catch(() => {});
+          return;
         }
+        if (idle === undefined) {
+          idle = [];
+          this.idle.set(key, idle);
+        }
+        idle.push(taken);
       },
     };
   }
@@ -364,6 +512,12 @@ function forwardProxyHeaders(url: URL, proxy: URL): Record<string, string> {
   return authorization === undefined
     ? { host: url.host }
     : { host: url.host, 'proxy-authorization': authorization };
+}
+
+function firstValue(header: string | string[] | undefined): string | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  // Go: a 3xx without Location is returned as is, not followed.
+  return value === undefined || value === '' ? undefined : value;
 }
 
 function rejectOnAbort(signal: AbortSignal): Promise<never> {
