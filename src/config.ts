@@ -6,14 +6,16 @@ import { isIP } from 'node:net';
 import { parseGoDuration } from './duration.ts';
 import { ProxyConfigError, proxySettingsFromEnv, type ProxySettings } from './probe/proxy.ts';
 import { redactUrls } from './redact.ts';
+import { rawUserinfo, redactUserinfo, userinfoProblem } from './probe/userinfo.ts';
 import { urlHost } from './url-host.ts';
 
 export class ConfigError extends Error {
   readonly variable: string;
 
   constructor(variable: string, value: string, expected: string) {
-    // Values may be URLs with credentials; this message goes to stderr.
-    super(redactUrls(`${variable}=${JSON.stringify(value)}: ${expected}`));
+    // Values may be URLs with credentials; this message goes to stderr. redactUserinfo also
+    // covers a userinfo that does not parse (a space in a password), which is why it is refused.
+    super(redactUrls(`${variable}=${JSON.stringify(redactUserinfo(value))}: ${expected}`));
     this.name = 'ConfigError';
     this.variable = variable;
   }
@@ -322,6 +324,15 @@ function validateHttpUrl(name: string, text: string): string {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ConfigError(name, text, 'expected an absolute http:// or https:// URL');
   }
+  // Credentials are sent as Basic auth, as Go does; Go's url.Parse refuses what it cannot decode.
+  const userinfo = rawUserinfo(text);
+  const problem = userinfo === undefined ? undefined : userinfoProblem(userinfo);
+  if (problem !== undefined)
+    throw new ConfigError(
+      name,
+      text,
+      `the user:password part is not valid (${problem}): percent-encode characters other than letters, digits and -._~!$&'()*+,;=:@`,
+    );
   return text;
 }
 
