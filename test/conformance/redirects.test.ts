@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProbeMetrics } from '../../src/metrics.ts';
 import { Prober } from '../../src/probe/http.ts';
 import { buildTrust } from '../../src/probe/tls.ts';
-import { createTestCa, type TestCa } from '../support/pki.ts';
+import { createTestCa, type TestCa } from '../../dev/fakes/pki.ts';
 
 const A = '127.0.5.1';
 const B = '127.0.5.2';
