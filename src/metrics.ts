@@ -1,5 +1,8 @@
-// Every metric name, label and bucket of the prober in one place. Names and labels are
-// kubenurse's own so existing dashboards, alerts and ServiceMonitors keep working.
+// Every metric name, label and bucket of the prober in one place: the probe families in
+// ProbeMetrics, then one register*Metrics() per optional component (discovery, kube-proxy,
+// status page), which that component calls once with the prober's registry. Names and labels
+// are kubenurse's own so existing dashboards, alerts and ServiceMonitors keep working.
+// A new metric goes here too, never as a `new Gauge()` next to the code that sets it.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Verdict } from './verdict.ts';
 
@@ -190,4 +193,128 @@ export class ProbeMetrics {
       .filter((text) => text !== '')
       .join('\n');
   }
+}
+
+/** Neighbour discovery's families (neighbours/discovery.ts). */
+export interface DiscoveryMetrics {
+  /** Failed list or watch attempts, by resource. */
+  readonly errorsTotal: Counter<'resource'>;
+}
+
+/** `isStale` is read at scrape time. */
+export function registerDiscoveryMetrics(
+  registry: Registry,
+  isStale: () => boolean,
+): DiscoveryMetrics {
+  new Gauge({
+    name: `${METRIC_PREFIX}neighbourhood_discovery_stale`,
+    help: '1 while neighbour discovery cannot reach the apiserver (or has not listed yet after a failure): checks use the last known neighbours.',
+    registers: [registry],
+    collect() {
+      this.set(isStale() ? 1 : 0);
+    },
+  });
+  const errorsTotal = new Counter({
+    name: `${METRIC_PREFIX}neighbourhood_discovery_errors_total`,
+    help: 'Failed list or watch attempts of neighbour discovery, by resource (pods, nodes).',
+    labelNames: ['resource'],
+    registers: [registry],
+  });
+  // Both series exist from the start, so rate() sees the first failure.
+  errorsTotal.inc({ resource: 'pods' }, 0);
+  errorsTotal.inc({ resource: 'nodes' }, 0);
+  return { errorsTotal };
+}
+
+/**
+ * kube-proxy monitoring's families (kubeproxy/collector.ts). Only the targets that are scraped
+ * get gauges: a 0 for an unmonitored endpoint would be a lie.
+ */
+export interface KubeProxyMetrics {
+  readonly scrapeDuration: Gauge<'target'>;
+  /** Registered when kube-proxy's /metrics is scraped. */
+  readonly up: Gauge | undefined;
+  readonly syncLag: Gauge<'ip_family'> | undefined;
+  /** Registered when kube-proxy's /healthz is scraped. */
+  readonly healthzUp: Gauge | undefined;
+  readonly healthzAge: AbsentWhenUnknownGauge | undefined;
+}
+
+/** Also adds `passthrough` (kube-proxy's own families, re-exposed) to what /metrics renders. */
+export function registerKubeProxyMetrics(
+  metrics: ProbeMetrics,
+  scraped: { readonly metrics: boolean; readonly healthz: boolean },
+  passthrough: ExpositionSource,
+): KubeProxyMetrics {
+  const registers = [metrics.registry];
+  const scrapeDuration = new Gauge({
+    name: `${METRIC_PREFIX}kube_proxy_scrape_duration_seconds`,
+    help: 'Duration of the last kube-proxy scrape (request, body and parsing), by target: metrics or healthz.',
+    labelNames: ['target'],
+    registers,
+  });
+  const up = scraped.metrics
+    ? new Gauge({
+        name: `${METRIC_PREFIX}kube_proxy_up`,
+        help: '1 if the last scrape of kube-proxy /metrics succeeded and parsed, else 0.',
+        registers,
+      })
+    : undefined;
+  const syncLag = scraped.metrics
+    ? new Gauge({
+        name: `${METRIC_PREFIX}kube_proxy_sync_lag_seconds`,
+        help: 'kube-proxy last_queued_timestamp minus last_timestamp of its proxy-rules sync, by ip_family (0 when nothing waits); grows while the sync is hung.',
+        labelNames: ['ip_family'],
+        registers,
+      })
+    : undefined;
+  const healthzUp = scraped.healthz
+    ? new Gauge({
+        name: `${METRIC_PREFIX}kube_proxy_healthz_up`,
+        help: '1 if kube-proxy /healthz answered 200 with a valid body in the last scrape, else 0.',
+        registers,
+      })
+    : undefined;
+  const healthzAge = scraped.healthz
+    ? new AbsentWhenUnknownGauge({
+        name: `${METRIC_PREFIX}kube_proxy_healthz_last_updated_age_seconds`,
+        help: 'currentTime minus lastUpdated from kube-proxy /healthz (0 while healthy); absent when unknown.',
+        registers,
+      })
+    : undefined;
+  metrics.addSource(passthrough);
+  return { scrapeDuration, up, syncLag, healthzUp, healthzAge };
+}
+
+/**
+ * A label-less gauge with no sample while its value is unknown. NaN would be a sample that
+ * every comparison (`> 300`) silently skips, so a threshold alert could never fire on it;
+ * absence is what `absent()` and dashboards understand.
+ */
+export class AbsentWhenUnknownGauge extends Gauge {
+  private known = false;
+
+  setOrForget(value: number | undefined): void {
+    this.known = value !== undefined;
+    if (value !== undefined) this.set(value);
+  }
+
+  override async get(): ReturnType<Gauge['get']> {
+    const metric = await super.get();
+    return this.known ? metric : { ...metric, values: [] };
+  }
+}
+
+/** The status page's families (status/index.ts). */
+export interface StatusPageMetrics {
+  readonly neighbourReadFailures: Counter;
+}
+
+export function registerStatusPageMetrics(registry: Registry): StatusPageMetrics {
+  const neighbourReadFailures = new Counter({
+    name: `${METRIC_PREFIX}status_neighbour_read_failures_total`,
+    help: 'Neighbours whose status could not be read for the status page (unreachable, timeout, too large or invalid).',
+    registers: [registry],
+  });
+  return { neighbourReadFailures };
 }

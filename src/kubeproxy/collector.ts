@@ -7,10 +7,13 @@
 // stale data. Nothing here counts kubenurse_errors_total: the round does that from the
 // outcomes, which use the prober's events plus `parse_error` for a body we cannot parse.
 import { performance } from 'node:perf_hooks';
-import { Gauge } from 'prom-client';
 import type { Check, CheckOutcome, CheckSource } from '../checks/types.ts';
 import type { ProberContext } from '../context.ts';
-import { METRIC_PREFIX, type ExpositionSource } from '../metrics.ts';
+import {
+  registerKubeProxyMetrics,
+  type ExpositionSource,
+  type KubeProxyMetrics,
+} from '../metrics.ts';
 import { redactUrls } from '../redact.ts';
 import { syncLagSeconds } from './derive.ts';
 import {
@@ -57,11 +60,7 @@ export class KubeProxyCollector implements KubeProxyMonitor {
   private readonly parseLimits: Partial<ParseLimits>;
   private readonly checkList: Check[] = [];
 
-  private readonly upGauge: Gauge | undefined;
-  private readonly healthzUpGauge: Gauge | undefined;
-  private readonly ageGauge: AbsentWhenUnknownGauge | undefined;
-  private readonly syncLagGauge: Gauge<'ip_family'> | undefined;
-  private readonly scrapeDuration: Gauge<'target'>;
+  private readonly gauges: KubeProxyMetrics;
 
   private passthrough = '';
   private metricsUp = false;
@@ -78,29 +77,13 @@ export class KubeProxyCollector implements KubeProxyMonitor {
     this.ctx = ctx;
     this.targets = targets;
     this.parseLimits = { ...parseLimits, maxBytes: ctx.config.kubeProxyMaxBytes };
-    const registers = [ctx.metrics.registry];
-
-    this.scrapeDuration = new Gauge({
-      name: `${METRIC_PREFIX}kube_proxy_scrape_duration_seconds`,
-      help: 'Duration of the last kube-proxy scrape (request, body and parsing), by target: metrics or healthz.',
-      labelNames: ['target'],
-      registers,
-    });
-
-    // Only the targets we scrape get gauges: a 0 for an unmonitored endpoint would be a lie.
+    this.gauges = registerKubeProxyMetrics(
+      ctx.metrics,
+      { metrics: targets.metricsUrl !== undefined, healthz: targets.healthzUrl !== undefined },
+      this,
+    );
     if (targets.metricsUrl !== undefined) {
       const url = targets.metricsUrl;
-      this.upGauge = new Gauge({
-        name: `${METRIC_PREFIX}kube_proxy_up`,
-        help: '1 if the last scrape of kube-proxy /metrics succeeded and parsed, else 0.',
-        registers,
-      });
-      this.syncLagGauge = new Gauge({
-        name: `${METRIC_PREFIX}kube_proxy_sync_lag_seconds`,
-        help: 'kube-proxy last_queued_timestamp minus last_timestamp of its proxy-rules sync, by ip_family (0 when nothing waits); grows while the sync is hung.',
-        labelNames: ['ip_family'],
-        registers,
-      });
       this.checkList.push({
         type: KUBE_PROXY_METRICS_TYPE,
         run: (signal) => this.guard(KUBE_PROXY_METRICS_TYPE, () => this.scrapeMetrics(url, signal)),
@@ -108,16 +91,6 @@ export class KubeProxyCollector implements KubeProxyMonitor {
     }
     if (targets.healthzUrl !== undefined) {
       const url = targets.healthzUrl;
-      this.healthzUpGauge = new Gauge({
-        name: `${METRIC_PREFIX}kube_proxy_healthz_up`,
-        help: '1 if kube-proxy /healthz answered 200 with a valid body in the last scrape, else 0.',
-        registers,
-      });
-      this.ageGauge = new AbsentWhenUnknownGauge({
-        name: `${METRIC_PREFIX}kube_proxy_healthz_last_updated_age_seconds`,
-        help: 'currentTime minus lastUpdated from kube-proxy /healthz (0 while healthy); absent when unknown.',
-        registers,
-      });
       this.checkList.push({
         type: KUBE_PROXY_HEALTHZ_TYPE,
         run: (signal) => this.guard(KUBE_PROXY_HEALTHZ_TYPE, () => this.scrapeHealthz(url, signal)),
@@ -193,11 +166,11 @@ export class KubeProxyCollector implements KubeProxyMonitor {
         selectPassthrough(families, this.ctx.config.kubeProxyMetricsFilter, ownNames),
       );
       this.metricsUp = true;
-      this.upGauge?.set(1);
+      this.gauges.up?.set(1);
       this.setSyncLag(syncLagSeconds(families));
       return result.outcome;
     } finally {
-      this.scrapeDuration.set({ target: 'metrics' }, (performance.now() - started) / 1000);
+      this.gauges.scrapeDuration.set({ target: 'metrics' }, (performance.now() - started) / 1000);
     }
   }
 
@@ -220,7 +193,7 @@ export class KubeProxyCollector implements KubeProxyMonitor {
       }
       const answeredOk = result.outcome.status === 'ok' && health !== undefined;
       this.healthzUp = answeredOk;
-      this.healthzUpGauge?.set(answeredOk ? 1 : 0);
+      this.gauges.healthzUp?.set(answeredOk ? 1 : 0);
       this.setHealth(health);
 
       if (result.outcome.status === 'ok' && parseError !== undefined) {
@@ -234,55 +207,37 @@ export class KubeProxyCollector implements KubeProxyMonitor {
       }
       return result.outcome;
     } finally {
-      this.scrapeDuration.set({ target: 'healthz' }, (performance.now() - started) / 1000);
+      this.gauges.scrapeDuration.set({ target: 'healthz' }, (performance.now() - started) / 1000);
     }
   }
 
   private metricsFailed(): void {
     this.passthrough = '';
     this.metricsUp = false;
-    this.upGauge?.set(0);
+    this.gauges.up?.set(0);
     this.setSyncLag(new Map());
   }
 
   private healthzFailed(): void {
     this.healthzUp = false;
-    this.healthzUpGauge?.set(0);
+    this.gauges.healthzUp?.set(0);
     this.setHealth(undefined);
   }
 
   private setHealth(health: KubeProxyHealth | undefined): void {
     this.ageSeconds = health === undefined ? undefined : lastUpdatedAgeSeconds(health);
     this.nodeEligible = health?.nodeEligible;
-    this.ageGauge?.setOrForget(this.ageSeconds);
+    this.gauges.healthzAge?.setOrForget(this.ageSeconds);
   }
 
   /** Sets the current ip_families and removes the series of those that disappeared. */
   private setSyncLag(lag: Map<string, number>): void {
     for (const ipFamily of this.syncLag.keys()) {
-      if (!lag.has(ipFamily)) this.syncLagGauge?.remove({ ip_family: ipFamily });
+      if (!lag.has(ipFamily)) this.gauges.syncLag?.remove({ ip_family: ipFamily });
     }
-    for (const [ipFamily, seconds] of lag) this.syncLagGauge?.set({ ip_family: ipFamily }, seconds);
+    for (const [ipFamily, seconds] of lag)
+      this.gauges.syncLag?.set({ ip_family: ipFamily }, seconds);
     this.syncLag = lag;
-  }
-}
-
-/**
- * A label-less gauge with no sample while its value is unknown. NaN would be a sample that
- * every comparison (`> 300`) silently skips, so a threshold alert could never fire on it;
- * absence is what `absent()` and dashboards understand.
- */
-class AbsentWhenUnknownGauge extends Gauge {
-  private known = false;
-
-  setOrForget(value: number | undefined): void {
-    this.known = value !== undefined;
-    if (value !== undefined) this.set(value);
-  }
-
-  override async get(): ReturnType<Gauge['get']> {
-    const metric = await super.get();
-    return this.known ? metric : { ...metric, values: [] };
   }
 }
 

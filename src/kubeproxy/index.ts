@@ -1,10 +1,7 @@
-// Entry point of passive kube-proxy monitoring for main.ts.
-//
-//   const kubeProxy = createKubeProxyMonitor(ctx);
-//   if (kubeProxy) { register it as a CheckSource; view() is its /alive state }
-//
-// createKubeProxyMonitor already calls ctx.metrics.addSource(monitor), so the re-exposed
-// kube-proxy families appear in ctx.metrics.render(); main.ts must not add it a second time.
+// Entry point of passive kube-proxy monitoring: whether it runs and against which targets.
+// The collector registers its gauges and its re-exposed kube-proxy families through
+// metrics.ts (registerKubeProxyMetrics); components.ts adds it as a check source; view() is its
+// /alive state.
 import type { ProberContext } from '../context.ts';
 import { redactUrls } from '../redact.ts';
 import { KubeProxyCollector, type KubeProxyMonitor } from './collector.ts';
@@ -16,10 +13,7 @@ export {
   PARSE_ERROR_EVENT,
 } from './collector.ts';
 
-/**
- * The monitor for this node's kube-proxy, registered as an exposition source of
- * ctx.metrics; undefined (after one info log line) when it is turned off or has no target.
- */
+/** The monitor for this node's kube-proxy; undefined (after one info log line) when it is turned off or has no target. */
 export function createKubeProxyMonitor(ctx: ProberContext): KubeProxyMonitor | undefined {
   const { config, logger } = ctx;
   if (!config.checkKubeProxy) {
@@ -35,7 +29,6 @@ export function createKubeProxyMonitor(ctx: ProberContext): KubeProxyMonitor | u
     return undefined;
   }
   const monitor = new KubeProxyCollector(ctx, { metricsUrl, healthzUrl });
-  ctx.metrics.addSource(monitor);
   logger.info(
     {
       metricsUrl: metricsUrl === undefined ? null : redactUrls(metricsUrl),

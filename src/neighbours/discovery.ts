@@ -3,10 +3,10 @@
 // caches; no API request per round. The list/watch loop, its restarts and the caches are in
 // informer.ts; how the apiserver is reached (service account, or a kubeconfig) in connection.ts.
 // Objects are reduced to small summaries before they enter the caches (see objects.ts).
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
-import { METRIC_PREFIX } from '../metrics.ts';
+import { registerDiscoveryMetrics, type DiscoveryMetrics } from '../metrics.ts';
 import { connect, inCluster, type ApiConnection } from './connection.ts';
 import type { NodeLookup } from './filter.ts';
 import {
@@ -70,31 +70,14 @@ export class Discovery {
   /** Set by start(): the connection, or undefined when it could not be made. */
   private connecting: Promise<ApiConnection | undefined> | undefined;
   private stopped = false;
-  private readonly staleGauge: Gauge;
-  private readonly errorsTotal: Counter<'resource'>;
+  private readonly metrics: DiscoveryMetrics;
   private loggedStale = false;
 
   constructor(options: DiscoveryOptions) {
     this.config = options.config;
     this.logger = options.logger.child({ component: 'neighbour-discovery' });
     this.tuning = { ...DEFAULT_TUNING, ...options.tuning };
-    const discovery = this;
-    this.staleGauge = new Gauge({
-      name: `${METRIC_PREFIX}neighbourhood_discovery_stale`,
-      help: '1 while neighbour discovery cannot reach the apiserver (or has not listed yet after a failure): checks use the last known neighbours.',
-      registers: [options.registry],
-      collect() {
-        this.set(isStale(discovery.status()) ? 1 : 0);
-      },
-    });
-    this.errorsTotal = new Counter({
-      name: `${METRIC_PREFIX}neighbourhood_discovery_errors_total`,
-      help: 'Failed list or watch attempts of neighbour discovery, by resource (pods, nodes).',
-      labelNames: ['resource'],
-      registers: [options.registry],
-    });
-    this.errorsTotal.inc({ resource: 'pods' }, 0);
-    this.errorsTotal.inc({ resource: 'nodes' }, 0);
+    this.metrics = registerDiscoveryMetrics(options.registry, () => isStale(this.status()));
   }
 
   start(): void {
@@ -203,7 +186,7 @@ export class Discovery {
       onChange: () => this.generation++,
       onStatusChange: () => this.statusChanged(),
       onError: (resource, message, retryInMs) => {
-        this.errorsTotal.inc({ resource });
+        this.metrics.errorsTotal.inc({ resource });
         this.logger.warn(
           { resource, err: message, retryInMs },
           'neighbour discovery failed; path_ checks keep the last known neighbours',
@@ -255,6 +238,5 @@ export class Discovery {
       this.logger.warn({ state: status.reason }, 'neighbour discovery is stale');
     if (!stale && this.loggedStale) this.logger.info('neighbour discovery is up to date again');
     this.loggedStale = stale;
-    this.staleGauge.set(stale ? 1 : 0);
   }
 }

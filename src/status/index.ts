@@ -10,12 +10,11 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type express from 'express';
-import { Counter } from 'prom-client';
 import type { RoundExecutor, Scheduler } from '../checks/scheduler.ts';
 import type { ProberState } from '../state.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
-import { METRIC_PREFIX, type ProbeMetrics } from '../metrics.ts';
+import { registerStatusPageMetrics, type ProbeMetrics } from '../metrics.ts';
 import { ClusterCollector, SELF_VIEW, STATUS_PATH } from './cluster.ts';
 import { JsonFetcher } from './fetch.ts';
 import { LastErrors } from './last-errors.ts';
@@ -114,11 +113,7 @@ export class StatusPage {
 
   constructor(options: StatusPageOptions) {
     this.options = options;
-    const readFailures = new Counter({
-      name: `${METRIC_PREFIX}status_neighbour_read_failures_total`,
-      help: 'Neighbours whose status could not be read for the status page (unreachable, timeout, too large or invalid).',
-      registers: [options.metrics.registry],
-    });
+    const { neighbourReadFailures } = registerStatusPageMetrics(options.metrics.registry);
     this.cluster = new ClusterCollector({
       fetcher: this.fetcher,
       port: options.config.port,
@@ -126,7 +121,7 @@ export class StatusPage {
       maxRows: CLUSTER_LIMITS.maxRows,
       cacheTtlMs: options.config.cacheTtl,
       onUnreachable: (neighbour, error) => {
-        readFailures.inc();
+        neighbourReadFailures.inc();
         options.logger.debug(
           { node: neighbour.nodeName, podIP: neighbour.podIP, err: error },
           'status page: neighbour not readable',
