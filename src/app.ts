@@ -22,10 +22,6 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     logger.warn(
       'KUBENURSE_EXPOSE_METADATA is accepted for compatibility but not supported; ignoring it',
     );
-  if (config.victoriaMetricsHistogram)
-    logger.warn(
-      'KUBENURSE_VICTORIAMETRICS_HISTOGRAM is accepted for compatibility but not supported; Prometheus histograms are exported',
-    );
 
   const incoming = new IncomingChecks();
   const { ctx, runner, state, neighbourhood } = await buildComponents(config, logger, {

@@ -50,6 +50,7 @@ export async function buildComponents(
   const metrics = new ProbeMetrics({
     buckets: config.histogramBuckets,
     legacyMetrics: options.legacyMetrics,
+    victoriaMetricsHistogram: config.victoriaMetricsHistogram,
     incomingChecks: options.incomingChecks,
   });
   const prober = new Prober({

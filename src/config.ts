@@ -228,7 +228,7 @@ export const ENV_VARS = {
   ],
   KUBENURSE_VICTORIAMETRICS_HISTOGRAM: [
     'false',
-    'Accepted for compatibility; not supported (logged at start).',
+    '`true`: duration histograms in VictoriaMetrics format (`_bucket{vmrange="…"}`, `_sum`, `_count`), same names.',
   ],
   KUBENURSE_LOG_LEVEL: ['info', 'pino log level: fatal, error, warn, info, debug, trace.'],
   KUBECONFIG: ['', 'Outside a cluster: kubeconfig used for neighbour discovery.'],

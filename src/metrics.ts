@@ -5,6 +5,7 @@
 // A new metric goes here too, never as a `new Gauge()` next to the code that sets it.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Verdict } from './verdict.ts';
+import { VmHistogram } from './vm-histogram.ts';
 
 export const METRIC_PREFIX = 'kubenurse_';
 
@@ -29,8 +30,19 @@ export interface ExpositionSource {
 export interface MetricsOptions {
   readonly buckets: readonly number[];
   readonly legacyMetrics: boolean;
+  /**
+   * KUBENURSE_VICTORIAMETRICS_HISTOGRAM=true: the duration histograms use VictoriaMetrics'
+   * `vmrange` buckets (same names, labels, `_sum` and `_count`) instead of `le` buckets.
+   */
+  readonly victoriaMetricsHistogram?: boolean;
   /** Counts distinct neighbours that probed us recently; read at scrape time. */
   readonly incomingChecks: () => number;
+}
+
+/** What both histogram kinds offer (prom-client's Histogram has this shape). */
+interface DurationHistogram<L extends string> {
+  observe(labels: Partial<Record<L, string>>, value: number): void;
+  remove(labels: Partial<Record<L, string>>): void;
 }
 
 /**
@@ -39,11 +51,13 @@ export interface MetricsOptions {
  */
 export class ProbeMetrics {
   readonly registry = new Registry();
-  private readonly requestDuration: Histogram<'type'>;
-  private readonly traceDuration: Histogram<'type' | 'event'>;
+  private readonly requestDuration: DurationHistogram<'type'>;
+  private readonly traceDuration: DurationHistogram<'type' | 'event'>;
   private readonly requestsTotal: Counter<'type' | 'code'>;
   private readonly errorsTotal: Counter<'type' | 'event'>;
-  private readonly legacyDuration: Histogram<'type'> | undefined;
+  private readonly legacyDuration: DurationHistogram<'type'> | undefined;
+  /** The duration histograms in VictoriaMetrics mode; rendered after the registry. */
+  private readonly vmHistograms: VmHistogram<string>[] = [];
   /** Registered only when there are verdicts (node paths or all IP families on). */
   private verdictGauge: Gauge<'neighbour' | 'layer'> | undefined;
   /** neighbour → the layer its verdict series carries now. */
@@ -58,20 +72,27 @@ export class ProbeMetrics {
   constructor(options: MetricsOptions) {
     const buckets = [...options.buckets];
     collectDefaultMetrics({ register: this.registry });
-    this.requestDuration = new Histogram({
-      name: `${METRIC_PREFIX}httpclient_request_duration_seconds`,
-      help: 'Duration of a probe request, from start until the response headers arrived, by check type.',
-      labelNames: ['type'],
-      buckets,
-      registers: [this.registry],
-    });
-    this.traceDuration = new Histogram({
-      name: `${METRIC_PREFIX}httpclient_trace_request_duration_seconds`,
-      help: 'Time from probe start to each request phase event, by check type.',
-      labelNames: ['type', 'event'],
-      buckets,
-      registers: [this.registry],
-    });
+    const histogram = <L extends string>(
+      name: string,
+      help: string,
+      labelNames: L[],
+    ): DurationHistogram<L> => {
+      if (!options.victoriaMetricsHistogram)
+        return new Histogram({ name, help, labelNames, buckets, registers: [this.registry] });
+      const vm = new VmHistogram<L>({ name, help, labelNames });
+      this.vmHistograms.push(vm);
+      return vm;
+    };
+    this.requestDuration = histogram(
+      `${METRIC_PREFIX}httpclient_request_duration_seconds`,
+      'Duration of a probe request, from start until the response headers arrived, by check type.',
+      ['type'],
+    );
+    this.traceDuration = histogram(
+      `${METRIC_PREFIX}httpclient_trace_request_duration_seconds`,
+      'Time from probe start to each request phase event, by check type.',
+      ['type', 'event'],
+    );
     this.requestsTotal = new Counter({
       name: `${METRIC_PREFIX}httpclient_requests_total`,
       help: 'Probe requests by check type and HTTP status code (round_trip_error when no response).',
@@ -93,13 +114,11 @@ export class ProbeMetrics {
       },
     });
     this.legacyDuration = options.legacyMetrics
-      ? new Histogram({
-          name: `${METRIC_PREFIX}request_duration`,
-          help: 'Pre-1.13 kubenurse check duration by check type (KUBENURSE_LEGACY_METRICS=true).',
-          labelNames: ['type'],
-          buckets,
-          registers: [this.registry],
-        })
+      ? histogram(
+          `${METRIC_PREFIX}request_duration`,
+          'Pre-1.13 kubenurse check duration by check type (KUBENURSE_LEGACY_METRICS=true).',
+          ['type'],
+        )
       : undefined;
   }
 
@@ -189,7 +208,11 @@ export class ProbeMetrics {
 
   async render(): Promise<string> {
     const own = await this.registry.metrics();
-    return [own, ...this.extraSources.map((source) => source.render())]
+    return [
+      own,
+      ...this.vmHistograms.map((vm) => vm.render()),
+      ...this.extraSources.map((source) => source.render()),
+    ]
       .filter((text) => text !== '')
       .join('\n');
   }
