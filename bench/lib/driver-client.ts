@@ -1,27 +1,31 @@
 // Parent side of probe-driver.ts.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { DriverProbe } from './probe-driver.ts';
+import type { DriverMode, DriverProbe, DriverRequest } from './probe-driver.ts';
+import type { ImageRuntime } from './image-runtime.ts';
 
 const DRIVER_SCRIPT = fileURLToPath(new URL('./probe-driver.ts', import.meta.url));
 
 export class DriverClient {
   private readonly child: ChildProcess;
   private seq = 0;
-  private readonly pending = new Map<number, (value: DriverProbe) => void>();
+  private readonly pending = new Map<number, (value: DriverProbe[]) => void>();
 
   private constructor(child: ChildProcess) {
     this.child = child;
     child.on('message', (raw) => {
-      const { seq, result } = raw as { seq: number; result: DriverProbe };
-      this.pending.get(seq)?.(result);
+      const { seq, results } = raw as { seq: number; results: DriverProbe[] };
+      this.pending.get(seq)?.(results);
       this.pending.delete(seq);
     });
   }
 
-  static async start(): Promise<DriverClient> {
+  /** `runtime`: the Node flags and environment the driver runs with (the image's, for "as shipped"). */
+  static async start(runtime?: ImageRuntime): Promise<DriverClient> {
     const child = fork(DRIVER_SCRIPT, [], {
       execPath: process.execPath,
+      execArgv: [...(runtime?.nodeFlags ?? [])],
+      env: { ...process.env, ...runtime?.env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const client = new DriverClient(child);
@@ -37,11 +41,18 @@ export class DriverClient {
     return this.child.pid as number;
   }
 
-  probe(url: string): Promise<DriverProbe> {
+  /** One probe of `url`. */
+  async probe(url: string, mode: DriverMode = 'ours'): Promise<DriverProbe> {
+    return (await this.burst([url], mode))[0] as DriverProbe;
+  }
+
+  /** Probes every URL at once (as a round starts its checks together); results in order. */
+  burst(urls: readonly string[], mode: DriverMode = 'ours'): Promise<DriverProbe[]> {
     const seq = ++this.seq;
     return new Promise((resolve) => {
       this.pending.set(seq, resolve);
-      this.child.send({ seq, url });
+      const request: DriverRequest = { seq, mode, urls };
+      this.child.send(request);
     });
   }
 

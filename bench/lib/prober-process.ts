@@ -39,6 +39,8 @@ export interface ProberProcessOptions {
   readonly env: Readonly<Record<string, string>>;
   /** Run src/main.ts through type stripping instead of the bundle. */
   readonly fromSource?: boolean;
+  /** Node flags before the script, e.g. the image's (bench/lib/image-runtime.ts). */
+  readonly nodeFlags?: readonly string[];
 }
 
 /** Nothing external: no apiserver, no kube-proxy, no neighbours unless `env` turns them on. */
@@ -59,7 +61,11 @@ export async function startProber(options: ProberProcessOptions): Promise<Prober
     ...options.env,
   };
   const entry = options.fromSource ? join(PROJECT_ROOT, 'src/main.ts') : buildBundle();
-  const child = startChild(NODE, [entry], { env, cwd: PROJECT_ROOT, name: 'prober' });
+  const child = startChild(NODE, [...(options.nodeFlags ?? []), entry], {
+    env,
+    cwd: PROJECT_ROOT,
+    name: 'prober',
+  });
   const baseUrl = `http://${options.host}:${port}`;
   try {
     await waitFor(`prober on ${baseUrl}/ready`, () => answers(`${baseUrl}/ready`, 200), 30_000);
