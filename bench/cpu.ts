@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startBlackbox } from './lib/blackbox.ts';
 import { FleetClient } from './lib/fleet-client.ts';
 import { cpuMs, MiB, rssBytes } from './lib/proc.ts';
+import { describeImageRuntime, IMAGE_RUNTIME } from './lib/image-runtime.ts';
 import { startProber } from './lib/prober-process.ts';
 import { isMain, runStandalone, table, type Benchmark } from './lib/report.ts';
 import { fmt } from './lib/stats.ts';
@@ -65,7 +66,9 @@ export const cpu: Benchmark = async ({ quick, log }) => {
     ).join('|');
     const prober = await startProber({
       host: PROBER_HOST,
+      nodeFlags: IMAGE_RUNTIME.nodeFlags,
       env: {
+        ...IMAGE_RUNTIME.env,
         KUBENURSE_CHECK_INTERVAL: '1s',
         KUBENURSE_CACHE_TTL: '0s',
         KUBENURSE_EXTRA_CHECKS: extra,
@@ -124,7 +127,7 @@ export const cpu: Benchmark = async ({ quick, log }) => {
   const markdown = [
     `Both probe the same target (a Node server on ${TARGET_HOST}, answering at once) at ${PROBES_PER_ROUND} probes per second, fresh connection per probe, one after the other in the same run; CPU = utime + stime of the process from /proc/<pid>/stat (10 ms ticks) over a ${windowMs / 1000} s window after ${warmupMs / 1000} s of warm-up; probes = requests the target received from that process in the window.`,
     '',
-    `- **kubenurse-ts**: the production bundle, \`KUBENURSE_CHECK_INTERVAL=1s\`, \`KUBENURSE_CACHE_TTL=0s\` (the scheduler reuses a result younger than the TTL, like kubenurse, so an interval below the 3 s default TTL needs a shorter TTL), ${PROBES_PER_ROUND} \`KUBENURSE_EXTRA_CHECKS\`, everything else off. Counted: probes, round runner, metrics updates, timers and GC of the whole process.`,
+    `- **kubenurse-ts**: the production bundle as the image runs it (\`${describeImageRuntime()}\`), \`KUBENURSE_CHECK_INTERVAL=1s\`, \`KUBENURSE_CACHE_TTL=0s\` (the scheduler reuses a result younger than the TTL, like kubenurse, so an interval below the 3 s default TTL needs a shorter TTL), ${PROBES_PER_ROUND} \`KUBENURSE_EXTRA_CHECKS\`, everything else off. Counted: probes, round runner, metrics updates, timers and GC of the whole process.`,
     `- **blackbox_exporter**: ${PROBES_PER_ROUND} concurrent \`/probe?module=http_2xx\` requests per second from the benchmark. Counted: serving those HTTP requests, the probes and rendering each answer.`,
     '',
     table(

@@ -4,20 +4,25 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './lib/children.ts';
 import { startCluster } from './lib/cluster.ts';
 import { FleetClient } from './lib/fleet-client.ts';
+import { describeImageRuntime, IMAGE_RUNTIME } from './lib/image-runtime.ts';
 import { startProber } from './lib/prober-process.ts';
 import { bareNodeRss, dependencyRss, readRss, type Rss } from './lib/rss-parts.ts';
 import { isMain, runStandalone, table, type Benchmark } from './lib/report.ts';
-import { fmt, percentile } from './lib/stats.ts';
+import { fmt, percentile, slope } from './lib/stats.ts';
 
 const API_HOST = '127.0.5.20';
 const SELF_IP = '127.0.5.30';
 const NEIGHBOURS = 50;
+/** Extra runs as the image runs it, to fit what each neighbour costs. */
+const SLOPE_NEIGHBOURS = [10, 200] as const;
 const GOAL_MIB = 80;
-/** The runtime flags the Dockerfile gives the prober (ENTRYPOINT and ENV): what ships. */
-export const LEAN_NODE_OPTIONS = '--max-semi-space-size=1';
+/** Pods (and neighbour servers) in the cluster: every run lists the same ones, the limit varies. */
+const PODS = Math.max(NEIGHBOURS, ...SLOPE_NEIGHBOURS);
+const NEIGHBOUR_PREFIX = '127.0.7';
 
 interface Steady {
   readonly label: string;
+  readonly neighbours: number;
   readonly samples: Rss[];
   readonly steadyMiB: number;
   readonly maxMiB: number;
@@ -54,39 +59,73 @@ export const rss: Benchmark = async ({ quick, log }) => {
     const cluster = await startCluster({
       apiHost: API_HOST,
       selfIp: SELF_IP,
-      neighbourPrefix: '127.0.5',
-      neighbourBase: 100,
-      neighbourServers: NEIGHBOURS,
-      initialNeighbours: NEIGHBOURS,
+      neighbourPrefix: NEIGHBOUR_PREFIX,
+      neighbourBase: 1,
+      neighbourServers: PODS,
+      initialNeighbours: PODS,
       port,
       fleet,
     });
     try {
       log('rss: bundle with every check off');
-      const idle = await startProber({ host: SELF_IP, port, env: {} });
+      const idle = await startProber({
+        host: SELF_IP,
+        port,
+        nodeFlags: IMAGE_RUNTIME.nodeFlags,
+        env: IMAGE_RUNTIME.env,
+      });
       await sleep(settleMs);
       idleBundle = readRss(idle.pid);
       await idle.stop();
 
-      const variants: { label: string; env: Record<string, string>; fromSource: boolean }[] = [
+      const asShipped = {
+        nodeFlags: IMAGE_RUNTIME.nodeFlags,
+        env: IMAGE_RUNTIME.env,
+        fromSource: false,
+      };
+      const variants: {
+        label: string;
+        neighbours: number;
+        nodeFlags: readonly string[];
+        env: Readonly<Record<string, string>>;
+        fromSource: boolean;
+      }[] = [
         {
-          label: `production bundle as the image runs it (${LEAN_NODE_OPTIONS}, MALLOC_ARENA_MAX=2)`,
-          env: { NODE_OPTIONS: LEAN_NODE_OPTIONS, MALLOC_ARENA_MAX: '2' },
+          label: `production bundle as the image runs it (${describeImageRuntime()})`,
+          neighbours: NEIGHBOURS,
+          ...asShipped,
+        },
+        {
+          label: 'production bundle, default Node flags',
+          neighbours: NEIGHBOURS,
+          nodeFlags: [],
+          env: {},
           fromSource: false,
         },
-        { label: 'production bundle, default Node flags', env: {}, fromSource: false },
-        { label: 'unbundled src/main.ts (type stripping)', env: {}, fromSource: true },
+        {
+          label: 'unbundled src/main.ts (type stripping)',
+          neighbours: NEIGHBOURS,
+          nodeFlags: [],
+          env: {},
+          fromSource: true,
+        },
+        ...SLOPE_NEIGHBOURS.map((neighbours) => ({
+          label: `as the image runs it, ${neighbours} neighbours`,
+          neighbours,
+          ...asShipped,
+        })),
       ];
       for (const variant of variants) {
-        log(`rss: ${variant.label}, ${NEIGHBOURS} neighbours, ${windowMs / 1000} s`);
+        log(`rss: ${variant.label}, ${variant.neighbours} neighbours, ${windowMs / 1000} s`);
         await fleet.stats(true);
         const prober = await startProber({
           host: SELF_IP,
           port,
           fromSource: variant.fromSource,
+          nodeFlags: variant.nodeFlags,
           env: {
             ...cluster.proberEnv,
-            KUBENURSE_NEIGHBOUR_LIMIT: String(NEIGHBOURS),
+            KUBENURSE_NEIGHBOUR_LIMIT: String(variant.neighbours),
             KUBENURSE_CHECK_API_SERVER_DIRECT: 'true',
             ...variant.env,
           },
@@ -105,6 +144,7 @@ export const rss: Benchmark = async ({ quick, log }) => {
           const secondHalf = samples.slice(Math.floor(samples.length / 2)).map((s) => s.rssMiB);
           runs.push({
             label: variant.label,
+            neighbours: variant.neighbours,
             samples,
             steadyMiB: percentile(secondHalf, 50),
             maxMiB: Math.max(...samples.map((s) => s.rssMiB)),
@@ -112,9 +152,9 @@ export const rss: Benchmark = async ({ quick, log }) => {
             probesPerRound: hits / rounds,
             heap,
           });
-          if (Object.keys(stats.neighbourHits).length < NEIGHBOURS)
+          if (Object.keys(stats.neighbourHits).length < variant.neighbours)
             throw new Error(
-              `only ${Object.keys(stats.neighbourHits).length} of ${NEIGHBOURS} neighbours were probed`,
+              `only ${Object.keys(stats.neighbourHits).length} of ${variant.neighbours} neighbours were probed`,
             );
         } finally {
           await prober.stop();
@@ -135,8 +175,23 @@ export const rss: Benchmark = async ({ quick, log }) => {
     fmt(r.anonMiB, 1),
     fmt(r.fileMiB, 1),
   ]);
+  const shipped = runs
+    .filter((r) => r === production || r.label.startsWith('as the image runs it'))
+    .sort((a, b) => a.neighbours - b.neighbours);
+  const perNeighbour = {
+    rssKiB:
+      slope(
+        shipped.map((r) => r.neighbours),
+        shipped.map((r) => r.steadyMiB),
+      ) * 1024,
+    anonKiB:
+      slope(
+        shipped.map((r) => r.neighbours),
+        shipped.map((r) => r.last.anonMiB),
+      ) * 1024,
+  };
   const markdown = [
-    `The production bundle (built from this tree with scripts/bundle.mjs) as a pod on a simulated node: the fake apiserver (HTTPS, list + watch) lists ${NEIGHBOURS} neighbour prober pods, each a tiny HTTP server on its own loopback address (127.0.5.100–${100 + NEIGHBOURS - 1}), \`KUBENURSE_NEIGHBOUR_LIMIT=${NEIGHBOURS}\`, default 5 s interval, \`api_server_direct\` on. RSS = VmRSS from /proc/<pid>/status every ${sampleEveryMs / 1000} s for ${windowMs / 1000} s; *steady* = median of the second half. Anon = RssAnon (heap, malloc); file = RssFile (mapped node binary and libraries: shared, reclaimable page cache, but counted in RSS).`,
+    `The production bundle (built from this tree with scripts/bundle.mjs) as a pod on a simulated node: the fake apiserver (HTTPS, list + watch) lists ${PODS} neighbour prober pods (and their nodes), each a tiny HTTP server on its own loopback address (${NEIGHBOUR_PREFIX}.1–${PODS}), \`KUBENURSE_NEIGHBOUR_LIMIT=${NEIGHBOURS}\` (other counts where the row says so), default 5 s interval, \`api_server_direct\` on. RSS = VmRSS from /proc/<pid>/status every ${sampleEveryMs / 1000} s for ${windowMs / 1000} s; *steady* = median of the second half. Anon = RssAnon (heap, malloc); file = RssFile (mapped node binary and libraries: shared, reclaimable page cache, but counted in RSS).`,
     '',
     table(
       [
@@ -161,7 +216,7 @@ export const rss: Benchmark = async ({ quick, log }) => {
           fmt(r.heap?.externalMiB, 1),
         ]),
         [
-          'production bundle, every check off (no neighbours, no discovery)',
+          'as the image runs it, every check off (no neighbours, no discovery)',
           fmt(idleBundle?.rssMiB, 1),
           '–',
           fmt(idleBundle?.anonMiB, 1),
@@ -171,6 +226,19 @@ export const rss: Benchmark = async ({ quick, log }) => {
           '–',
         ],
       ],
+    ),
+    '',
+    `What each neighbour costs, as the image runs it (least-squares slope over ${shipped.map((r) => r.neighbours).join(', ')} neighbours): **${fmt(perNeighbour.rssKiB, 0)} KiB RSS** (${fmt(perNeighbour.anonKiB, 0)} KiB anon) per probed neighbour.`,
+    '',
+    table(
+      ['neighbours probed', 'steady RSS MiB', 'anon MiB', 'file MiB', 'V8 heap used / total MiB'],
+      shipped.map((r) => [
+        r.neighbours,
+        fmt(r.steadyMiB, 1),
+        fmt(r.last.anonMiB, 1),
+        fmt(r.last.fileMiB, 1),
+        `${fmt(r.heap?.heapUsedMiB, 1)} / ${fmt(r.heap?.heapTotalMiB, 1)}`,
+      ]),
     ),
     '',
     'Where it goes: bare Node 24, and each dependency bundled alone exactly as the production bundle bundles it (esbuild, minified, tree-shaken to the symbols the prober uses), each in a fresh idle process. The deltas overlap (each pulls in Node internals the others share), so they do not add up; they rank the candidates.',
@@ -202,7 +270,7 @@ export const rss: Benchmark = async ({ quick, log }) => {
       },
     ],
     markdown,
-    data: { bare, parts, idleBundle, runs },
+    data: { bare, parts, idleBundle, runs, perNeighbour },
   };
 };
 
