@@ -12,7 +12,7 @@ import { STATUS_CODES } from 'node:http';
 import { isIP, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { Client, buildConnector } from 'undici';
+import { Client, buildConnector, errors } from 'undici';
 import type { ProbeMetrics, TraceEvent } from '../metrics.ts';
 import type { CheckOutcome } from '../checks/types.ts';
 import { classifyFailure, describeError, type Progress } from './classify.ts';
@@ -45,6 +45,13 @@ export interface ProberOptions {
   /** HTTP_PROXY/HTTPS_PROXY/NO_PROXY; none means every probe goes direct. */
   readonly proxy?: ProxySettings;
 }
+
+/**
+ * What a probe's dispatcher is destroyed with once the probe is over. Without one, undici makes
+ * a new ClientDestroyedError per destroy and the socket's destroy formats its stack trace: about
+ * a tenth of a millisecond of CPU per probe, for an error nobody reads (BENCHMARKS.md 1).
+ */
+const PROBE_OVER = new errors.ClientDestroyedError();
 
 /** Bodies we do not need are still read (to see the response end) but never kept beyond this. */
 const DISCARDED_BODY_LIMIT = 1024 * 1024;
@@ -364,7 +371,7 @@ export class Prober {
     if (!this.options.reuseConnections) {
       const holder: TraceHolder = { current: trace };
       const client = this.newClient(url, holder, proxy);
-      return { client, release: () => void client.destroy().catch(() => {}) };
+      return { client, release: () => void client.destroy(PROBE_OVER).catch(() => {}) };
     }
     // Like Go's Transport: a busy connection is never shared, so two probes of one origin at
     // the same time each get their own client, and each socket's phases belong to one probe.
@@ -385,7 +392,7 @@ export class Prober {
         let idle = this.idle.get(key);
         if (broken || this.closed || (idle !== undefined && idle.length >= MAX_IDLE_PER_ORIGIN)) {
           this.live.delete(taken.client);
-          void taken.client.destroy().catch(() => {});
+          void taken.client.destroy(PROBE_OVER).catch(() => {});
           return;
         }
         if (idle === undefined) {
