@@ -15,6 +15,7 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { Client, buildConnector, errors } from 'undici';
 import type { ProbeMetrics, TraceEvent } from '../metrics.ts';
 import type { CheckOutcome } from '../checks/types.ts';
+import { startDeadline, type Deadline } from './deadline.ts';
 import { classifyFailure, describeError, type Progress } from './classify.ts';
 import type { TrustOptions } from './tls.ts';
 import { openTunnel, proxyAuthorization } from './tunnel.ts';
@@ -145,9 +146,21 @@ export class Prober {
    * phases describe the final hop, measured from the start of the first.
    */
   async probe(target: ProbeTarget, signal?: AbortSignal): Promise<ProbeResult> {
+    const deadline = startDeadline(this.options.timeoutMs, signal);
+    try {
+      return await this.followChain(target, signal, deadline);
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  private async followChain(
+    target: ProbeTarget,
+    signal: AbortSignal | undefined,
+    deadline: Deadline,
+  ): Promise<ProbeResult> {
     const trace: Trace = { start: performance.now(), marks: new Map() };
-    const deadline = AbortSignal.timeout(this.options.timeoutMs);
-    const abort = signal ? AbortSignal.any([deadline, signal]) : deadline;
+    const abort = deadline.signal;
     const chain = new RedirectChain(new URL(target.url), {
       'user-agent': 'kubenurse-ts',
       ...target.headers,
@@ -315,7 +328,7 @@ export class Prober {
     url: URL,
     trace: Trace,
     error: unknown,
-    context: { deadline: AbortSignal; signal: AbortSignal | undefined; message?: string },
+    context: { deadline: Deadline; signal: AbortSignal | undefined; message?: string },
   ): ProbeResult {
     const elapsed = performance.now() - trace.start;
     const proxy = this.options.proxy ? proxyFor(url, this.options.proxy) : undefined;
@@ -327,7 +340,7 @@ export class Prober {
       isTls: url.protocol === 'https:',
       reached: new Set(trace.marks.keys()),
     };
-    const timedOut = context.deadline.aborted;
+    const timedOut = context.deadline.timedOut;
     const cancelled = !timedOut && context.signal?.aborted === true;
     const event =
       context.message !== undefined ? 'round_trip_error' : classifyFailure(progress, error);
