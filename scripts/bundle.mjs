@@ -10,6 +10,7 @@
 //   --entry   bundle these entries instead of ENTRY_POINTS (local experiments only).
 import { build } from 'esbuild';
 import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -53,6 +54,30 @@ const stubPlugin = {
   },
 };
 
+/**
+ * Node built-ins reach the bundle through require(), never through an ESM import. For an ESM
+ * import Node builds the built-in's module namespace, which reads every export — node:http's
+ * lazy WebSocket, CloseEvent and MessageEvent getters too, and those load Node's internal copy
+ * of undici (745 KiB of source, compiled at load): +13 MiB RSS in an idle process, from one
+ * `import { STATUS_CODES } from 'node:http'` (BENCHMARKS.md 2b). require() hands back the
+ * exports object and leaves lazy getters alone; esbuild's interop reads each export only when
+ * the code uses it. Bundled CommonJS dependencies already require() their built-ins.
+ */
+const builtinsViaRequirePlugin = {
+  name: 'kubenurse-builtins-via-require',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, (args) =>
+      args.kind === 'import-statement' && isBuiltin(args.path)
+        ? { path: args.path, namespace: 'builtin-via-require' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'builtin-via-require' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
+  },
+};
+
 /** Shared and dynamically imported code: CHUNK_PREFIX<hash>.js next to the entries. */
 export const CHUNK_PREFIX = 'chunk-';
 
@@ -84,7 +109,7 @@ export async function bundle({ entryPoints = ENTRY_POINTS, outdir = DEFAULT_OUTD
     legalComments: 'linked',
     banner: { js: BANNER },
     metafile: true,
-    plugins: [stubPlugin],
+    plugins: [stubPlugin, builtinsViaRequirePlugin],
     // undici checks this global to know it is bundled the way Node.js core bundles it: then
     // it uses llhttp only and leaves out its experimental Milo parser (two WebAssembly
     // builds, ~150 KB), as in Node's own fetch. Side effect: undici's fetch (client-node's
