@@ -273,6 +273,10 @@ const SCENARIOS = [
       // A health endpoint that does not answer is not a network fault.
       verdict('a', 'f', 'node_endpoint'),
       verdict('b', 'f', 'none'),
+      // The CNI of node e is broken (see above): its own prober blames g, which nobody else does.
+      verdict('e', 'g', 'pod_network'),
+      verdict('b', 'g', 'none'),
+      verdict('d', 'g', 'none'),
     ],
     evalTime: '10m',
     expected: [{ labels: { node: 'a', neighbour: 'c', layer: 'node_network' }, value: 1 }],

@@ -1,9 +1,12 @@
 // Faults the demo can inject and undo, named by a short spec used on the command line
 // (--fault SPEC), in the control API and on the control page.
 //
-//   partition:node-2,node-3   the listed nodes cannot reach each other (every pair, both ways)
-//   isolate:node-1            node-1 cannot reach any other node, nor they it
-//   node-down:node-4          node-4's pod IP refuses connections (its prober keeps running)
+//   partition:node-2,node-3   the listed nodes cannot reach each other (every pair, both ways,
+//                             pod and node network: a broken link between them)
+//   isolate:node-1            node-1 cannot reach any other node, nor they it, on either network
+//                             (its underlay link is down; its processes keep running)
+//   node-down:node-4          node-4's pod IP and node address refuse connections
+//   cni:node-2                node-2's pod network is cut off both ways; its node network works
 //   service                   the Service VIP stops (connection refused)
 //   ingress                   the Ingress stops (connection refused)
 //   apiserver                 the apiserver goes down (api_server_direct fails, discovery goes stale)
@@ -19,6 +22,8 @@ export class FaultSpecError extends Error {}
 
 export interface DemoWorld {
   readonly podNetwork: PodNetwork;
+  /** What node_<node> checks cross (docs/layers.md). */
+  readonly nodeNetwork: PodNetwork;
   readonly service: ServiceProxy;
   readonly ingress: IngressProxy;
   readonly apiserver: FakeApiServer;
@@ -35,7 +40,7 @@ export interface Fault {
   undo(world: DemoWorld): Promise<void>;
 }
 
-/** The toggles offered on the control page and as terminal keys 1–7. */
+/** The toggles offered on the control page and as terminal keys 1–8. */
 export const PRESETS: readonly string[] = [
   'partition:node-2,node-3',
   'isolate:node-1',
@@ -44,6 +49,7 @@ export const PRESETS: readonly string[] = [
   'ingress',
   'apiserver',
   'kube-proxy-hang:node-1',
+  'cni:node-2',
 ];
 
 function nodesOf(kind: string, argument: string | undefined, min: number, max: number): string[] {
@@ -70,6 +76,12 @@ function nodesOf(kind: string, argument: string | undefined, min: number, max: n
   return names;
 }
 
+/** A link that breaks between two machines breaks both networks over it. */
+function both(world: DemoWorld, change: (network: PodNetwork) => void): void {
+  change(world.podNetwork);
+  change(world.nodeNetwork);
+}
+
 function pairs(names: readonly string[]): [string, string][] {
   const out: [string, string][] = [];
   for (let i = 0; i < names.length; i++)
@@ -91,8 +103,10 @@ export function parseFault(spec: string): Fault {
       return {
         spec: `partition:${names.join(',')}`,
         description: `${names.join(' ⟷ ')} cannot reach each other`,
-        apply: async (world) => pairs(names).forEach(([a, b]) => world.podNetwork.cut(a, b)),
-        undo: async (world) => pairs(names).forEach(([a, b]) => world.podNetwork.heal(a, b)),
+        apply: async (world) =>
+          pairs(names).forEach(([a, b]) => both(world, (network) => network.cut(a, b))),
+        undo: async (world) =>
+          pairs(names).forEach(([a, b]) => both(world, (network) => network.heal(a, b))),
       };
     }
     case 'isolate': {
@@ -101,6 +115,18 @@ export function parseFault(spec: string): Fault {
       return {
         spec: `isolate:${name}`,
         description: `${name} is cut off from every other node`,
+        apply: async (world) =>
+          others.forEach((other) => both(world, (network) => network.cut(name, other))),
+        undo: async (world) =>
+          others.forEach((other) => both(world, (network) => network.heal(name, other))),
+      };
+    }
+    case 'cni': {
+      const [name] = nodesOf(kind, argument, 1, 1) as [string];
+      const others = NODES.map((node) => node.name).filter((other) => other !== name);
+      return {
+        spec: `cni:${name}`,
+        description: `${name}'s pod network (CNI) is broken, its node network works`,
         apply: async (world) => others.forEach((other) => world.podNetwork.cut(name, other)),
         undo: async (world) => others.forEach((other) => world.podNetwork.heal(name, other)),
       };
@@ -109,9 +135,15 @@ export function parseFault(spec: string): Fault {
       const [name] = nodesOf(kind, argument, 1, 1) as [string];
       return {
         spec: `node-down:${name}`,
-        description: `${name}'s pod IP refuses connections`,
-        apply: (world) => world.podNetwork.setDown(name, true),
-        undo: (world) => world.podNetwork.setDown(name, false),
+        description: `${name} is down: its pod IP and node address refuse connections`,
+        apply: async (world) => {
+          await world.podNetwork.setDown(name, true);
+          await world.nodeNetwork.setDown(name, true);
+        },
+        undo: async (world) => {
+          await world.podNetwork.setDown(name, false);
+          await world.nodeNetwork.setDown(name, false);
+        },
       };
     }
     case 'service':
@@ -155,7 +187,7 @@ export function parseFault(spec: string): Fault {
     }
     default:
       throw new FaultSpecError(
-        `unknown fault "${spec}"; one of: partition:A,B[,…]  isolate:N  node-down:N  service  ingress  apiserver  kube-proxy-hang:N`,
+        `unknown fault "${spec}"; one of: partition:A,B[,…]  isolate:N  node-down:N  cni:N  service  ingress  apiserver  kube-proxy-hang:N`,
       );
   }
 }

@@ -13,7 +13,7 @@ import { FakeApiServer } from '../fakes/fake-apiserver.ts';
 import { startFakeKubeProxy, type FakeKubeProxy } from '../fakes/fake-kube-proxy.ts';
 import { startControlServer } from './control.ts';
 import { FaultBoard, FaultSpecError, PRESETS, parseFault, type DemoWorld } from './faults.ts';
-import { PodNetwork } from './pod-network.ts';
+import { NODE_LAYER, PodNetwork } from './pod-network.ts';
 import { findPrometheus, startPrometheus, type PrometheusStart } from './prometheus.ts';
 import { startProber, stopProcess, tail, type ProberProcess } from './probers.ts';
 import { IngressProxy, ServiceProxy } from './stand-ins.ts';
@@ -50,7 +50,8 @@ Options:
   --fault SPEC      start with a fault (repeatable):
                       partition:node-2,node-3   nodes that cannot reach each other
                       isolate:node-1            one node cut off from all others
-                      node-down:node-4          a pod IP that refuses connections
+                      node-down:node-4          pod IP and node address refuse connections
+                      cni:node-2                node-2's pod network is cut, its node network works
                       service | ingress | apiserver
                       kube-proxy-hang:node-1    kube-proxy stops syncing (healthz 503 after ${KUBE_PROXY_HEALTH_TIMEOUT_S} s)
   --prometheus      also run a local Prometheus (${PROMETHEUS.host}:${PROMETHEUS.port}) with examples/prometheusrule.yaml
@@ -273,6 +274,11 @@ async function main(): Promise<void> {
       throw new Error(addressHint(error, 'pod network (127.0.0.22-25)'));
     });
     cleanups.push(() => podNetwork.stop());
+    const nodeNetwork = new PodNetwork(NODES, NODE_LAYER);
+    await nodeNetwork.start().catch((error: unknown) => {
+      throw new Error(addressHint(error, 'node network (127.0.0.2-5 :10257)'));
+    });
+    cleanups.push(() => nodeNetwork.stop());
     const service = new ServiceProxy(
       SERVICE,
       NODES.map((node) => ({ host: node.podIP, port: PROBER_PORT })),
@@ -299,6 +305,7 @@ async function main(): Promise<void> {
 
     const world: DemoWorld = {
       podNetwork,
+      nodeNetwork,
       service,
       ingress,
       apiserver,

@@ -1,5 +1,7 @@
-// The demo's pod network: one small HTTP forwarder per pod IP, in front of that node's prober.
-// It exists so the demo can break paths between nodes without root.
+// The demo's networks: one small HTTP forwarder per node and layer — the pod network (pod IP →
+// the node's prober) and the node network (host IP :10257 → the node's kube-proxy /healthz,
+// what node_<node> checks probe). They exist so the demo can break paths between nodes, on one
+// layer or both, without root.
 //
 // Why HTTP and not addresses: on loopback every connection comes from 127.0.0.1 whatever the
 // caller is, so the source address cannot tell node-2 from node-3. Neighbour probes do say who
@@ -14,9 +16,39 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { Socket } from 'node:net';
-import { PROBER_PORT, type DemoNode } from './topology.ts';
+import {
+  KUBE_PROXY_HEALTHZ_PORT,
+  NODE_NETWORK_PORT,
+  PROBER_PORT,
+  type DemoNode,
+} from './topology.ts';
 
 const ORIGIN_HEADER = 'kubenurse-neighbour-origin';
+
+/** Where one layer's forwarder listens for a node, and what it forwards to. */
+export interface Layer {
+  readonly name: string;
+  listen(node: DemoNode): { host: string; port: number };
+  upstream(node: DemoNode): { host: string; port: number };
+}
+
+/** Pod IP :8080 → the node's prober. */
+export const POD_LAYER: Layer = {
+  name: 'pod network',
+  listen: (node) => ({ host: node.podIP, port: PROBER_PORT }),
+  upstream: (node) => ({ host: node.hostIP, port: PROBER_PORT }),
+};
+
+/**
+ * The node network as neighbours' node_<node> probes see it (docs/layers.md): host IP :10257 →
+ * the node's kube-proxy /healthz. A port of its own, so cutting it leaves the node's own
+ * prober's kube-proxy scrape (same node, no network in between) alone.
+ */
+export const NODE_LAYER: Layer = {
+  name: 'node network',
+  listen: (node) => ({ host: node.hostIP, port: NODE_NETWORK_PORT }),
+  upstream: (node) => ({ host: node.hostIP, port: KUBE_PROXY_HEALTHZ_PORT }),
+};
 
 function pairKey(a: string, b: string): string {
   return [a, b].sort().join('|');
@@ -44,7 +76,8 @@ class Forwarder {
     if (this.listening) return;
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(PROBER_PORT, this.node.podIP, () => {
+      const { host, port } = this.network.layer.listen(this.node);
+      this.server.listen(port, host, () => {
         this.server.off('error', reject);
         resolve();
       });
@@ -76,10 +109,11 @@ class Forwarder {
       req.resume();
       return;
     }
+    const target = this.network.layer.upstream(this.node);
     const upstream = request(
       {
-        host: this.node.hostIP,
-        port: PROBER_PORT,
+        host: target.host,
+        port: target.port,
         method: req.method,
         path: req.url,
         headers: req.headers,
@@ -95,7 +129,7 @@ class Forwarder {
       if (!res.headersSent)
         res
           .writeHead(502, { 'content-type': 'text/plain' })
-          .end(`pod network: ${this.node.name}'s prober: ${error.message}\n`);
+          .end(`${this.network.layer.name}: ${this.node.name}: ${error.message}\n`);
       else res.destroy();
     });
     req.pipe(upstream);
@@ -103,12 +137,14 @@ class Forwarder {
 }
 
 export class PodNetwork {
+  readonly layer: Layer;
   private readonly forwarders = new Map<string, Forwarder>();
   private readonly podToNode = new Map<string, string>();
   /** Pair → how many active faults cut it (partition and isolate may overlap). */
   private readonly cuts = new Map<string, number>();
 
-  constructor(nodes: readonly DemoNode[]) {
+  constructor(nodes: readonly DemoNode[], layer: Layer = POD_LAYER) {
+    this.layer = layer;
     for (const node of nodes) {
       this.forwarders.set(node.name, new Forwarder(node, this));
       this.podToNode.set(node.podName, node.name);

@@ -3,6 +3,8 @@
 //
 //   node-N host IP   127.0.0.(1+N)   the prober binds here on :8080; the node's fake
 //                                     kube-proxy serves :10249 (metrics) and :10256 (healthz)
+//                                     and :10257 is its "node network" (a forwarder to
+//                                     :10256 that can drop traffic: node_<node> checks)
 //   node-N pod IP    127.0.0.(21+N)  the demo's "pod network": a forwarder to the prober
 //                                     that can drop traffic between nodes (partitions)
 //   apiserver        127.0.0.10:6443 fake Kubernetes apiserver (HTTPS, token auth)
@@ -19,6 +21,8 @@ export const NEIGHBOUR_FILTER = 'app.kubernetes.io/name=kubenurse';
 export const PROBER_PORT = 8080;
 export const KUBE_PROXY_METRICS_PORT = 10249;
 export const KUBE_PROXY_HEALTHZ_PORT = 10256;
+/** The node network's door to kube-proxy's /healthz, probed by node_<node> checks (pod-network.ts). */
+export const NODE_NETWORK_PORT = 10257;
 
 export const APISERVER = { host: '127.0.0.10', port: 6443 } as const;
 export const SERVICE = { host: '127.0.0.11', port: 8080 } as const;
@@ -81,6 +85,9 @@ export function proberEnv(input: ProberEnvInput): Record<string, string> {
     KUBENURSE_CACHE_TTL: `${Math.max(0.5, input.intervalSeconds / 2)}s`,
     KUBENURSE_SHUTDOWN_DURATION: '0s',
     KUBENURSE_CHECK_API_SERVER_DNS: 'false',
+    // As the example DaemonSet: node paths on, through the demo's node network (docs/layers.md).
+    KUBENURSE_CHECK_NODE_PATHS: 'true',
+    KUBENURSE_NODE_PATH_PORT: String(NODE_NETWORK_PORT),
     KUBENURSE_LOG_LEVEL: 'info',
   };
 }

@@ -10,7 +10,7 @@ import type { Config } from '../config.ts';
 import { NODE_PATH_PREFIX } from '../config.ts';
 import type { ProberContext } from '../context.ts';
 import type { NeighbourPod } from '../neighbours/filter.ts';
-import { podPathRequest } from '../neighbours/pod-path.ts';
+import { NEIGHBOUR_ORIGIN_HEADER, podPathRequest } from '../neighbours/pod-path.ts';
 import { urlHost } from '../url-host.ts';
 import { familyOf, type IpFamily } from '../verdict.ts';
 import type { Check, CheckSource } from './types.ts';
@@ -64,7 +64,10 @@ export function planNeighbour(
     const addNode = (address: string, type: string) => {
       const family = familyOf(address);
       nodeTypes.set(family, type);
-      probes.push({ type, family, url: nodePathUrl(config, address), headers: {} });
+      // The same origin header as the pod path: endpoints ignore it, test networks and the
+      // demo use it to cut one pair without root (loopback hides the source address).
+      const headers = { [NEIGHBOUR_ORIGIN_HEADER]: config.podName };
+      probes.push({ type, family, url: nodePathUrl(config, address), headers });
     };
     if (neighbour.hostIp !== '') addNode(neighbour.hostIp, `${NODE_PATH_PREFIX}${nodeName}`);
     if (config.checkAllIpFamilies && neighbour.secondaryHostIp !== undefined)

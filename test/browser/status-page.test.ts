@@ -79,6 +79,19 @@ async function waitForPaths(
   );
 }
 
+/** Waits until the cell from → to names `layer` (docs/layers.md: data-layer on path cells). */
+async function waitForLayer(from: string, to: string, layer: string, timeoutMs = 45_000) {
+  const cell = page.locator(`#matrix td[data-from="${from}"][data-to="${to}"]`);
+  const deadline = Date.now() + timeoutMs;
+  let seen: string | null = null;
+  while (Date.now() < deadline) {
+    seen = await cell.getAttribute('data-layer');
+    if (seen === layer) return;
+    await new Promise((done) => setTimeout(done, 250));
+  }
+  throw new Error(`status page: ${from} → ${to} never showed layer ${layer} (last: ${seen})`);
+}
+
 const allPairs = NODES.flatMap((from) =>
   NODES.filter((to) => to !== from).map((to) => `${from}>${to}`),
 );
@@ -168,6 +181,10 @@ describe('status page (chromium against npm run demo)', () => {
         expect(broken[pair], pair).toBe('ok');
     const red = page.locator('#matrix td[data-from="node-2"][data-to="node-3"]');
     expect(await red.getAttribute('title')).toMatch(/node-2 → node-3: FAILED/);
+    // The demo's partition cuts the link, pod and node network: the cell names that layer.
+    await waitForLayer('node-2', 'node-3', 'node_network');
+    expect(await red.textContent()).toBe('node');
+    expect(await red.getAttribute('title')).toMatch(/layer: node or underlay/);
     expect(
       await red.evaluate(
         (td) => td.ownerDocument.defaultView?.getComputedStyle(td).backgroundColor,
@@ -187,5 +204,34 @@ describe('status page (chromium against npm run demo)', () => {
     expect(await row.getAttribute('data-state')).toBe('ok');
     expect(await row.locator('td.message').textContent()).toMatch(/ago/);
     expect(await row.locator('td.message').textContent()).not.toMatch(/^none$/);
+  }, 120_000);
+
+  it('names the broken layer: the CNI of node-2 (its node network still answers), then healthy again', async () => {
+    await page.goto(STATUS_PAGE);
+    await page.waitForSelector('body[data-loaded="true"]', { timeout: 20_000 });
+    await setFault('cni:node-2', true);
+    const toNode2 = NODES.filter((n) => n !== 'node-2').map((n) => `${n}>node-2`);
+    await waitForPaths((s) => toNode2.every((pair) => s[pair] === 'error'), 'cells to node-2 red');
+    for (const from of ['node-1', 'node-3', 'node-4'])
+      await waitForLayer(from, 'node-2', 'pod_network');
+    const cell = page.locator('#matrix td[data-from="node-1"][data-to="node-2"]');
+    expect(await cell.textContent()).toBe('CNI');
+    expect(await cell.getAttribute('title')).toMatch(
+      /layer: pod network \(CNI \/ overlay\)[^\n]*\nipv4: pod path down, node path up/,
+    );
+    // Not the red of an unreachable node: the colour says "pod network".
+    expect(
+      await cell.evaluate(
+        (td) => td.ownerDocument.defaultView?.getComputedStyle(td).backgroundColor,
+      ),
+    ).toBe('rgb(217, 72, 15)');
+    await page.screenshot({ path: join(ARTIFACTS, 'status-page-cni.png'), fullPage: true });
+
+    await setFault('cni:node-2', false);
+    await waitForPaths(
+      (s) => allPairs.every((pair) => s[pair] === 'ok'),
+      'all paths ok again after healing the CNI',
+    );
+    await waitForLayer('node-1', 'node-2', 'none');
   }, 120_000);
 });
