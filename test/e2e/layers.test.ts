@@ -102,7 +102,12 @@ beforeAll(async () => {
       buffer += chunk;
       const lines = buffer.split('\n');
       buffer = lines.pop() ?? '';
-      for (const line of lines) if (line.trim()) latest.set(index, JSON.parse(line));
+      for (const line of lines)
+        if (line.trim())
+          latest.set(
+            index,
+            JSON.parse(line) as { verdicts: Record<string, string>; alive: unknown },
+          );
     });
   }
   await expectLayers('healthy at start', {});
@@ -123,7 +128,7 @@ async function expectLayers(
   what: string,
   expected: Record<number, Record<string, string>>,
 ): Promise<void> {
-  await waitFor(what, VERDICT_WAIT_MS, async () => {
+  await waitFor(what, VERDICT_WAIT_MS, () => {
     const wrong: string[] = [];
     for (const checker of CHECKERS) {
       const round = latest.get(checker);
@@ -139,7 +144,7 @@ async function expectLayers(
           );
       }
     }
-    return wrong.length === 0 ? true : wrong.join('; ');
+    return Promise.resolve(wrong.length === 0 ? true : wrong.join('; '));
   });
 }
 
