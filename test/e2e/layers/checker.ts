@@ -1,12 +1,13 @@
 // One prober's layer checks, inside its node's network namespace: the neighbours come from
 // argv (JSON, as discovery would select them), the checks and the verdict are the shipped
 // modules (path_<node> as NeighbourMesh builds it, LayerChecks, RoundRunner, LayerDiagnosis).
-// Prints one JSON line per round: { verdicts: { node: layer }, alive: /alive's key }.
+// Prints one JSON line per round: { verdicts: { node: layer }, alive: what /alive adds }.
 import { pino } from 'pino';
 import { LayerChecks } from '../../../src/checks/node-paths.ts';
 import { RoundRunner } from '../../../src/checks/round.ts';
 import type { CheckSource } from '../../../src/checks/types.ts';
 import { parseConfig } from '../../../src/config.ts';
+import { aliveVerdicts } from '../../../src/alive.ts';
 import { LayerDiagnosis } from '../../../src/layers.ts';
 import { ProbeMetrics } from '../../../src/metrics.ts';
 import type { NeighbourPod } from '../../../src/neighbours/filter.ts';
@@ -60,6 +61,8 @@ for (;;) {
   const verdicts = Object.fromEntries(
     [...(result.verdicts ?? [])].map(([node, verdict]) => [node, verdict.layer]),
   );
-  process.stdout.write(`${JSON.stringify({ verdicts, alive: diagnosis.aliveFields() })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ verdicts, alive: { neighbour_verdicts: aliveVerdicts(result) } })}\n`,
+  );
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, 1000 - (Date.now() - started))));
 }
