@@ -89,7 +89,12 @@
 
   function showVerdict(td, cell) {
     const verdict = cell.verdict;
-    if (!verdict || !Object.hasOwn(LAYER_TEXT, verdict.layer)) return;
+    if (!verdict) return;
+    if (verdict.layer === 'none') {
+      td.dataset.layer = 'none';
+      return;
+    }
+    if (!Object.hasOwn(LAYER_TEXT, verdict.layer)) return;
     const [short, meaning] = LAYER_TEXT[verdict.layer];
     td.dataset.layer = verdict.layer;
     td.classList.add(`layer-${verdict.layer}`);
