@@ -150,6 +150,34 @@ describe('end-to-end on an emulated cluster network', { concurrent: false }, () 
           { node: a.name, type: 'me_service' },
           { node: b.name, type: 'me_service' },
         ],
+        // docs/layers.md: both sides blame node_network for the other, the other two checkers of
+        // each see it fine, so the real Prometheus holds KubenursePairBroken for exactly this pair.
+        during: async () => {
+          if (a.env.KUBENURSE_CHECK_NODE_PATHS !== 'true') return;
+          const want = [
+            `${a.name}>${b.name}:node_network`,
+            `${b.name}>${a.name}:node_network`,
+          ].sort();
+          await waitFor(
+            'KubenursePairBroken pending for the cut pair, and only it',
+            20_000,
+            async () => {
+              const { samples } = await cluster.prometheus.query(
+                'ALERTS{alertname="KubenursePairBroken"}',
+              );
+              const got = samples
+                .map((x) => `${x.metric.node}>${x.metric.neighbour}:${x.metric.layer}`)
+                .sort();
+              return JSON.stringify(got) === JSON.stringify(want)
+                ? true
+                : `ALERTS: [${got.join(', ')}]`;
+            },
+          );
+          const unreachable = await cluster.prometheus.query(
+            'ALERTS{alertname=~"KubenurseNode(Unreachable|PodNetworkBroken|IpFamilyBroken)"}',
+          );
+          expect(unreachable.samples, 'no node-wide layer alert for one pair').toEqual([]);
+        },
       });
     },
   );
