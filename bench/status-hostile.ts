@@ -86,8 +86,10 @@ try {
   await prober.waitUntilServing(30_000);
   // Wait until the first round has the neighbours (path_ checks in /alive).
   for (let i = 0; i < 100; i++) {
-    const alive = (await (await fetch(`${prober.baseUrl}/alive`)).json()) as {
-      last_check_result?: Record<string, string>;
+    // /alive answers 500 until the first round has finished.
+    const response = await fetch(`${prober.baseUrl}/alive`);
+    const alive = (response.status === 200 ? await response.json() : {}) as {
+      last_check_result?: Record<string, unknown>;
     };
     if (
       Object.keys(alive.last_check_result ?? {}).filter((t) => t.startsWith('path_')).length >= 50
