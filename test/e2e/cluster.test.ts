@@ -22,6 +22,7 @@ import { waitFor } from './testbed/wait.ts';
 import { run } from './testbed/shell.ts';
 import { PROBER_PORT } from './testbed/topology.ts';
 import { parseGoDuration } from '../../src/duration.ts';
+import { UPSTREAM_EXAMPLE_ENV, UPSTREAM_HELM_ENV } from '../conformance/upstream-env.ts';
 
 const NODE_COUNT = 4;
 const SCENARIO_TIMEOUT_MS = 90_000;
@@ -430,6 +431,52 @@ describe('end-to-end on an emulated cluster network', { concurrent: false }, () 
       // The pod is gone: the kubelet would restart it, here the suite does.
       cluster.restartProber(stopping);
       await waitHealthy(cluster, { timeoutMs: 30_000 });
+    },
+  );
+
+  // Upstream's manifests, item by item: a prober of ours started with exactly the container
+  // env of kubenurse 1.15.3's examples/daemonset.yaml, then of its Helm chart, takes part in
+  // the cluster as upstream's would (test/conformance/upstream-env.ts has both environments).
+  it.each([
+    ['examples/daemonset.yaml', UPSTREAM_EXAMPLE_ENV],
+    ['the Helm chart', UPSTREAM_HELM_ENV],
+  ])(
+    "a prober started with upstream's %s environment: every check ok, /alive and /metrics as upstream's",
+    { timeout: SCENARIO_TIMEOUT_MS },
+    async (_source, upstreamEnv) => {
+      const migrated = node(2);
+      const ownEnv = migrated.env;
+      await waitHealthy(cluster);
+      await migrated.prober.stop();
+      migrated.env = cluster.envWith(migrated, upstreamEnv);
+      try {
+        for (const { name, value } of upstreamEnv) expect(migrated.env[name], name).toBe(value);
+        cluster.restartProber(migrated);
+        await waitHealthy(cluster, { timeoutMs: 30_000 });
+        const alive = await cluster.alive(migrated);
+        expect(Object.keys(alive)).toEqual([
+          'hostname',
+          'headers',
+          'user_agent',
+          'request_uri',
+          'remote_addr',
+          'last_check_result',
+        ]);
+        expect(alive.hostname).toBe(migrated.podName);
+        expect(alive.last_check_result.neighbourhood_state).toBe('ok');
+        expect(
+          (alive.last_check_result.neighbourhood ?? []).map((entry) => entry.NodeName).sort(),
+        ).toEqual(cluster.nodes.filter((n) => n !== migrated).map((n) => n.name));
+        const types = (await cluster.metrics(migrated)).types();
+        for (const type of ['api_server_direct', 'api_server_dns', 'me_ingress', 'me_service'])
+          expect(types, type).toContain(type);
+        expect((await cluster.agent.get(cluster.proberUrl(migrated, '/'))).status).toBe(301);
+      } finally {
+        await migrated.prober.stop();
+        migrated.env = ownEnv;
+        cluster.restartProber(migrated);
+        await waitHealthy(cluster, { timeoutMs: 30_000 });
+      }
     },
   );
 });

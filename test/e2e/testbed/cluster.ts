@@ -70,7 +70,8 @@ function imageEnv(podName: string): Record<string, string> {
 
 interface ProberSpec extends NetworkNode {
   readonly podName: string;
-  readonly env: Record<string, string>;
+  /** Replaced when the suite restarts the prober with another container environment. */
+  env: Record<string, string>;
   readonly proberEntry: string;
   /** The node's fake kube-proxy (children/kube-proxy.ts): hangSync, sync. */
   readonly kubeProxy: RpcClient;
@@ -93,7 +94,10 @@ export interface AliveDocument {
 
 /** The check results of an /alive document, without kubenurse's two discovery keys. */
 export function checkResults(alive: AliveDocument): Record<string, string> {
-  const { neighbourhood_state: _state, neighbourhood: _list, ...checks } = alive.last_check_result;
+  const checks: Record<string, string> = {};
+  for (const [key, value] of Object.entries(alive.last_check_result))
+    if (key !== 'neighbourhood_state' && key !== 'neighbourhood' && typeof value === 'string')
+      checks[key] = value;
   return checks;
 }
 
@@ -103,6 +107,8 @@ export class Cluster {
   readonly nodes: ClusterNode[];
   readonly prometheus: PrometheusClient;
   readonly daemonSet: DaemonSetContainer;
+  /** The test overrides every prober gets on top of its container's env (testOverrides()). */
+  private readonly overrides: Record<string, string>;
 
   private constructor(
     network: Network,
@@ -110,12 +116,14 @@ export class Cluster {
     nodes: ClusterNode[],
     prometheus: PrometheusClient,
     daemonSet: DaemonSetContainer,
+    overrides: Record<string, string>,
   ) {
     this.network = network;
     this.apiserver = apiserver;
     this.nodes = nodes;
     this.prometheus = prometheus;
     this.daemonSet = daemonSet;
+    this.overrides = overrides;
   }
 
   get agent() {
@@ -283,7 +291,7 @@ export class Cluster {
         `http://${ADDRESSES.prometheus}:${PROMETHEUS_PORT}`,
       );
       network.onDestroy(removeCas);
-      const cluster = new Cluster(network, apiserver, nodes, prometheus, daemonSet);
+      const cluster = new Cluster(network, apiserver, nodes, prometheus, daemonSet, overrides);
       await cluster.waitUntilReady();
       return cluster;
     } catch (error) {
@@ -348,6 +356,33 @@ export class Cluster {
   restartProber(node: ClusterNode): ManagedProcess {
     node.prober = Cluster.spawnProber(this.network, node);
     return node.prober;
+  }
+
+  /**
+   * The environment the kubelet would give the node's prober if its container `env` were
+   * `containerEnvEntries` (another DaemonSet, e.g. upstream kubenurse's), plus the test overrides.
+   */
+  envWith(
+    node: ClusterNode,
+    containerEnvEntries: DaemonSetContainer['env'],
+  ): Record<string, string> {
+    return {
+      ...imageEnv(node.podName),
+      ...containerEnv(
+        { ...this.daemonSet, env: containerEnvEntries },
+        {
+          podName: node.podName,
+          namespace: PROBER_NAMESPACE,
+          nodeName: node.name,
+          hostIp: node.ip,
+          podIp: node.ip,
+          serviceAccountName: this.daemonSet.serviceAccountName,
+        },
+        KUBERNETES_SERVICE,
+        [KUBENURSE_SERVICE],
+      ),
+      ...this.overrides,
+    };
   }
 
   proberUrl(node: ClusterNode, path: string): string {

@@ -1,10 +1,11 @@
 // The cluster network: one bridge inside a namespace of its own (the "fabric"), and one veth
 // pair per attached namespace. The root namespace is never attached and gets no route, so
 // nothing sent to a test address can leave the machine.
+import { IPV4_PREFIX_LENGTH, IPV6_PREFIX_LENGTH, type HostAddresses } from './families.ts';
 import { createNamespace } from './netns.ts';
 import { run } from './shell.ts';
 
-export const NODE_PREFIX_LENGTH = 16; // 198.18.0.0/16
+export const NODE_PREFIX_LENGTH = IPV4_PREFIX_LENGTH;
 export const SERVICE_CIDR = '198.19.0.0/16';
 const BRIDGE = 'br0';
 
@@ -24,11 +25,18 @@ export class Fabric {
   }
 
   /**
-   * Plugs `ns` into the bridge as eth0 with `address`. `serviceRoute` adds the route a node
-   * needs for the Service range: without it connect() fails before any DNAT rule is seen.
-   * Returns the fabric-side interface name (where traffic towards `ns` can be shaped).
+   * Plugs `ns` into the bridge as eth0 with `address` (an IPv4 address, or the families of
+   * families.ts). `serviceRoute` adds the route a node needs for the (IPv4) Service range:
+   * without it connect() fails before any DNAT rule is seen. Returns the fabric-side
+   * interface name (where traffic towards `ns` can be shaped).
    */
-  async attach(ns: string, address: string, { serviceRoute = false } = {}): Promise<string> {
+  async attach(
+    ns: string,
+    address: string | HostAddresses,
+    { serviceRoute = false } = {},
+  ): Promise<string> {
+    const addresses: HostAddresses =
+      typeof address === 'string' ? { ipv4: address, primary: 'ipv4' } : address;
     const port = `p${++this.attached}`;
     await run('ip', [
       '-n',
@@ -45,9 +53,41 @@ export class Fabric {
       ns,
     ]);
     await run('ip', ['-n', this.ns, 'link', 'set', port, 'master', BRIDGE, 'up']);
-    await run('ip', ['-n', ns, 'addr', 'add', `${address}/${NODE_PREFIX_LENGTH}`, 'dev', 'eth0']);
+    if (addresses.ipv6Disabled) await disableIpv6(ns);
+    if (addresses.ipv4 !== undefined)
+      await run('ip', [
+        '-n',
+        ns,
+        'addr',
+        'add',
+        `${addresses.ipv4}/${NODE_PREFIX_LENGTH}`,
+        'dev',
+        'eth0',
+      ]);
+    if (addresses.ipv6 !== undefined)
+      // nodad: usable at once, without the second of duplicate address detection.
+      await run('ip', [
+        '-n',
+        ns,
+        '-6',
+        'addr',
+        'add',
+        `${addresses.ipv6}/${IPV6_PREFIX_LENGTH}`,
+        'dev',
+        'eth0',
+        'nodad',
+      ]);
     await run('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
-    if (serviceRoute) await run('ip', ['-n', ns, 'route', 'add', SERVICE_CIDR, 'dev', 'eth0']);
+    if (serviceRoute && addresses.ipv4 !== undefined)
+      await run('ip', ['-n', ns, 'route', 'add', SERVICE_CIDR, 'dev', 'eth0']);
     return port;
   }
+}
+
+/** IPv6 off for the whole namespace, as a node whose sysctl configuration disables it. */
+async function disableIpv6(ns: string): Promise<void> {
+  const keys = ['all', 'default', 'lo', 'eth0'].map(
+    (device) => `net.ipv6.conf.${device}.disable_ipv6=1`,
+  );
+  await run('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', ...keys]);
 }

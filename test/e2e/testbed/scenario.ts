@@ -36,13 +36,17 @@ export function checkTypes(
     .flatMap((other) =>
       nodePaths ? [`path_${other.name}`, `node_${other.name}`] : [`path_${other.name}`],
     );
+  // The kube-proxy checks need the node's IP (or explicit URLs); upstream's env has neither.
+  const kubeProxy =
+    node.env.KUBENURSE_CHECK_KUBE_PROXY !== 'false' &&
+    (node.env.KUBENURSE_HOST_IP !== undefined ||
+      node.env.KUBENURSE_KUBE_PROXY_METRICS_URL !== undefined);
   return [
     'api_server_direct',
     'api_server_dns',
     'me_ingress',
     'me_service',
-    'kube_proxy_metrics',
-    'kube_proxy_healthz',
+    ...(kubeProxy ? ['kube_proxy_metrics', 'kube_proxy_healthz'] : []),
     ...neighbours,
   ];
 }
