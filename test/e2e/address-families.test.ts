@@ -216,7 +216,7 @@ describe('prober on IPv6-only, dual-stack and IPv6-disabled nodes', { concurrent
     const v4 = node('node-v4');
     expect(
       (
-        await run('ip', ['netns', 'exec', v4.ns, 'sysctl', '-n', 'net.ipv6.conf.all.disable_ipv6'])
+        await run('ip', ['netns', 'exec', v4.ns, 'cat', '/proc/sys/net/ipv6/conf/all/disable_ipv6'])
       ).trim(),
     ).toBe('1');
     expect(await run('ip', ['-n', v4.ns, '-6', 'addr', 'show'])).toBe('');

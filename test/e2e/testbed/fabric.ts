@@ -84,10 +84,18 @@ export class Fabric {
   }
 }
 
-/** IPv6 off for the whole namespace, as a node whose sysctl configuration disables it. */
+/**
+ * IPv6 off for the whole namespace, as a node whose sysctl configuration disables it
+ * (net.ipv6.conf.*.disable_ipv6=1). Written to /proc/sys from inside the namespace, where
+ * net.* is the namespace's own, so no sysctl binary is needed.
+ */
 async function disableIpv6(ns: string): Promise<void> {
-  const keys = ['all', 'default', 'lo', 'eth0'].map(
-    (device) => `net.ipv6.conf.${device}.disable_ipv6=1`,
-  );
-  await run('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', ...keys]);
+  await run('ip', [
+    'netns',
+    'exec',
+    ns,
+    'sh',
+    '-c',
+    'for d in all default lo eth0; do echo 1 > /proc/sys/net/ipv6/conf/$d/disable_ipv6; done',
+  ]);
 }
