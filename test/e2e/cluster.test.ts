@@ -450,7 +450,9 @@ describe('end-to-end on an emulated cluster network', { concurrent: false }, () 
       await migrated.prober.stop();
       migrated.env = cluster.envWith(migrated, upstreamEnv);
       try {
-        for (const { name, value } of upstreamEnv) expect(migrated.env[name], name).toBe(value);
+        // Upstream's values, except where the suite's timing overrides apply (interval).
+        for (const { name, value } of upstreamEnv)
+          expect(migrated.env[name], name).toBe(cluster.overrides[name] ?? value);
         cluster.restartProber(migrated);
         await waitHealthy(cluster, { timeoutMs: 30_000 });
         const alive = await cluster.alive(migrated);

@@ -108,7 +108,7 @@ export class Cluster {
   readonly prometheus: PrometheusClient;
   readonly daemonSet: DaemonSetContainer;
   /** The test overrides every prober gets on top of its container's env (testOverrides()). */
-  private readonly overrides: Record<string, string>;
+  readonly overrides: Readonly<Record<string, string>>;
 
   private constructor(
     network: Network,
