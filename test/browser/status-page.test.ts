@@ -4,14 +4,14 @@
 // test-artifacts/. This file starts the demo, which owns 127.0.0.2–127.0.0.25: nothing else
 // may run a demo at the same time.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireCommand } from '../../scripts/preflight/components.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 const STATUS_PAGE = 'http://127.0.0.2:8080/';
 const CONTROL_API = 'http://127.0.0.13:8080/api/faults';
@@ -97,11 +97,7 @@ const allPairs = NODES.flatMap((from) =>
 );
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `${CHROMIUM} not found: the status page test needs Debian's chromium (apt-get install chromium; .ci/run installs it)`,
-    );
-  }
+  const chromiumPath = requireCommand('chromium');
   mkdirSync(ARTIFACTS, { recursive: true });
   const logDir = mkdtempSync(join(tmpdir(), 'kubenurse-demo-test-'));
   demo = spawn(process.execPath, [join(ROOT, 'dev', 'demo', 'main.ts'), '--dir', logDir], {
@@ -123,7 +119,7 @@ beforeAll(async () => {
 
   userDataDir = mkdtempSync(join(tmpdir(), 'kubenurse-chromium-'));
   context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
+    executablePath: chromiumPath,
     headless: true,
     args: CHROMIUM_ARGS,
     viewport: { width: 1280, height: 900 },

@@ -5,6 +5,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
+import { requireCommand } from '../../scripts/preflight/components.ts';
 import { ConfigMap, Namespace, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { DaemonSet } from 'kubernetes-models/apps/v1';
 import {
@@ -212,8 +213,6 @@ export function findObject(
 
 // ---- promtool ----
 
-export const PROMTOOL = '/usr/bin/promtool';
-
 export interface ToolResult {
   readonly status: number | null;
   readonly output: string;
@@ -221,16 +220,18 @@ export interface ToolResult {
 
 /** Runs promtool; a missing binary fails the test with what to install (never a skip). */
 export function promtool(args: readonly string[], cwd = ROOT): ToolResult {
-  if (!existsSync(PROMTOOL)) {
-    throw new Error(
-      `${PROMTOOL} not found: install the Debian prometheus package (apt-get install prometheus), which provides promtool`,
-    );
-  }
-  const result = spawnSync(PROMTOOL, args, { cwd, encoding: 'utf8', timeout: 60_000 });
+  const result = spawnSync(requireCommand('promtool'), args, {
+    cwd,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   if (result.error) throw result.error;
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
 export function promtoolVersion(): string {
-  return execFileSync(PROMTOOL, ['--version'], { encoding: 'utf8' }).split('\n')[0] ?? '';
+  return (
+    execFileSync(requireCommand('promtool'), ['--version'], { encoding: 'utf8' }).split('\n')[0] ??
+    ''
+  );
 }

@@ -175,7 +175,7 @@ describe('preflight', () => {
     expect(problems).toHaveLength(3);
     expect(problems[0]).toMatch(/root is required/);
     expect(problems[1]).toMatch(
-      /missing tools: ip, tc, iptables, .*dnsmasq.*nginx.*prometheus.* \(apt-get install iproute2 iptables dnsmasq-base nginx prometheus openssl util-linux hostname\)/,
+      /missing tools: openssl, prometheus, ip, iptables, .*dnsmasq, nginx, unshare, hostname \(apt-get install openssl prometheus iproute2 iptables dnsmasq-base nginx util-linux hostname;/,
     );
     expect(problems[2]).toMatch(/run npm ci/);
   });

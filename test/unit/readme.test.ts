@@ -19,4 +19,14 @@ describe('README', () => {
     expect(readme).toContain('npm test');
     expect(readFileSync(new URL('../../.ci/run', import.meta.url), 'utf8')).toMatch(/^npm test$/m);
   });
+
+  it('npm test starts with the preflight that installs the system packages', () => {
+    const pkg = JSON.parse(
+      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+    ) as {
+      scripts: Record<string, string>;
+    };
+    expect(pkg.scripts.test).toMatch(/^node scripts\/preflight\.ts && /);
+    expect(readme).toContain('scripts/preflight.ts');
+  });
 });

@@ -5,10 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { ManagedProcess, ProcessGroup } from './processes.ts';
 import { RpcClient } from './rpc.ts';
+import { SYSTEM_SEARCH_PATH } from '../../../scripts/preflight/components.ts';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const NODE_BINARY = join(PROJECT_ROOT, 'node_modules', '.bin', 'node');
-export const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** PATH of the testbed's processes: where the preflight looks for, and installs, the tools. */
+export const SYSTEM_PATH = SYSTEM_SEARCH_PATH;
 
 export function helperCommand(
   script: string,

@@ -1,33 +1,12 @@
 // Can this machine run the testbed? One message listing everything missing, so the suite
 // fails with a fix instead of a cryptic error half-way through (and never skips silently).
-import { accessSync, constants, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import {
+  componentsOf,
+  debianPackages,
+  missingComponents,
+} from '../../../scripts/preflight/components.ts';
 import { NODE_BINARY, SYSTEM_PATH } from './helpers.ts';
-
-const TOOLS: readonly { binary: string; debianPackage: string }[] = [
-  { binary: 'ip', debianPackage: 'iproute2' },
-  { binary: 'tc', debianPackage: 'iproute2' },
-  { binary: 'iptables', debianPackage: 'iptables' },
-  { binary: 'iptables-restore', debianPackage: 'iptables' },
-  { binary: 'iptables-save', debianPackage: 'iptables' },
-  { binary: 'dnsmasq', debianPackage: 'dnsmasq-base' },
-  { binary: 'nginx', debianPackage: 'nginx' },
-  { binary: 'prometheus', debianPackage: 'prometheus' },
-  { binary: 'openssl', debianPackage: 'openssl' },
-  { binary: 'unshare', debianPackage: 'util-linux' },
-  { binary: 'hostname', debianPackage: 'hostname' },
-];
-
-function onPath(binary: string, path: string): boolean {
-  return path.split(':').some((dir) => {
-    try {
-      accessSync(join(dir, binary), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
 
 export interface Machine {
   readonly platform: string;
@@ -52,11 +31,10 @@ export function preflightProblems(machine: Machine = THIS_MACHINE): string[] {
       `root is required (ip netns, iptables), running as uid ${machine.uid}: run with sudo or as root in CI`,
     );
   }
-  const missing = TOOLS.filter((tool) => !onPath(tool.binary, machine.path));
+  const missing = missingComponents(machine.path, componentsOf('e2e'));
   if (missing.length > 0) {
-    const packages = [...new Set(missing.map((tool) => tool.debianPackage))];
     problems.push(
-      `missing tools: ${missing.map((tool) => tool.binary).join(', ')} (apt-get install ${packages.join(' ')})`,
+      `missing tools: ${missing.map((tool) => tool.command).join(', ')} (apt-get install ${debianPackages(missing).join(' ')}; npm test installs them when run as root)`,
     );
   }
   if (!existsSync(machine.nodeBinary))
