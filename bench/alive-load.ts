@@ -40,7 +40,15 @@ export const aliveLoad: Benchmark = async ({ quick, log }) => {
       },
     });
     try {
-      await sleep(500);
+      // /alive answers 500 until the first round has finished (as kubenurse): start after it.
+      const until = Date.now() + 30_000;
+      for (;;) {
+        const answer = await fetch(`${prober.baseUrl}/alive`);
+        await answer.arrayBuffer();
+        if (answer.status === 200) break;
+        if (Date.now() > until) throw new Error('/alive did not answer 200 within 30 s');
+        await sleep(100);
+      }
       log(
         `alive-load: ${CONNECTIONS} connections for ${durationSeconds} s against ${prober.baseUrl}/alive`,
       );
