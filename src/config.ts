@@ -69,6 +69,8 @@ export interface Config {
   readonly nodePathPath: string;
   /** Probe every address family of a dual-stack neighbour, not only its primary one. */
   readonly checkAllIpFamilies: boolean;
+  /** KUBENURSE_NEIGHBOUR_NODE_WATCH: which nodes discovery watches (docs/neighbours.md). */
+  readonly neighbourNodeWatch: 'auto' | 'cluster';
 
   readonly histogramBuckets: readonly number[];
   readonly legacyMetrics: boolean;
@@ -191,6 +193,10 @@ export const ENV_VARS = {
     'false',
     '`true` probes every address family of dual-stack neighbours (`path_<node>_ipv6`, `node_<node>_ipv6`, ...); the primary family keeps the plain type.',
   ],
+  KUBENURSE_NEIGHBOUR_NODE_WATCH: [
+    'auto',
+    '`auto` watches only the nodes the neighbour selection depends on (one cluster-wide node watch in small clusters); `cluster` always watches every node.',
+  ],
   KUBENURSE_HISTOGRAM_BUCKETS: [
     '.005,.01,.025,.05,.1,.25,.5,1,2.5,5,10',
     'Histogram buckets in seconds, ascending.',
@@ -294,6 +300,14 @@ class EnvReader {
     if (ms < 0 || (!allowZero && ms === 0))
       throw new ConfigError(name, text, 'expected a positive duration');
     return ms;
+  }
+
+  oneOf<T extends string>(name: EnvVar, fallback: T, choices: readonly T[]): T {
+    const text = this.raw(name);
+    if (text === undefined) return fallback;
+    if (!(choices as readonly string[]).includes(text))
+      throw new ConfigError(name, text, `expected one of ${choices.join(', ')}`);
+    return text as T;
   }
 
   integer(name: EnvVar, fallback: number, min: number, max: number): number {
@@ -587,6 +601,7 @@ export function parseConfig(env: Env): Config {
     nodePathPort: reader.integer('KUBENURSE_NODE_PATH_PORT', 10256, 1, 65535),
     nodePathPath: parseNodePathPath(reader),
     checkAllIpFamilies: reader.strictToggle('KUBENURSE_CHECK_ALL_IP_FAMILIES'),
+    neighbourNodeWatch: reader.oneOf('KUBENURSE_NEIGHBOUR_NODE_WATCH', 'auto', ['auto', 'cluster']),
 
     histogramBuckets: parseBuckets(reader),
     legacyMetrics: reader.enabledOnlyIfTrue('KUBENURSE_LEGACY_METRICS'),

@@ -228,7 +228,20 @@ export interface DiscoveryMetrics {
 export function registerDiscoveryMetrics(
   registry: Registry,
   isStale: () => boolean,
+  nodeWatches?: () => { readonly node: number; readonly cluster: number },
 ): DiscoveryMetrics {
+  if (nodeWatches)
+    new Gauge({
+      name: `${METRIC_PREFIX}neighbourhood_discovery_node_watches`,
+      help: 'Node watches open: scope="node" one node each (the nodes the selection depends on), scope="cluster" every node.',
+      labelNames: ['scope'],
+      registers: [registry],
+      collect() {
+        const { node, cluster } = nodeWatches();
+        this.set({ scope: 'node' }, node);
+        this.set({ scope: 'cluster' }, cluster);
+      },
+    });
   new Gauge({
     name: `${METRIC_PREFIX}neighbourhood_discovery_stale`,
     help: '1 while neighbour discovery cannot reach the apiserver (or has not listed yet after a failure): checks use the last known neighbours.',

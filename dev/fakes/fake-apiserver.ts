@@ -6,7 +6,9 @@
 //   GET /api/v1/nodes            /api/v1/nodes/{name}
 //   GET /api/v1/pods             /api/v1/namespaces/{ns}/pods     /api/v1/namespaces/{ns}/pods/{name}
 //   list query: labelSelector (=, ==, !=, in, notin, exists, !key), fieldSelector (metadata.name,
-//   metadata.namespace, spec.nodeName, status.phase with =, ==, !=), resourceVersion
+//   metadata.namespace, spec.nodeName, status.phase, and for nodes spec.unschedulable, with
+//   =, ==, !=), resourceVersion, limit/continue pagination (continue tokens carry the list's
+//   resourceVersion and the last key; a token older than the history answers 410 Expired)
 //   ?watch=true: newline-delimited {"type":"ADDED"|"MODIFIED"|"DELETED"|"BOOKMARK"|"ERROR","object":…}
 //   from resourceVersion (replayed from a bounded history; older → ERROR 410 Expired, as a
 //   real apiserver), or from "now" with synthetic ADDED events when none is given;
@@ -24,7 +26,11 @@
 //   api.cordon('worker-1'); api.taint('worker-1', 'ToBeDeletedByClusterAutoscaler');
 //   Faults: api.dropWatches(), api.expireNextWatch(), api.compact(), api.fail(500),
 //   api.fail(500, 'version'), api.hang(), api.heal(), api.close() / api.listen() (down / up
-//   again on the same port), api.setToken(t) (rotation: rewrites every service-account dir).
+//   again on the same port), api.setToken(t) (rotation: rewrites every service-account dir),
+//   api.deny('nodes') (403 Forbidden, as RBAC without the ClusterRole), api.overrideNext('watch',
+//   'nodes', handler) (a hostile answer written by the test).
+// Traffic: api.traffic(token) counts what was sent to one client (lists, pages, watch events
+// and bytes), api.addToken()/writeServiceAccountDir(ns, dir, token) give each prober its own.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
@@ -89,8 +95,21 @@ export interface RequestRecord {
 
 export type FaultScope = 'all' | 'version';
 
+/** What the server sent to one client (by bearer token). */
+export interface Traffic {
+  listRequests: number;
+  listBytes: number;
+  watchRequests: number;
+  watchEvents: number;
+  watchBytes: number;
+}
+
+export type OverrideHandler = (response: ServerResponse, request: IncomingMessage) => void;
+
 interface Watcher {
   readonly kind: Kind;
+  readonly query: Readonly<Record<string, string>>;
+  readonly traffic: Traffic | undefined;
   readonly namespace: string | undefined;
   readonly matches: (object: Json) => boolean;
   readonly bookmarks: boolean;
@@ -158,6 +177,10 @@ export function makeNode(init: NodeInit): Json {
       images: [{ names: ['registry.example/kubenurse-ts:latest'], sizeBytes: 40_000_000 }],
     },
   };
+}
+
+function emptyTraffic(): Traffic {
+  return { listRequests: 0, listBytes: 0, watchRequests: 0, watchEvents: 0, watchBytes: 0 };
 }
 
 function randomUid(): string {
@@ -266,6 +289,9 @@ const FIELD_PATHS: Record<string, (object: Json) => string> = {
   'metadata.namespace': (object) => String(meta(object).namespace ?? ''),
   'spec.nodeName': (object) => String((object.spec as Json | undefined)?.nodeName ?? ''),
   'status.phase': (object) => String((object.status as Json | undefined)?.phase ?? ''),
+  // Nodes only on a real apiserver; an unset field reads as "false", as there.
+  'spec.unschedulable': (object) =>
+    String((object.spec as Json | undefined)?.unschedulable === true),
 };
 
 export function parseFieldSelector(selector: string): (object: Json) => boolean {
@@ -297,6 +323,9 @@ export class FakeApiServer {
   private readonly allowAnonymousVersion: boolean;
   private boundPort: number;
   private tokens: Set<string>;
+  private currentToken: string;
+  /** Tokens of addToken(): accepted whatever setToken() does. */
+  private readonly extraTokens = new Set<string>();
   private readonly serviceAccountDirs = new Set<string>();
   private readonly objects: Record<Kind, Map<string, Json>> = { pods: new Map(), nodes: new Map() };
   private readonly watchers = new Set<Watcher>();
@@ -309,6 +338,9 @@ export class FakeApiServer {
   private hangScope: FaultScope | undefined;
   private nextWatchExpiry: 'event' | 'status' | undefined;
   private listening = false;
+  private readonly denied = new Set<Kind>();
+  private readonly overrides = new Map<string, OverrideHandler>();
+  private readonly trafficByToken = new Map<string, Traffic>();
 
   private constructor(
     options: FakeApiServerOptions,
@@ -316,7 +348,8 @@ export class FakeApiServer {
   ) {
     this.host = options.host ?? '127.0.0.1';
     this.boundPort = options.port ?? 0;
-    this.tokens = new Set([options.token ?? randomBytes(24).toString('base64url')]);
+    this.currentToken = options.token ?? randomBytes(24).toString('base64url');
+    this.tokens = new Set([this.currentToken]);
     this.historyLimit = options.historyLimit ?? 1000;
     this.allowAnonymousVersion = options.allowAnonymousVersion ?? false;
     this.caCert = tls.caCert;
@@ -365,7 +398,7 @@ export class FakeApiServer {
 
   /** The token currently written to service-account dirs and kubeconfigs. */
   get token(): string {
-    return [...this.tokens].at(-1) as string;
+    return this.currentToken;
   }
 
   // --- lifecycle ---------------------------------------------------------------------------
@@ -407,20 +440,26 @@ export class FakeApiServer {
    */
   setToken(token: string, { keepPrevious = false }: { keepPrevious?: boolean } = {}): void {
     if (!keepPrevious) this.tokens = new Set();
-    this.tokens.delete(token);
     this.tokens.add(token);
+    this.currentToken = token;
     for (const dir of this.serviceAccountDirs) writeFileSync(join(dir, 'token'), token);
   }
 
-  /** A directory like /var/run/secrets/kubernetes.io/serviceaccount: token, ca.crt, namespace. */
-  writeServiceAccountDir(namespace = 'kube-system', dir?: string): string {
+  /**
+   * A directory like /var/run/secrets/kubernetes.io/serviceaccount: token, ca.crt, namespace.
+   * With `ownToken`, that token is accepted too and written there (traffic(ownToken) then
+   * counts that client alone).
+   */
+  writeServiceAccountDir(namespace = 'kube-system', dir?: string, ownToken?: string): string {
     const target = dir ?? mkdtempSync(join(tmpdir(), 'fake-serviceaccount-'));
     mkdirSync(target, { recursive: true });
     // Real token files have no trailing newline; client-node sends the file content as is.
-    writeFileSync(join(target, 'token'), this.token);
+    if (ownToken !== undefined) this.addToken(ownToken);
+    writeFileSync(join(target, 'token'), ownToken ?? this.token);
     writeFileSync(join(target, 'ca.crt'), this.caCert);
     writeFileSync(join(target, 'namespace'), namespace);
-    this.serviceAccountDirs.add(target);
+    // A dir with its own token keeps it across setToken() (its traffic stays attributable).
+    if (ownToken === undefined) this.serviceAccountDirs.add(target);
     return target;
   }
 
@@ -621,7 +660,57 @@ export class FakeApiServer {
       .length;
   }
 
+  /** Open watches with their query (fieldSelector, labelSelector, ...), optionally of one kind. */
+  watchQueries(kind?: Kind): Readonly<Record<string, string>>[] {
+    return [...this.watchers]
+      .filter((watcher) => kind === undefined || watcher.kind === kind)
+      .map((watcher) => watcher.query);
+  }
+
+  /** Answers 403 Forbidden to every request for `kind` (RBAC without the grant) until allow(). */
+  deny(kind: Kind): void {
+    this.denied.add(kind);
+    for (const watcher of this.watchers) if (watcher.kind === kind) watcher.response.end();
+  }
+
+  allow(kind: Kind): void {
+    this.denied.delete(kind);
+  }
+
+  /**
+   * The next list or watch request for `kind` is answered by `handler` (status, headers and
+   * body are the handler's): hostile or broken apiservers, and proxies in between.
+   */
+  overrideNext(request: 'list' | 'watch', kind: Kind, handler: OverrideHandler): void {
+    this.overrides.set(`${request} ${kind}`, handler);
+  }
+
+  /** What was sent to the client presenting `token` (zeros if it never came). */
+  traffic(token: string): Traffic {
+    return { ...(this.trafficByToken.get(token) ?? emptyTraffic()) };
+  }
+
+  /** Zeroes every counter (open watches keep counting into them). */
+  resetTraffic(): void {
+    for (const traffic of this.trafficByToken.values()) Object.assign(traffic, emptyTraffic());
+  }
+
+  /** One more accepted token (e.g. one per simulated prober), without rewriting any file. */
+  addToken(token: string): void {
+    this.extraTokens.add(token);
+  }
+
   // --- internals ---------------------------------------------------------------------------
+
+  private trafficOf(token: string | undefined): Traffic | undefined {
+    if (token === undefined) return undefined;
+    let traffic = this.trafficByToken.get(token);
+    if (!traffic) {
+      traffic = emptyTraffic();
+      this.trafficByToken.set(token, traffic);
+    }
+    return traffic;
+  }
 
   private key(kind: Kind, object: Json): string {
     return kind === 'pods'
@@ -693,7 +782,12 @@ export class FakeApiServer {
 
   private writeEvent(watcher: Watcher, type: string, object: Json): void {
     if (watcher.response.writableEnded || watcher.response.destroyed) return;
-    watcher.response.write(`${JSON.stringify({ type, object })}\n`);
+    const line = `${JSON.stringify({ type, object })}\n`;
+    if (watcher.traffic) {
+      watcher.traffic.watchEvents++;
+      watcher.traffic.watchBytes += Buffer.byteLength(line);
+    }
+    watcher.response.write(line);
   }
 
   private authorised(
@@ -702,7 +796,8 @@ export class FakeApiServer {
   ): { ok: boolean; token: string | undefined } {
     const header = request.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice('Bearer '.length) : undefined;
-    if (token !== undefined) return { ok: this.tokens.has(token), token };
+    if (token !== undefined)
+      return { ok: this.tokens.has(token) || this.extraTokens.has(token), token };
     return { ok: this.allowAnonymousVersion && path === '/version', token };
   }
 
@@ -720,8 +815,14 @@ export class FakeApiServer {
     const { ok, token } = this.authorised(request, path);
     const send = (code: number, body: Json) => {
       this.log({ method: request.method ?? 'GET', path, query, watch, token, status: code });
+      const text = JSON.stringify(body);
+      const traffic = ok ? this.trafficOf(token) : undefined;
+      if (traffic && !watch && path !== '/version') {
+        traffic.listRequests++;
+        traffic.listBytes += Buffer.byteLength(text);
+      }
       response.writeHead(code, { 'content-type': 'application/json' });
-      response.end(JSON.stringify(body));
+      response.end(text);
     };
 
     const inScope = (scope: FaultScope) => scope === 'all' || path === '/version';
@@ -759,6 +860,22 @@ export class FakeApiServer {
         404,
         status(404, 'NotFound', `the server could not find the requested resource (${path})`),
       );
+    if (this.denied.has(route.kind))
+      return send(
+        403,
+        status(
+          403,
+          'Forbidden',
+          `${route.kind} is forbidden: User "system:serviceaccount:fake" cannot ${watch ? 'watch' : 'list'} resource "${route.kind}" in API group "" at the cluster scope`,
+        ),
+      );
+    const override = this.overrides.get(`${watch ? 'watch' : 'list'} ${route.kind}`);
+    if (override && route.name === undefined) {
+      this.overrides.delete(`${watch ? 'watch' : 'list'} ${route.kind}`);
+      this.log({ method: 'GET', path, query, watch, token, status: 0 });
+      override(response, request);
+      return;
+    }
     if (route.name !== undefined) {
       const object = this.objects[route.kind].get(
         route.kind === 'pods' ? `${route.namespace}/${route.name}` : route.name,
@@ -797,16 +914,58 @@ export class FakeApiServer {
             `Too large resource version: ${query.resourceVersion}, current: ${this.rv}`,
           ),
         );
-      const items = [...this.objects[route.kind].values()].filter(
-        (object) =>
-          (route.namespace === undefined || meta(object).namespace === route.namespace) &&
-          matches(object),
-      );
+      const all = [...this.objects[route.kind].entries()]
+        .filter(
+          ([, object]) =>
+            (route.namespace === undefined || meta(object).namespace === route.namespace) &&
+            matches(object),
+        )
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      // Pagination as the apiserver does it: the continue token names the list's
+      // resourceVersion and the last key sent; one older than the history is 410 Expired.
+      let listRv = this.rv;
+      let after: string | undefined;
+      if (query.continue) {
+        let token: { rv?: unknown; after?: unknown };
+        try {
+          token = JSON.parse(Buffer.from(query.continue, 'base64url').toString('utf8')) as {
+            rv?: unknown;
+            after?: unknown;
+          };
+        } catch {
+          token = {};
+        }
+        if (typeof token.rv !== 'number' || typeof token.after !== 'string')
+          return send(400, status(400, 'BadRequest', 'invalid continue token'));
+        if (token.rv < this.compactedRv)
+          return send(
+            410,
+            status(
+              410,
+              'Expired',
+              'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
+            ),
+          );
+        listRv = token.rv;
+        after = token.after;
+      }
+      const remaining = after === undefined ? all : all.filter(([key]) => key > after);
+      const limit = Number(query.limit);
+      const page = Number.isInteger(limit) && limit > 0 ? remaining.slice(0, limit) : remaining;
+      const more = page.length < remaining.length;
+      const listMeta: Json = { resourceVersion: String(listRv) };
+      if (more) {
+        const last = page[page.length - 1] as [string, Json];
+        listMeta.continue = Buffer.from(JSON.stringify({ rv: listRv, after: last[0] })).toString(
+          'base64url',
+        );
+        listMeta.remainingItemCount = remaining.length - page.length;
+      }
       return send(200, {
         kind: route.kind === 'pods' ? 'PodList' : 'NodeList',
         apiVersion: 'v1',
-        metadata: { resourceVersion: String(this.rv) },
-        items,
+        metadata: listMeta,
+        items: page.map(([, object]) => object),
       });
     }
 
@@ -817,8 +976,12 @@ export class FakeApiServer {
     this.log({ method: 'GET', path, query, watch, token, status: 200 });
     response.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     response.flushHeaders();
+    const traffic = this.trafficOf(token);
+    if (traffic) traffic.watchRequests++;
     const watcher: Watcher = {
       kind: route.kind,
+      query,
+      traffic,
       namespace: route.namespace,
       matches,
       bookmarks: query.allowWatchBookmarks === 'true',

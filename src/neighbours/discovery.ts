@@ -1,8 +1,17 @@
 // Neighbour discovery: a pod informer (the prober pods, by label selector, in our namespace)
-// and a node informer (schedulability, autoscaler removal, deletion). Check rounds read the
-// caches; no API request per round. The list/watch loop, its restarts and the caches are in
-// informer.ts; how the apiserver is reached (service account, or a kubeconfig) in connection.ts.
-// Objects are reduced to small summaries before they enter the caches (see objects.ts).
+// and node watches for the filters (schedulability, autoscaler removal, deletion). Check
+// rounds read the caches; no API request per round. The list/watch loop, its restarts and
+// the caches are in informer.ts; how the apiserver is reached (service account, or a
+// kubeconfig) in connection.ts. Objects are reduced to small summaries (see objects.ts).
+//
+// Which nodes are watched (docs/neighbours.md, "Which nodes a prober watches"): the
+// selection says which nodes it depends on — our own and the ring from us up to the last
+// chosen neighbour, skipped ones included (its "window", limit.ts). Each of those is
+// watched alone (fieldSelector metadata.name=<node>, which the apiserver's watch cache
+// serves from an index by name), so a node update elsewhere in the cluster reaches no prober
+// that does not need it. When the window is a large part of the cluster (a small cluster,
+// KUBENURSE_NEIGHBOUR_LIMIT=0, many cordoned nodes at once) one cluster-wide node watch is
+// cheaper, and is used instead; KUBENURSE_NEIGHBOUR_NODE_WATCH=cluster always uses it.
 import type { Registry } from 'prom-client';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
@@ -12,6 +21,7 @@ import type { NodeLookup } from './filter.ts';
 import {
   describeError,
   ResourceInformer,
+  type CachedObject,
   type InformerHooks,
   type InformerTuning,
 } from './informer.ts';
@@ -19,18 +29,34 @@ import { summariseNode, summarisePod, type NodeSummary, type PodSummary } from '
 
 export { describeError };
 
-/** How discovery lists, watches and backs off: the informer's knobs (see InformerTuning). */
-export type DiscoveryTuning = InformerTuning;
+/** How discovery lists, watches and backs off, and when it watches nodes one by one. */
+export interface DiscoveryTuning extends InformerTuning {
+  /** Most single-node watches; a larger window uses one cluster-wide node watch. */
+  readonly maxNodeWatches: number;
+  /** After 403 Forbidden on nodes, try again this much later (RBAC may have been fixed). */
+  readonly forbiddenRetryMs: number;
+}
 
 export const DEFAULT_TUNING: DiscoveryTuning = {
   listTimeoutMs: 30_000,
   watchTimeoutMs: 120_000,
   watchDurationSeconds: [300, 600],
-  maxListBytes: 64 * 1024 * 1024,
+  pageSize: 500,
+  maxObjectBytes: 4 * 1024 * 1024,
+  maxObjects: 100_000,
   backoffInitialMs: 1000,
   backoffMaxMs: 30_000,
   reconnectJitterMs: 1000,
+  relistSpreadMs: 10_000,
+  maxNodeWatches: 64,
+  forbiddenRetryMs: 10 * 60_000,
 };
+
+/** The nodes a selection depends on, and how many candidate nodes there are in all. */
+export interface NodeWindow {
+  readonly nodes: ReadonlySet<string>;
+  readonly candidates: number;
+}
 
 export interface DiscoveryOptions {
   readonly config: Config;
@@ -53,8 +79,10 @@ export function isStale(
   return status.kind === 'failed' || status.kind === 'stale';
 }
 
+type NodeInformer = ResourceInformer<NodeSummary>;
+
 /**
- * The two informers and what the rest of the prober asks of them: the prober pods, a node
+ * The informers and what the rest of the prober asks of them: the prober pods, a node
  * lookup, our own node's name, and whether any of it can be trusted right now.
  */
 export class Discovery {
@@ -64,8 +92,19 @@ export class Discovery {
   private readonly config: Config;
   private readonly logger: Logger;
   private readonly tuning: DiscoveryTuning;
+  private connection: ApiConnection | undefined;
   private pods: ResourceInformer<PodSummary> | undefined;
-  private nodes: ResourceInformer<NodeSummary> | undefined;
+  /** The cluster-wide node watch, when that mode is in use (or being switched from/to). */
+  private clusterNodes: NodeInformer | undefined;
+  /** Single-node watches by node name. */
+  private readonly namedNodes = new Map<string, NodeInformer>();
+  private windowSource: (() => NodeWindow | undefined) | undefined;
+  /** Nodes answered 403 Forbidden (until a node watch lists again). */
+  private nodesDenied = false;
+  /** After a 403: no node watch until the retry timer fires. */
+  private nodesPaused = false;
+  private forbiddenTimer: NodeJS.Timeout | undefined;
+  private reconcileQueued = false;
   private setupError: string | undefined;
   /** Set by start(): the connection, or undefined when it could not be made. */
   private connecting: Promise<ApiConnection | undefined> | undefined;
@@ -77,7 +116,19 @@ export class Discovery {
     this.config = options.config;
     this.logger = options.logger.child({ component: 'neighbour-discovery' });
     this.tuning = { ...DEFAULT_TUNING, ...options.tuning };
-    this.metrics = registerDiscoveryMetrics(options.registry, () => isStale(this.status()));
+    this.metrics = registerDiscoveryMetrics(
+      options.registry,
+      () => isStale(this.status()),
+      () => ({ node: this.namedNodes.size, cluster: this.clusterNodes ? 1 : 0 }),
+    );
+  }
+
+  /**
+   * Who tells discovery which nodes the selection depends on (the neighbour mesh). Without
+   * one, every node is watched.
+   */
+  setWindowSource(source: () => NodeWindow | undefined): void {
+    this.windowSource = source;
   }
 
   start(): void {
@@ -109,8 +160,9 @@ export class Discovery {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.forbiddenTimer);
     this.pods?.stop();
-    this.nodes?.stop();
+    for (const informer of this.nodeInformers()) informer.stop();
     await (await this.connecting)?.close();
   }
 
@@ -118,9 +170,19 @@ export class Discovery {
     return this.pods?.list() ?? [];
   }
 
+  /** What the node watches know; the cluster-wide one, once listed, knows every node. */
   nodeLookup(): NodeLookup {
-    const nodes = this.nodes;
-    return { synced: nodes?.synced ?? false, get: (name) => nodes?.get(name) };
+    const cluster = this.clusterNodes?.synced ? this.clusterNodes : undefined;
+    const named = this.namedNodes;
+    return {
+      knows: (name) => cluster !== undefined || named.get(name)?.synced === true,
+      get: (name) => (cluster ?? named.get(name))?.get(name),
+    };
+  }
+
+  /** Names of the nodes watched one by one (for tests and the status). */
+  watchedNodes(): string[] {
+    return [...this.namedNodes.keys()].sort();
   }
 
   /** KUBENURSE_NODE_NAME, else our own pod's spec.nodeName once the pod cache shows it. */
@@ -138,22 +200,23 @@ export class Discovery {
   status(): DiscoveryStatus {
     if (this.setupError !== undefined)
       return { kind: 'failed', reason: `neighbour discovery not running: ${this.setupError}` };
-    const informers = [this.pods, this.nodes].filter((informer) => informer !== undefined);
-    if (informers.length === 0)
+    if (!this.pods)
       return {
         kind: 'starting',
         reason: this.connecting
           ? 'neighbour discovery starting: loading the kubeconfig'
           : 'neighbour discovery not started',
       };
+    const informers: ResourceInformer<CachedObject>[] = [this.pods, ...this.nodeInformers()];
     const failing = informers.filter((informer) => informer.lastError !== undefined);
     if (failing.length > 0) {
       const since = failing
         .map((informer) => informer.staleSince?.getTime() ?? Date.now())
         .reduce((a, b) => Math.min(a, b));
-      const errors = failing
-        .map((informer) => `${informer.resource}: ${informer.lastError}`)
-        .join('; ');
+      // Many single-node watches failing at once say the same thing: once.
+      const errors = [
+        ...new Set(failing.map((informer) => `${informer.resource}: ${informer.lastError}`)),
+      ].join('; ');
       return informers.every((informer) => informer.synced)
         ? {
             kind: 'stale',
@@ -161,15 +224,31 @@ export class Discovery {
           }
         : { kind: 'failed', reason: `neighbour discovery failed: ${errors}` };
     }
-    const waiting = informers
-      .filter((informer) => !informer.synced)
-      .map((informer) => informer.resource);
+    const waiting = [
+      ...new Set(
+        informers.filter((informer) => !informer.synced).map((informer) => informer.resource),
+      ),
+    ];
     if (waiting.length > 0)
       return {
         kind: 'starting',
         reason: `neighbour discovery starting: waiting for the first list of ${waiting.join(' and ')}`,
       };
+    // Without KUBENURSE_ALLOW_UNSCHEDULABLE the filters need nodes: say so where alerts look.
+    if (this.nodesDenied && !this.config.allowUnschedulable)
+      return { kind: 'stale', reason: `neighbour discovery degraded: ${this.forbiddenText()}` };
     return { kind: 'ok' };
+  }
+
+  private forbiddenText(): string {
+    const skipped = this.config.allowUnschedulable
+      ? 'nodes being removed by the cluster autoscaler or being deleted'
+      : 'cordoned nodes, nodes being removed by the cluster autoscaler or being deleted';
+    return `nodes are not readable (403 Forbidden): neighbours on ${skipped} cannot be skipped; grant list and watch on nodes (examples/rbac.yaml) to filter them`;
+  }
+
+  private nodeInformers(): NodeInformer[] {
+    return [...(this.clusterNodes ? [this.clusterNodes] : []), ...this.namedNodes.values()];
   }
 
   private cannotStart(error: unknown): void {
@@ -181,39 +260,47 @@ export class Discovery {
     this.generation++;
   }
 
-  private startInformers(connection: ApiConnection): void {
-    const hooks: InformerHooks = {
-      onChange: () => this.generation++,
+  private hooks(): InformerHooks {
+    return {
+      onChange: () => this.changed(),
       onStatusChange: () => this.statusChanged(),
-      onError: (resource, message, retryInMs) => {
-        this.metrics.errorsTotal.inc({ resource });
+      onError: (informer, message, retryInMs) => {
+        this.metrics.errorsTotal.inc({ resource: informer.resource });
+        if (informer.forbidden && informer.resource === 'nodes') {
+          this.nodesForbidden(message);
+          return;
+        }
         this.logger.warn(
-          { resource, err: message, retryInMs },
+          {
+            resource: informer.resource,
+            ...(informer.fieldSelector ? { fieldSelector: informer.fieldSelector } : {}),
+            err: message,
+            retryInMs,
+          },
           'neighbour discovery failed; path_ checks keep the last known neighbours',
         );
       },
-      onRecovered: (resource) => this.logger.info({ resource }, 'neighbour discovery recovered'),
+      onRecovered: (informer) =>
+        this.logger.info({ resource: informer.resource }, 'neighbour discovery recovered'),
     };
+  }
+
+  private startInformers(connection: ApiConnection): void {
     const namespace = this.config.namespace;
     const podPath =
       namespace === undefined
         ? '/api/v1/pods'
         : `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`;
     const selector = this.config.neighbourFilter === '' ? undefined : this.config.neighbourFilter;
-    const common = { connection, tuning: this.tuning, hooks };
-    const pods = new ResourceInformer<PodSummary>({
+    this.connection = connection;
+    this.pods = new ResourceInformer<PodSummary>({
       resource: 'pods',
       path: podPath,
       labelSelector: selector,
       summarise: summarisePod,
-      ...common,
-    });
-    const nodes = new ResourceInformer<NodeSummary>({
-      resource: 'nodes',
-      path: '/api/v1/nodes',
-      labelSelector: undefined,
-      summarise: summariseNode,
-      ...common,
+      connection,
+      tuning: this.tuning,
+      hooks: this.hooks(),
     });
     this.logger.info(
       {
@@ -223,20 +310,133 @@ export class Discovery {
       },
       'starting neighbour discovery',
     );
-    this.pods = pods;
-    this.nodes = nodes;
     this.generation++;
-    pods.start();
-    nodes.start();
+    this.pods.start();
+  }
+
+  private nodeInformer(name: string | undefined): NodeInformer {
+    return new ResourceInformer<NodeSummary>({
+      resource: 'nodes',
+      path: '/api/v1/nodes',
+      fieldSelector: name === undefined ? undefined : `metadata.name=${name}`,
+      summarise: summariseNode,
+      connection: this.connection as ApiConnection,
+      tuning: this.tuning,
+      hooks: this.hooks(),
+    });
+  }
+
+  private changed(): void {
+    this.generation++;
+    this.queueReconcile();
   }
 
   private statusChanged(): void {
     this.generation++;
+    if (this.nodesDenied && this.nodeInformers().some((informer) => informer.synced)) {
+      this.nodesDenied = false;
+      this.logger.info('nodes are readable again: node filters apply');
+    }
     const status = this.status();
     const stale = isStale(status);
     if (isStale(status) && !this.loggedStale)
       this.logger.warn({ state: status.reason }, 'neighbour discovery is stale');
     if (!stale && this.loggedStale) this.logger.info('neighbour discovery is up to date again');
     this.loggedStale = stale;
+    this.queueReconcile();
+  }
+
+  /** Coalesces the changes of one burst of events into one look at the node watches. */
+  private queueReconcile(): void {
+    if (this.reconcileQueued || this.stopped) return;
+    this.reconcileQueued = true;
+    setImmediate(() => {
+      this.reconcileQueued = false;
+      if (!this.stopped) this.reconcileNodeWatches();
+    });
+  }
+
+  /** Opens and closes node watches so that they cover what the selection depends on. */
+  private reconcileNodeWatches(): void {
+    if (!this.pods?.synced || this.connection === undefined) return;
+    if (this.nodesPaused) return;
+    const window = this.windowSource?.();
+    const clusterWide =
+      this.windowSource === undefined ||
+      this.config.neighbourNodeWatch === 'cluster' ||
+      (window !== undefined && this.wantsClusterWide(window));
+    let changed = false;
+    if (clusterWide) {
+      if (!this.clusterNodes) {
+        this.clusterNodes = this.nodeInformer(undefined);
+        this.clusterNodes.start();
+        changed = true;
+      }
+      // The single-node watches stay until the cluster-wide one has listed: no gap.
+      if (this.clusterNodes.synced && this.namedNodes.size > 0) {
+        for (const informer of this.namedNodes.values()) informer.stop();
+        this.namedNodes.clear();
+        changed = true;
+      }
+    } else if (window !== undefined) {
+      for (const name of window.nodes) {
+        if (this.namedNodes.has(name)) continue;
+        const informer = this.nodeInformer(name);
+        this.namedNodes.set(name, informer);
+        informer.start();
+        changed = true;
+      }
+      for (const [name, informer] of this.namedNodes) {
+        if (window.nodes.has(name)) continue;
+        informer.stop();
+        this.namedNodes.delete(name);
+        changed = true;
+      }
+      const allListed = [...this.namedNodes.values()].every((informer) => informer.synced);
+      if (this.clusterNodes && allListed) {
+        this.clusterNodes.stop();
+        this.clusterNodes = undefined;
+        changed = true;
+      }
+    }
+    if (changed) {
+      this.generation++;
+      this.logger.debug(
+        { nodeWatches: this.namedNodes.size, clusterWide: this.clusterNodes !== undefined },
+        'node watches changed',
+      );
+    }
+  }
+
+  /**
+   * One cluster-wide watch instead of single-node ones when the window is a large share of
+   * the cluster; a bit of hysteresis so that a window near the threshold does not flip.
+   */
+  private wantsClusterWide(window: NodeWindow): boolean {
+    const size = window.nodes.size;
+    const usingClusterWide = this.clusterNodes !== undefined && this.namedNodes.size === 0;
+    const factor = usingClusterWide ? 0.75 : 1;
+    return size > this.tuning.maxNodeWatches * factor || size * 2 > window.candidates * factor;
+  }
+
+  /**
+   * RBAC does not grant nodes (upstream's manifests leave them out with
+   * KUBENURSE_ALLOW_UNSCHEDULABLE=true): no node watches, every discovered prober stays a
+   * candidate, one clear log line; tried again much later, quietly.
+   */
+  private nodesForbidden(message: string): void {
+    if (!this.nodesDenied) this.logger.warn({ err: message }, this.forbiddenText());
+    this.nodesDenied = true;
+    this.nodesPaused = true;
+    for (const informer of this.nodeInformers()) informer.stop();
+    this.namedNodes.clear();
+    this.clusterNodes = undefined;
+    clearTimeout(this.forbiddenTimer);
+    this.forbiddenTimer = setTimeout(() => {
+      this.nodesPaused = false;
+      this.changed();
+    }, this.tuning.forbiddenRetryMs);
+    this.forbiddenTimer.unref();
+    this.generation++;
   }
 }

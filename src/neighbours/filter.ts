@@ -29,12 +29,13 @@ export type Exclusion =
   'myself' | 'not-running' | 'terminating' | 'no-pod-ip' | 'no-node-name' | 'not-ready' | NodeBlock;
 
 /**
- * What the node cache knows about a node. `synced` distinguishes "this node does not
- * exist" from "we cannot tell yet" (node informer not listed, or nodes not readable):
- * like kubenurse, a pod whose node we cannot see is kept.
+ * What the node caches know about a node. `knows` distinguishes "this node does not exist"
+ * from "we cannot tell" (its watch has not listed yet, it is not watched, or nodes are not
+ * readable): like kubenurse with KUBENURSE_ALLOW_UNSCHEDULABLE, a pod whose node we cannot
+ * see is kept.
  */
 export interface NodeLookup {
-  readonly synced: boolean;
+  knows(name: string): boolean;
   get(name: string): NodeSummary | undefined;
 }
 
@@ -49,7 +50,7 @@ export function nodeBlock(
   allowUnschedulable: boolean,
 ): NodeBlock | undefined {
   const node = nodes.get(name);
-  if (!node) return nodes.synced ? 'node-gone' : undefined;
+  if (!node) return nodes.knows(name) ? 'node-gone' : undefined;
   if (node.metadata.terminatingSince !== undefined) return 'node-being-deleted';
   if (node.spec.taints.some((taint) => taint.key === TO_BE_DELETED_TAINT))
     return 'node-to-be-deleted';
@@ -60,20 +61,44 @@ export function nodeBlock(
   return undefined;
 }
 
+/** Why `pod` itself (whatever its node) is not a neighbour, or undefined. */
+export function podExclusion(
+  pod: PodSummary,
+  options: Omit<NeighbourFilterOptions, 'allowUnschedulable'>,
+): Exclusion | undefined {
+  if (pod.metadata.name === options.podName) return 'myself';
+  if (pod.status.phase !== 'Running') return 'not-running';
+  if (pod.metadata.terminatingSince !== undefined) return 'terminating';
+  if (pod.status.podIP === undefined) return 'no-pod-ip';
+  if (pod.spec.nodeName === undefined) return 'no-node-name';
+  if (options.readyOnly && !pod.status.ready) return 'not-ready';
+  return undefined;
+}
+
 /** Why `pod` is not a neighbour, or undefined when it is one. Cheapest checks first. */
 export function exclusion(
   pod: PodSummary,
   nodes: NodeLookup,
   options: NeighbourFilterOptions,
 ): Exclusion | undefined {
-  if (pod.metadata.name === options.podName) return 'myself';
-  if (pod.status.phase !== 'Running') return 'not-running';
-  if (pod.metadata.terminatingSince !== undefined) return 'terminating';
-  if (pod.status.podIP === undefined) return 'no-pod-ip';
-  const nodeName = pod.spec.nodeName;
-  if (nodeName === undefined) return 'no-node-name';
-  if (options.readyOnly && !pod.status.ready) return 'not-ready';
-  return nodeBlock(nodeName, nodes, options.allowUnschedulable);
+  return (
+    podExclusion(pod, options) ??
+    nodeBlock(pod.spec.nodeName as string, nodes, options.allowUnschedulable)
+  );
+}
+
+/**
+ * The nodes carrying at least one prober that passes the pod filters: the ring's candidates,
+ * before anything is known about the nodes themselves.
+ */
+export function candidateNodes(
+  pods: Iterable<PodSummary>,
+  options: Omit<NeighbourFilterOptions, 'allowUnschedulable'>,
+): Set<string> {
+  const nodes = new Set<string>();
+  for (const pod of pods)
+    if (podExclusion(pod, options) === undefined) nodes.add(pod.spec.nodeName as string);
+  return nodes;
 }
 
 /** A prober pod to check, as shown in /alive's neighbourhood list. */

@@ -2,9 +2,9 @@
 // view of the neighbourhood, and whether our own node still wants traffic (/ready).
 import type { Check, CheckSource } from '../checks/types.ts';
 import type { ProberContext } from '../context.ts';
-import { Discovery, type DiscoveryTuning } from './discovery.ts';
-import { eligibleNeighbours, nodeBlock, type NeighbourPod } from './filter.ts';
-import { nodeHash as hashOf, selectNeighbours } from './limit.ts';
+import { Discovery, type DiscoveryTuning, type NodeWindow } from './discovery.ts';
+import { candidateNodes, eligibleNeighbours, nodeBlock, type NeighbourPod } from './filter.ts';
+import { nodeHash as hashOf, selectNeighbours, watchWindow } from './limit.ts';
 import { podPathRequest } from './pod-path.ts';
 import type { Neighbour, NeighbourhoodState, NeighbourhoodView } from '../state.ts';
 
@@ -28,6 +28,8 @@ interface Selection extends NeighbourhoodView {
   readonly ownNode: string | undefined;
   readonly chosen: readonly Neighbour[];
   readonly checks: readonly Check[];
+  /** The nodes this selection depends on (undefined while our own node is unknown). */
+  readonly window: NodeWindow | undefined;
 }
 
 /** `undefined` when KUBENURSE_CHECK_NEIGHBOURHOOD=false. */
@@ -56,6 +58,8 @@ export class NeighbourMesh implements Neighbourhood {
   constructor(ctx: ProberContext, discovery: Discovery) {
     this.ctx = ctx;
     this.discovery = discovery;
+    // Discovery watches only the nodes the current selection depends on.
+    discovery.setWindowSource(() => this.current().window);
   }
 
   start(): void {
@@ -108,17 +112,28 @@ export class NeighbourMesh implements Neighbourhood {
   private compute(generation: number, ownNode: string | undefined): Selection {
     const { config } = this.ctx;
     const status = this.discovery.status();
-    const pods = eligibleNeighbours(this.discovery.podList(), this.discovery.nodeLookup(), {
+    const podList = this.discovery.podList();
+    const filterOptions = {
       podName: config.podName,
       allowUnschedulable: config.allowUnschedulable,
       readyOnly: config.neighbourReadyOnly,
-    });
+    };
+    const pods = eligibleNeighbours(podList, this.discovery.nodeLookup(), filterOptions);
     const hashes = new Map<string, bigint>();
-    const neighbours: Neighbour[] = pods.map((pod: NeighbourPod) => {
-      const nodeHash = this.hashes.get(pod.nodeName) ?? hashOf(pod.nodeName);
-      hashes.set(pod.nodeName, nodeHash);
-      return { ...pod, nodeHash };
-    });
+    const hashFor = (nodeName: string): bigint => {
+      const hash = hashes.get(nodeName) ?? this.hashes.get(nodeName) ?? hashOf(nodeName);
+      hashes.set(nodeName, hash);
+      return hash;
+    };
+    const neighbours: Neighbour[] = pods.map((pod: NeighbourPod) => ({
+      ...pod,
+      nodeHash: hashFor(pod.nodeName),
+    }));
+    // Every node with a prober that passes the pod filters, whatever its node's state.
+    const candidates = [...candidateNodes(podList, filterOptions)].map((nodeName) => ({
+      nodeName,
+      hash: hashFor(nodeName),
+    }));
     this.hashes = hashes;
 
     let state: NeighbourhoodState = status;
@@ -135,6 +150,23 @@ export class NeighbourMesh implements Neighbourhood {
       const ring = neighbours.map((neighbour) => ({ ...neighbour, hash: neighbour.nodeHash }));
       chosen = selectNeighbours(ownNode ?? '', ring, config.neighbourLimit);
     }
+    const window: NodeWindow | undefined =
+      ownNode === undefined
+        ? config.neighbourLimit === 0
+          ? { nodes: new Set(candidates.map((c) => c.nodeName)), candidates: candidates.length }
+          : undefined
+        : {
+            nodes: watchWindow(
+              ownNode,
+              candidates,
+              chosen.map((neighbour) => ({
+                nodeName: neighbour.nodeName,
+                hash: neighbour.nodeHash,
+              })),
+              config.neighbourLimit,
+            ),
+            candidates: candidates.length,
+          };
 
     const checks = new Map<string, Check>();
     for (const neighbour of chosen) {
@@ -142,7 +174,15 @@ export class NeighbourMesh implements Neighbourhood {
       checks.set(`${check.type} ${neighbour.podIp}`, check);
     }
     this.checkCache = checks;
-    return { generation, ownNode, neighbours, chosen, checks: [...checks.values()], state };
+    return {
+      generation,
+      ownNode,
+      neighbours,
+      chosen,
+      checks: [...checks.values()],
+      state,
+      window,
+    };
   }
 
   private checkFor(neighbour: Neighbour): Check {

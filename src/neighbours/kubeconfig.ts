@@ -2,8 +2,9 @@
 // supports (exec plugins, OIDC, client certificates, proxies). Only imported dynamically by
 // connection.ts when KUBECONFIG is set, so the bundle keeps it (and the generated API it
 // imports) in a chunk that in-cluster probers never load.
-import { KubeConfig } from '@kubernetes/client-node';
-import { HttpMethod, RequestContext } from '@kubernetes/client-node/dist/gen/http/http.js';
+// Public API only (the package index re-exports RequestContext and HttpMethod): a minor
+// release of client-node cannot move these without breaking its own documented API.
+import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import type { Dispatcher } from 'undici';
 import type { ApiConnection, RequestAuth } from './connection.ts';
 

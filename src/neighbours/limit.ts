@@ -80,3 +80,32 @@ export function clusterEdges(nodeNames: readonly string[], limit: number): Map<s
   }
   return edges;
 }
+
+/**
+ * The nodes whose state `myNode`'s selection depends on: its own, and every candidate from
+ * it clockwise up to the last one chosen — the chosen ones and the ones skipped on the way
+ * (cordoned, being removed: if one of them comes back, it displaces the last chosen one).
+ * Nothing beyond the last chosen node can change the selection unless one of these changes
+ * first, so these are the only nodes a prober needs to watch. With fewer chosen than
+ * `limit` (or `limit` 0), every candidate matters.
+ */
+export function watchWindow(
+  myNode: string,
+  candidates: readonly RingMember[],
+  chosen: readonly RingMember[],
+  limit: number,
+): Set<string> {
+  const window = new Set([myNode]);
+  const last = limit === 0 || chosen.length < limit ? undefined : chosen[limit - 1];
+  const mine = nodeHash(myNode);
+  const lastDistance = last === undefined ? undefined : ringDistance(mine, last.hash);
+  for (const candidate of candidates) {
+    if (last !== undefined && lastDistance !== undefined) {
+      const distance = ringDistance(mine, candidate.hash);
+      if (distance > lastDistance) continue;
+      if (distance === lastDistance && candidate.nodeName > last.nodeName) continue;
+    }
+    window.add(candidate.nodeName);
+  }
+  return window;
+}

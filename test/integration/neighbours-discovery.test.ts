@@ -582,6 +582,8 @@ describe('discovery survives the apiserver', () => {
     await eventually(() =>
       expect(checkedNodes(mesh)).toEqual(['worker-1', 'worker-2', 'worker-3']),
     );
+    // Nodes are watched once the pods are listed (the pods say which nodes matter).
+    await eventually(() => expect(state(mesh)).toBe('ok'));
     expect(await metricValue(metrics, 'kubenurse_neighbourhood_discovery_stale')).toBe(0);
 
     await api.close();

@@ -23,7 +23,7 @@ describe('dual-stack addresses of a neighbour', () => {
       hostIP: '192.168.0.2',
       secondaryHostIP: 'fd00:192::2',
     });
-    const nodes = { synced: false, get: () => undefined };
+    const nodes = { knows: () => false, get: () => undefined };
     const options = { podName: 'me', allowUnschedulable: false, readyOnly: false };
     expect(eligibleNeighbours(pod ? [pod] : [], nodes, options)).toEqual([
       {

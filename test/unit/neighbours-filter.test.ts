@@ -77,7 +77,7 @@ function node(
 
 function lookup(nodes: NodeSummary[], synced = true): NodeLookup {
   const byName = new Map(nodes.map((n) => [n.metadata.name, n]));
-  return { synced, get: (name) => byName.get(name) };
+  return { knows: () => synced, get: (name) => byName.get(name) };
 }
 
 const options: NeighbourFilterOptions = {
