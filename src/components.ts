@@ -51,6 +51,7 @@ export async function buildComponents(
     buckets: config.histogramBuckets,
     legacyMetrics: options.legacyMetrics,
     victoriaMetricsHistogram: config.victoriaMetricsHistogram,
+    neighbourTrace: config.neighbourTraceMetrics,
     incomingChecks: options.incomingChecks,
   });
   const prober = new Prober({

@@ -71,6 +71,8 @@ export interface Config {
   readonly checkAllIpFamilies: boolean;
   /** KUBENURSE_NEIGHBOUR_NODE_WATCH: which nodes discovery watches (docs/neighbours.md). */
   readonly neighbourNodeWatch: 'auto' | 'cluster';
+  /** KUBENURSE_NEIGHBOUR_TRACE_METRICS (see NeighbourTraceMode in metrics.ts). */
+  readonly neighbourTraceMetrics: 'full' | 'aggregated' | 'off';
 
   readonly histogramBuckets: readonly number[];
   readonly legacyMetrics: boolean;
@@ -192,6 +194,10 @@ export const ENV_VARS = {
   KUBENURSE_CHECK_ALL_IP_FAMILIES: [
     'false',
     '`true` probes every address family of dual-stack neighbours (`path_<node>_ipv6`, `node_<node>_ipv6`, ...); the primary family keeps the plain type.',
+  ],
+  KUBENURSE_NEIGHBOUR_TRACE_METRICS: [
+    'full',
+    'Per-event trace histogram of neighbour checks: `full` one per neighbour (upstream), `aggregated` one for all (`type="path_*"`), `off` none; durations, requests and errors stay per neighbour.',
   ],
   KUBENURSE_NEIGHBOUR_NODE_WATCH: [
     'auto',
@@ -601,6 +607,11 @@ export function parseConfig(env: Env): Config {
     nodePathPort: reader.integer('KUBENURSE_NODE_PATH_PORT', 10256, 1, 65535),
     nodePathPath: parseNodePathPath(reader),
     checkAllIpFamilies: reader.strictToggle('KUBENURSE_CHECK_ALL_IP_FAMILIES'),
+    neighbourTraceMetrics: reader.oneOf('KUBENURSE_NEIGHBOUR_TRACE_METRICS', 'full', [
+      'full',
+      'aggregated',
+      'off',
+    ]),
     neighbourNodeWatch: reader.oneOf('KUBENURSE_NEIGHBOUR_NODE_WATCH', 'auto', ['auto', 'cluster']),
 
     histogramBuckets: parseBuckets(reader),

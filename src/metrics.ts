@@ -27,6 +27,20 @@ export interface ExpositionSource {
   render(): string;
 }
 
+/**
+ * KUBENURSE_NEIGHBOUR_TRACE_METRICS: what the per-event trace histogram records for the
+ * per-neighbour types (path_<node>, node_<node>, and their per-family variants), which are
+ * most of a prober's series (docs/neighbours.md, "Series"):
+ * - full: one set per neighbour, as upstream;
+ * - aggregated: one set for all neighbours, under type="path_*" (resp. "node_*");
+ * - off: none for neighbours.
+ * Duration histogram, requests and errors stay per neighbour in every mode.
+ */
+export type NeighbourTraceMode = 'full' | 'aggregated' | 'off';
+export const NEIGHBOUR_TRACE_MODES: readonly NeighbourTraceMode[] = ['full', 'aggregated', 'off'];
+
+const NEIGHBOUR_TYPE = /^(path|node)_/;
+
 export interface MetricsOptions {
   readonly buckets: readonly number[];
   readonly legacyMetrics: boolean;
@@ -35,6 +49,8 @@ export interface MetricsOptions {
    * `vmrange` buckets (same names, labels, `_sum` and `_count`) instead of `le` buckets.
    */
   readonly victoriaMetricsHistogram?: boolean;
+  /** Default 'full' (upstream's series). */
+  readonly neighbourTrace?: NeighbourTraceMode;
   /** Counts distinct neighbours that probed us recently; read at scrape time. */
   readonly incomingChecks: () => number;
 }
@@ -58,6 +74,7 @@ export class ProbeMetrics {
   private readonly legacyDuration: DurationHistogram<'type'> | undefined;
   /** The duration histograms in VictoriaMetrics mode; rendered after the registry. */
   private readonly vmHistograms: VmHistogram<string>[] = [];
+  private readonly neighbourTrace: NeighbourTraceMode;
   /** Registered only when there are verdicts (node paths or all IP families on). */
   private verdictGauge: Gauge<'neighbour' | 'layer'> | undefined;
   /** neighbour → the layer its verdict series carries now. */
@@ -71,6 +88,7 @@ export class ProbeMetrics {
 
   constructor(options: MetricsOptions) {
     const buckets = [...options.buckets];
+    this.neighbourTrace = options.neighbourTrace ?? 'full';
     collectDefaultMetrics({ register: this.registry });
     const histogram = <L extends string>(
       name: string,
@@ -132,8 +150,17 @@ export class ProbeMetrics {
   }
 
   observeTrace(type: string, event: TraceEvent, seconds: number): void {
-    this.labelsOf(type).trace.add(event);
-    this.traceDuration.observe({ type, event }, seconds);
+    let traceType = type;
+    if (this.neighbourTrace !== 'full') {
+      const neighbour = NEIGHBOUR_TYPE.exec(type);
+      if (neighbour) {
+        if (this.neighbourTrace === 'off') return;
+        // One bounded set for every neighbour; never forgotten (it is not a neighbour's).
+        traceType = `${neighbour[1] as string}_*`;
+      }
+    }
+    this.labelsOf(traceType).trace.add(event);
+    this.traceDuration.observe({ type: traceType, event }, seconds);
   }
 
   observeResponse(type: string, code: number, seconds: number): void {
