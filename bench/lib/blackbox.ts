@@ -1,10 +1,11 @@
 // Prometheus' blackbox_exporter as the reference prober: installed from Debian, started on a
 // bench loopback address with its http_2xx module, and asked /probe?target=…&module=http_2xx.
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { answers, freePort, startChild, waitFor, type Child } from './children.ts';
+import { installDebianPackages } from '../../scripts/preflight/apt.ts';
+import { findCommand } from '../../scripts/preflight/components.ts';
 
 export const BLACKBOX_BINARY = '/usr/bin/prometheus-blackbox-exporter';
 export const BLACKBOX_PACKAGE = 'prometheus-blackbox-exporter';
@@ -64,32 +65,22 @@ export function parseBlackboxProbe(text: string): BlackboxProbe {
 }
 
 /**
- * Makes sure the Debian package is installed: as root it is installed with apt-get; otherwise
- * the error says how. Returns the binary's path.
+ * Makes sure the Debian package is installed: as root it is installed with apt-get, the way
+ * npm test's preflight installs the suites' packages (its service kept stopped); otherwise the
+ * error says how. Returns the binary's path.
  */
 export function ensureBlackbox(
   log: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
 ): string {
   if (existsSync(BLACKBOX_BINARY)) return BLACKBOX_BINARY;
-  if (process.getuid?.() !== 0) {
+  const aptGet = findCommand('apt-get');
+  if (process.getuid?.() !== 0 || aptGet === undefined) {
     throw new Error(
       `${BLACKBOX_BINARY} is missing; install it with: sudo apt-get install -y ${BLACKBOX_PACKAGE} (then re-run npm run bench)`,
     );
   }
   log(`installing ${BLACKBOX_PACKAGE} with apt-get (running as root)`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  try {
-    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', BLACKBOX_PACKAGE], {
-      stdio: 'inherit',
-      env,
-    });
-  } catch {
-    execFileSync('apt-get', ['update'], { stdio: 'inherit', env });
-    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', BLACKBOX_PACKAGE], {
-      stdio: 'inherit',
-      env,
-    });
-  }
+  installDebianPackages(aptGet, [BLACKBOX_PACKAGE]);
   if (!existsSync(BLACKBOX_BINARY))
     throw new Error(
       `apt-get installed ${BLACKBOX_PACKAGE} but ${BLACKBOX_BINARY} is still missing`,
