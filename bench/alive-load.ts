@@ -20,11 +20,11 @@ export const aliveLoad: Benchmark = async ({ quick, log }) => {
   const durationSeconds = quick ? 7 : 30;
   const fleet = await FleetClient.start();
   let result: autocannon.Result;
-  let arrivals: number[] = [];
+  let arrivals: number[];
   let started = 0;
   let finished = 0;
-  let cpu = 0;
-  let rss = 0;
+  let cpu: number;
+  let rss: number;
   let pollFailures = 0;
   const roundStarts = new Set<number>();
   const errorSeconds = new Map<number, number>();
@@ -77,7 +77,10 @@ export const aliveLoad: Benchmark = async ({ quick, log }) => {
             duration: durationSeconds,
             timeout: 10,
           },
-          (error, done) => (error ? reject(error) : resolve(done)),
+          (error, done) =>
+            error
+              ? reject(error instanceof Error ? error : new Error(String(error)))
+              : resolve(done),
         );
         instance.on('reqError', (error: Error & { code?: string }) => {
           const second = Math.floor((Date.now() - started) / 1000);

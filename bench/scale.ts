@@ -146,7 +146,7 @@ export const scale: Benchmark = async ({ quick, log }) => {
   const api = await syntheticCluster(NODES, true);
   const endToEnd: number[] = [];
   const recompute: number[] = [];
-  let initialSyncMs = 0;
+  let initialSyncMs: number;
   try {
     const saDir = api.writeServiceAccountDir(NAMESPACE);
     const config = parseConfig({

@@ -112,7 +112,7 @@ export async function startBlackbox(host: string): Promise<RunningBlackbox> {
     await waitFor(`blackbox_exporter on ${baseUrl}`, () => answers(`${baseUrl}/metrics`));
   } catch (error) {
     await child.stop();
-    throw new Error(`${String(error)}\nblackbox output:\n${child.output()}`);
+    throw new Error(`${String(error)}\nblackbox output:\n${child.output()}`, { cause: error });
   }
   return {
     child,

@@ -56,17 +56,17 @@ export async function waitFor(
   everyMs = 50,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
+  let lastError: string | undefined;
   while (Date.now() < deadline) {
     try {
       if (await check()) return;
     } catch (error) {
-      lastError = error;
+      lastError = String(error);
     }
     await sleep(everyMs);
   }
   throw new Error(
-    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`,
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastError === undefined ? '' : ` (last error: ${lastError})`}`,
   );
 }
 

@@ -20,8 +20,9 @@ export function blackboxVersion(binary = '/usr/bin/prometheus-blackbox-exporter'
     return /version (\S+)/.exec(out)?.[1] ?? 'unknown';
   } catch (error) {
     // Older releases print the version on stderr.
-    const stderr = String((error as { stderr?: unknown }).stderr ?? '');
-    return /version (\S+)/.exec(stderr)?.[1] ?? 'not installed';
+    const { stderr } = error as { stderr?: string | Buffer };
+    const text = stderr === undefined ? '' : stderr.toString();
+    return /version (\S+)/.exec(text)?.[1] ?? 'not installed';
   }
 }
 

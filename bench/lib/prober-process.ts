@@ -71,7 +71,7 @@ export async function startProber(options: ProberProcessOptions): Promise<Prober
     await waitFor(`prober on ${baseUrl}/ready`, () => answers(`${baseUrl}/ready`, 200), 30_000);
   } catch (error) {
     await child.stop();
-    throw new Error(`${String(error)}\nprober output:\n${child.output()}`);
+    throw new Error(`${String(error)}\nprober output:\n${child.output()}`, { cause: error });
   }
   return { child, pid: child.pid, baseUrl, stop: () => child.stop() };
 }

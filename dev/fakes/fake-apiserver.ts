@@ -284,11 +284,16 @@ function parseRequirement(text: string): Requirement {
   return (labels) => key in labels;
 }
 
+/** A field's value as a field selector compares it: strings as they are, anything else as ''. */
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
 const FIELD_PATHS: Record<string, (object: Json) => string> = {
-  'metadata.name': (object) => String(meta(object).name ?? ''),
-  'metadata.namespace': (object) => String(meta(object).namespace ?? ''),
-  'spec.nodeName': (object) => String((object.spec as Json | undefined)?.nodeName ?? ''),
-  'status.phase': (object) => String((object.status as Json | undefined)?.phase ?? ''),
+  'metadata.name': (object) => text(meta(object).name),
+  'metadata.namespace': (object) => text(meta(object).namespace),
+  'spec.nodeName': (object) => text((object.spec as Json | undefined)?.nodeName),
+  'status.phase': (object) => text((object.status as Json | undefined)?.phase),
   // Nodes only on a real apiserver; an unset field reads as "false", as there.
   'spec.unschedulable': (object) =>
     String((object.spec as Json | undefined)?.unschedulable === true),
@@ -498,7 +503,7 @@ export class FakeApiServer {
   // --- objects -----------------------------------------------------------------------------
 
   addNode(init: NodeInit | Json): Json {
-    const object = 'metadata' in init ? clone(init as Json) : makeNode(init as NodeInit);
+    const object = 'metadata' in init ? clone(init) : makeNode(init as NodeInit);
     return this.put('nodes', object, 'ADDED');
   }
 
@@ -563,7 +568,7 @@ export class FakeApiServer {
   }
 
   addPod(init: PodInit | Json): Json {
-    const object = 'metadata' in init ? clone(init as Json) : makePod(init as PodInit);
+    const object = 'metadata' in init ? clone(init) : makePod(init as PodInit);
     if (typeof meta(object).namespace !== 'string') meta(object).namespace = 'kube-system';
     return this.put('pods', object, 'ADDED');
   }

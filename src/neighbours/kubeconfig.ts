@@ -5,7 +5,6 @@
 // Public API only (the package index re-exports RequestContext and HttpMethod): a minor
 // release of client-node cannot move these without breaking its own documented API.
 import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
-import type { Dispatcher } from 'undici';
 import type { ApiConnection, RequestAuth } from './connection.ts';
 
 export function kubeconfigConnection(path: string): ApiConnection {
@@ -21,7 +20,7 @@ export function kubeconfigConnection(path: string): ApiConnection {
       await kubeConfig.applySecurityAuthentication(context);
       // client-node builds a new dispatcher (TLS options, proxy) for every request; none
       // for a plain http:// server, which then goes through undici's global dispatcher.
-      const dispatcher = context.getDispatcher() as Dispatcher | undefined;
+      const dispatcher = context.getDispatcher();
       return {
         headers: context.getHeaders(),
         dispatcher,

@@ -136,7 +136,7 @@ export class Prober {
       minVersion: 'TLSv1.2',
       // Our own abort signal enforces the deadline; undici's connect timeout fires late.
       timeout: options.timeoutMs * 4,
-    } as buildConnector.BuildOptions);
+    });
   }
 
   /**
@@ -454,7 +454,8 @@ export class Prober {
             if (hopIsTls && finalHop) mark(trace, 'tls_handshake_done');
             if (finalHop) mark(trace, 'got_conn');
           }
-          callback(error, connected as never);
+          if (error) callback(error, null);
+          else callback(null, connected);
         },
       );
       socketTraces.set(socket, holder);
@@ -487,7 +488,9 @@ export class Prober {
       const finish = (error: Error | null, socket?: Socket) => {
         if (settled) return;
         settled = true;
-        callback(error, (socket ?? null) as never);
+        if (error) callback(error, null);
+        else if (socket) callback(null, socket);
+        else callback(new Error('no socket'), null);
       };
       toProxy(
         {
@@ -496,14 +499,14 @@ export class Prober {
           protocol: proxy.protocol,
           port: proxyPort,
           servername: proxy.protocol === 'https:' ? proxy.hostname : undefined,
-        } as Parameters<ConnectorFn>[0],
+        },
         (error, proxySocket) => {
           if (error || !proxySocket) return finish(error ?? new Error('no proxy connection'));
-          openTunnel(proxySocket as Socket, authority, proxyAuthorization(proxy)).then(
+          openTunnel(proxySocket, authority, proxyAuthorization(proxy)).then(
             () => {
               if (trace) mark(trace, 'tls_handshake_start');
               const secure = tlsConnect({
-                socket: proxySocket as Socket,
+                socket: proxySocket,
                 servername: isIP(targetHost) === 0 ? targetHost : undefined,
                 ca: this.options.trust.ca,
                 rejectUnauthorized: !this.options.trust.insecure,
@@ -518,10 +521,10 @@ export class Prober {
                 }
                 finish(null, secure);
               });
-              secure.once('error', (tlsError) => finish(tlsError));
+              secure.once('error', (tlsError: Error) => finish(tlsError));
             },
             (tunnelError: Error) => {
-              (proxySocket as Socket).destroy();
+              proxySocket.destroy();
               finish(tunnelError);
             },
           );
@@ -551,8 +554,10 @@ function afterReadableSockets(): Promise<void> {
 
 function rejectOnAbort(signal: AbortSignal): Promise<never> {
   return new Promise((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+    const abortReason = (): Error =>
+      signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason));
+    if (signal.aborted) reject(abortReason());
+    else signal.addEventListener('abort', () => reject(abortReason()), { once: true });
   });
 }
 

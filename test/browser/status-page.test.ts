@@ -44,12 +44,22 @@ async function setFault(spec: string, active: boolean): Promise<void> {
   expect(((await response.json()) as { active: boolean }).active).toBe(active);
 }
 
+/** The little of the DOM these tests read inside the page (the project has no DOM types). */
+interface PageElement {
+  getAttribute(name: string): string | null;
+  readonly ownerDocument: {
+    readonly defaultView: {
+      getComputedStyle(element: PageElement): { backgroundColor: string };
+    } | null;
+  };
+}
+
 /** The state of every path cell: "from>to" → ok | error | none | unreachable. */
 async function pathStates(): Promise<Record<string, string>> {
   // No DOM types in this project's tsconfig: read attributes through playwright's element handles.
   const cells = await page
     .locator('#matrix td[data-from][data-to]')
-    .evaluateAll((tds) =>
+    .evaluateAll((tds: PageElement[]) =>
       tds.map((td) => [
         td.getAttribute('data-from'),
         td.getAttribute('data-to'),
@@ -157,7 +167,7 @@ describe('status page (chromium against npm run demo)', () => {
     expect(Object.keys(states).sort()).toEqual([...allPairs].sort());
     const rows = await page
       .locator('#matrix tbody tr')
-      .evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-node')));
+      .evaluateAll((trs: PageElement[]) => trs.map((tr) => tr.getAttribute('data-node')));
     expect(rows).toEqual(NODES);
     // The latency is shown in the cell, with a colour from the scale, not red.
     const cell = page.locator('#matrix td[data-from="node-2"][data-to="node-3"]');
@@ -183,7 +193,7 @@ describe('status page (chromium against npm run demo)', () => {
     expect(await red.getAttribute('title')).toMatch(/layer: node or underlay/);
     expect(
       await red.evaluate(
-        (td) => td.ownerDocument.defaultView?.getComputedStyle(td).backgroundColor,
+        (td: PageElement) => td.ownerDocument.defaultView?.getComputedStyle(td).backgroundColor,
       ),
     ).toBe('rgb(217, 45, 32)');
     await page.screenshot({ path: join(ARTIFACTS, 'status-page-partition.png'), fullPage: true });

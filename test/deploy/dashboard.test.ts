@@ -18,7 +18,7 @@ import {
 /* eslint-disable @typescript-eslint/no-explicit-any -- Grafana JSON is untyped */
 type Any = any;
 
-const dashboard = JSON.parse(readFileSync(join(EXAMPLES, 'grafana-dashboard.json'), 'utf8')) as Any;
+const dashboard = JSON.parse(readFileSync(join(EXAMPLES, 'grafana-dashboard.json'), 'utf8'));
 const variables: Any[] = dashboard.templating.list;
 const panels: Any[] = dashboard.panels.flatMap((panel: Any) => [panel, ...(panel.panels ?? [])]);
 const queries = panels.flatMap((panel) =>

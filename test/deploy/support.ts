@@ -171,19 +171,19 @@ interface Validatable {
 type ModelClass = new (data: never) => Validatable;
 
 const MODELS: Record<string, ModelClass> = {
-  'v1/Namespace': Namespace as unknown as ModelClass,
-  'v1/ServiceAccount': ServiceAccount as unknown as ModelClass,
-  'v1/Service': Service as unknown as ModelClass,
-  'v1/ConfigMap': ConfigMap as unknown as ModelClass,
-  'apps/v1/DaemonSet': DaemonSet as unknown as ModelClass,
-  'rbac.authorization.k8s.io/v1/Role': Role as unknown as ModelClass,
-  'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding as unknown as ModelClass,
-  'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole as unknown as ModelClass,
-  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding as unknown as ModelClass,
-  'networking.k8s.io/v1/Ingress': Ingress as unknown as ModelClass,
-  'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor as unknown as ModelClass,
-  'monitoring.coreos.com/v1/PodMonitor': PodMonitor as unknown as ModelClass,
-  'monitoring.coreos.com/v1/PrometheusRule': PrometheusRule as unknown as ModelClass,
+  'v1/Namespace': Namespace,
+  'v1/ServiceAccount': ServiceAccount,
+  'v1/Service': Service,
+  'v1/ConfigMap': ConfigMap,
+  'apps/v1/DaemonSet': DaemonSet,
+  'rbac.authorization.k8s.io/v1/Role': Role,
+  'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding,
+  'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
+  'networking.k8s.io/v1/Ingress': Ingress,
+  'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor,
+  'monitoring.coreos.com/v1/PodMonitor': PodMonitor,
+  'monitoring.coreos.com/v1/PrometheusRule': PrometheusRule,
 };
 
 /** Validates against the Kubernetes / prometheus-operator schema of its kind; throws with the path of the first problem. */

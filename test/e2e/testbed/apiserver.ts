@@ -29,6 +29,7 @@ export class ApiServerControl {
     } catch (error) {
       throw new Error(
         `fake apiserver did not start: ${(error as Error).message}\n${process.log()}`,
+        { cause: error },
       );
     }
     return control;

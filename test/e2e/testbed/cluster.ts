@@ -217,6 +217,7 @@ export class Cluster {
           } catch (error) {
             throw new Error(
               `${process.name} did not start: ${(error as Error).message}\n${process.log()}`,
+              { cause: error },
             );
           }
         }),

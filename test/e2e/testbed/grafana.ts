@@ -95,7 +95,8 @@ export function dashboardQueries(): PanelQuery[] {
     if (variable.type === 'datasource') continue;
     if (variable.includeAll) variables[variable.name] = variable.allValue ?? '.*';
     else if (variable.type === 'custom' || variable.type === 'constant')
-      variables[variable.name] = String(variable.query ?? '').split(',')[0] ?? '';
+      variables[variable.name] =
+        (typeof variable.query === 'string' ? variable.query : '').split(',')[0] ?? '';
     else variables[variable.name] = '.*';
   }
   for (const variable of dashboard.templating?.list ?? []) {

@@ -64,7 +64,11 @@ export class RpcClient {
     this.pending.delete(message.id as number);
     clearTimeout(pending.timer);
     if (message.error !== undefined)
-      pending.reject(new Error(`${this.label}: ${String(message.error)}`));
+      pending.reject(
+        new Error(
+          `${this.label}: ${typeof message.error === 'string' ? message.error : JSON.stringify(message.error)}`,
+        ),
+      );
     else pending.resolve(message.result);
   }
 

@@ -15,7 +15,7 @@ export async function waitFor(
   pollMs = 250,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let last = 'not checked yet';
+  let last: string;
   for (;;) {
     try {
       const outcome = await check();
@@ -23,7 +23,7 @@ export async function waitFor(
       last = outcome;
     } catch (error) {
       if (error instanceof GiveUp)
-        throw new Error(`gave up waiting until ${what}: ${error.message}`);
+        throw new Error(`gave up waiting until ${what}: ${error.message}`, { cause: error });
       last = `error: ${(error as Error).message}`;
     }
     if (Date.now() >= deadline)

@@ -2,7 +2,7 @@
 // namespace, driven by the test over stdin/stdout. Argument: a JSON ApiServerChildConfig.
 import { readFileSync } from 'node:fs';
 import { FakeApiServer } from '../../../../dev/fakes/fake-apiserver.ts';
-import type { FaultScope, NodeInit, PodInit } from '../../../../dev/fakes/fake-apiserver.ts';
+import type { FaultScope } from '../../../../dev/fakes/fake-apiserver.ts';
 import { serveRpc } from '../rpc.ts';
 
 export interface ApiServerChildConfig {
@@ -35,8 +35,8 @@ const scope = (params: Record<string, unknown>): FaultScope =>
 serveRpc(
   {
     ping: () => ({ url: api.url }),
-    addNode: (params) => void api.addNode(params as unknown as NodeInit),
-    addPod: (params) => void api.addPod(params as unknown as PodInit),
+    addNode: (params) => void api.addNode(params),
+    addPod: (params) => void api.addPod(params),
     cordon: (params) => void api.cordon(String(params.name), params.on !== false),
     fail: (params) => api.fail(Number(params.status ?? 500), scope(params)),
     hang: (params) => api.hang(scope(params)),
