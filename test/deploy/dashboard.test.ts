@@ -15,17 +15,44 @@ import {
   unknownMetricNames,
 } from './metric-names.ts';
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- Grafana JSON is untyped */
-type Any = any;
+/** The parts of Grafana's dashboard JSON model these tests read. */
+interface Target {
+  refId: string;
+  expr: string;
+  datasource?: unknown;
+}
+interface Panel {
+  type: string;
+  title: string;
+  datasource?: unknown;
+  targets?: Target[];
+  panels?: Panel[];
+  transformations?: { id: string }[];
+  gridPos: { x: number; y: number; w: number; h: number };
+}
+interface Variable {
+  name: string;
+  type: string;
+  query?: string | { query: string };
+  allValue?: string;
+  current?: { value: string };
+}
+interface Dashboard {
+  uid: string;
+  templating: { list: Variable[] };
+  panels: Panel[];
+}
 
-const dashboard = JSON.parse(readFileSync(join(EXAMPLES, 'grafana-dashboard.json'), 'utf8'));
-const variables: Any[] = dashboard.templating.list;
-const panels: Any[] = dashboard.panels.flatMap((panel: Any) => [panel, ...(panel.panels ?? [])]);
+const dashboard = JSON.parse(
+  readFileSync(join(EXAMPLES, 'grafana-dashboard.json'), 'utf8'),
+) as Dashboard;
+const variables = dashboard.templating.list;
+const panels = dashboard.panels.flatMap((panel) => [panel, ...(panel.panels ?? [])]);
 const queries = panels.flatMap((panel) =>
-  (panel.targets ?? []).map((target: Any) => ({
-    panel: panel.title as string,
-    refId: target.refId as string,
-    expr: target.expr as string,
+  (panel.targets ?? []).map((target) => ({
+    panel: panel.title,
+    refId: target.refId,
+    expr: target.expr,
   })),
 );
 
@@ -33,7 +60,7 @@ const queries = panels.flatMap((panel) =>
 function substituteVariables(expr: string): string {
   const values: Record<string, string> = { __rate_interval: '5m', __interval: '1m', __range: '6h' };
   for (const variable of variables) {
-    if (variable.type === 'custom') values[variable.name] = variable.current.value;
+    if (variable.type === 'custom') values[variable.name] = variable.current?.value ?? '';
     else if (variable.type === 'query') values[variable.name] = variable.allValue ?? '.*';
   }
   return expr.replace(
@@ -48,7 +75,8 @@ function variableSelectors(): { name: string; expr: string }[] {
   return variables
     .filter((variable) => variable.type === 'query')
     .map((variable) => {
-      const query = typeof variable.query === 'string' ? variable.query : variable.query.query;
+      const query =
+        typeof variable.query === 'string' ? variable.query : (variable.query?.query ?? '');
       const match = /^label_values\((.*),\s*(\w+)\)$/.exec(query);
       if (!match)
         throw new Error(
@@ -89,7 +117,7 @@ describe('Grafana dashboard', () => {
   it('queries through the datasource variable everywhere', () => {
     for (const panel of panels.filter((p) => p.type !== 'row')) {
       expect(panel.datasource, panel.title).toEqual({ type: 'prometheus', uid: '${datasource}' });
-      for (const target of panel.targets)
+      for (const target of panel.targets ?? [])
         expect(target.datasource, panel.title).toEqual({
           type: 'prometheus',
           uid: '${datasource}',
@@ -109,7 +137,7 @@ describe('Grafana dashboard', () => {
       panels.some(
         (p) =>
           p.type === 'heatmap' &&
-          /kubenurse_httpclient_request_duration_seconds_bucket/.test(p.targets[0].expr),
+          /kubenurse_httpclient_request_duration_seconds_bucket/.test(p.targets?.[0]?.expr ?? ''),
       ),
       'latency heatmap',
     ).toBe(true);
@@ -124,7 +152,7 @@ describe('Grafana dashboard', () => {
       'phase breakdown',
     ).not.toHaveLength(0);
     expect(
-      panels.filter((p) => p.transformations?.some((t: Any) => t.id === 'groupingToMatrix')),
+      panels.filter((p) => p.transformations?.some((t) => t.id === 'groupingToMatrix')),
       'node-to-node matrices (error ratio, latency, layer at fault)',
     ).toHaveLength(3);
     expect(exprOf(/kubenurse_neighbour_verdict/), 'layer verdicts (docs/layers.md)').toHaveLength(

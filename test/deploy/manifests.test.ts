@@ -14,23 +14,29 @@ import {
   findObject,
   parseYamlFile,
   podContainers,
+  present,
   readKustomization,
   validateObject,
   yamlFilesUnder,
+  type ExampleKinds,
   type K8sObject,
 } from './support.ts';
 import { normaliseRule, relabel } from './relabel.ts';
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- manifests are untyped YAML; each test checks the shape it reads. */
-type Any = any;
-
 const objects = buildExamples();
-const daemonSet = findObject(objects, 'DaemonSet') as Any;
-const podSpec = daemonSet.spec.template.spec;
-const container = podSpec.containers[0];
-const service = findObject(objects, 'Service') as Any;
-const serviceMonitor = findObject(objects, 'ServiceMonitor') as Any;
-const ingress = findObject(objects, 'Ingress') as Any;
+const daemonSet = findObject(objects, 'DaemonSet');
+const daemonSetSpec = present(daemonSet.spec, 'DaemonSet spec');
+const podTemplateMeta = present(daemonSetSpec.template.metadata, 'DaemonSet pod metadata');
+const podSpec = present(daemonSetSpec.template.spec, 'DaemonSet pod spec');
+const container = present(podSpec.containers[0], 'DaemonSet container');
+const service = findObject(objects, 'Service');
+const serviceSpec = present(service.spec, 'Service spec');
+const serviceMonitor = findObject(objects, 'ServiceMonitor');
+const serviceMonitorEndpoint = present(
+  serviceMonitor.spec.endpoints?.[0],
+  'ServiceMonitor endpoint',
+);
+const ingress = findObject(objects, 'Ingress');
 
 /** The DaemonSet's env as the kubelet would resolve it for a pod on node-a. */
 function resolvedEnv(): Record<string, string> {
@@ -41,8 +47,8 @@ function resolvedEnv(): Record<string, string> {
     'status.hostIP': '10.0.0.5',
   };
   const env: Record<string, string> = {};
-  for (const entry of container.env as Any[]) {
-    if (entry.value !== undefined) env[entry.name] = String(entry.value);
+  for (const entry of container.env ?? []) {
+    if (entry.value !== undefined) env[entry.name] = entry.value;
     else if (entry.valueFrom?.fieldRef) {
       const value = fieldValues[entry.valueFrom.fieldRef.fieldPath];
       if (value === undefined)
@@ -63,6 +69,15 @@ function selectorMatches(selector: string, labels: Readonly<Record<string, strin
     const [, key, op, value] = match as unknown as [string, string, string, string];
     return op === '!=' ? labels[key] !== value : labels[key] === value;
   });
+}
+
+/** The part of a Prometheus configuration file the test reads. */
+interface PrometheusConfig {
+  scrape_configs: {
+    job_name: string;
+    kubernetes_sd_configs: unknown;
+    relabel_configs: object[];
+  }[];
 }
 
 function isSubset(
@@ -97,11 +112,12 @@ describe('examples/ parses and validates', () => {
   });
 
   it('the schema validation rejects a broken object (the check is real)', () => {
-    const broken = structuredClone(daemonSet) as Any;
-    broken.spec.template.spec.containers[0].ports[0].containerPort = 'http';
+    const broken = structuredClone(daemonSet);
+    const port = present(broken.spec?.template.spec?.containers[0]?.ports?.[0], 'container port');
+    (port as { containerPort: unknown }).containerPort = 'http';
     expect(() => validateObject(broken)).toThrow(/containerPort/);
-    const noEndpoints = structuredClone(serviceMonitor) as Any;
-    delete noEndpoints.spec.endpoints;
+    const noEndpoints = structuredClone(serviceMonitor);
+    delete (noEndpoints.spec as { endpoints?: unknown }).endpoints;
     expect(() => validateObject(noEndpoints)).toThrow(/endpoints/);
   });
 
@@ -132,11 +148,11 @@ describe('namespace kube-nurse everywhere', () => {
   });
 
   it('binds the ServiceAccount of that namespace, selects the Service there, and probes the Service by its in-namespace name', () => {
-    for (const binding of objects.filter(({ object }) => object.kind.endsWith('Binding'))) {
-      for (const subject of (binding.object as Any).subjects)
+    for (const kind of ['RoleBinding', 'ClusterRoleBinding'] as const) {
+      for (const subject of findObject(objects, kind).subjects ?? [])
         expect(subject).toMatchObject({ kind: 'ServiceAccount', namespace: NAMESPACE });
     }
-    expect(serviceMonitor.spec.namespaceSelector.matchNames).toEqual([NAMESPACE]);
+    expect(serviceMonitor.spec.namespaceSelector?.matchNames).toEqual([NAMESPACE]);
     expect(new URL(resolvedEnv().KUBENURSE_SERVICE_URL as string).hostname).toBe(
       `${service.metadata.name}.${NAMESPACE}.svc.cluster.local`,
     );
@@ -154,9 +170,9 @@ describe('DaemonSet matches the code', () => {
 
   it('gives the prober its identity from the downward API', () => {
     const fieldRefs = Object.fromEntries(
-      (container.env as Any[])
-        .filter((e) => e.valueFrom)
-        .map((e) => [e.name, e.valueFrom.fieldRef.fieldPath]),
+      (container.env ?? []).flatMap((e) =>
+        e.valueFrom ? [[e.name, e.valueFrom.fieldRef?.fieldPath]] : [],
+      ),
     );
     expect(fieldRefs).toEqual({
       KUBENURSE_POD_NAME: 'metadata.name',
@@ -178,11 +194,11 @@ describe('DaemonSet matches the code', () => {
   });
 
   it('has a neighbour filter that selects exactly the prober pods', () => {
-    const podLabels = daemonSet.spec.template.metadata.labels;
+    const podLabels = present(podTemplateMeta.labels, 'pod labels');
     expect(selectorMatches(config.neighbourFilter, podLabels)).toBe(true);
     // ... and not a pod that merely shares the namespace.
     expect(selectorMatches(config.neighbourFilter, { app: 'something-else' })).toBe(false);
-    expect(isSubset(daemonSet.spec.selector.matchLabels, podLabels)).toBe(true);
+    expect(isSubset(daemonSetSpec.selector.matchLabels ?? {}, podLabels)).toBe(true);
   });
 
   it('serves on the port the config listens on, and its probes use the server routes', () => {
@@ -190,15 +206,15 @@ describe('DaemonSet matches the code', () => {
       { name: 'http', containerPort: config.port, protocol: 'TCP' },
     ]);
     const routes = Object.values(ROUTES) as string[];
-    expect(container.readinessProbe.httpGet).toEqual({ path: ROUTES.ready, port: 'http' });
-    expect(container.livenessProbe.httpGet).toEqual({ path: ROUTES.alwaysHappy, port: 'http' });
-    expect(container.startupProbe.httpGet).toEqual({ path: ROUTES.alwaysHappy, port: 'http' });
+    expect(container.readinessProbe?.httpGet).toEqual({ path: ROUTES.ready, port: 'http' });
+    expect(container.livenessProbe?.httpGet).toEqual({ path: ROUTES.alwaysHappy, port: 'http' });
+    expect(container.startupProbe?.httpGet).toEqual({ path: ROUTES.alwaysHappy, port: 'http' });
     for (const probe of [container.readinessProbe, container.livenessProbe, container.startupProbe])
-      expect(routes).toContain(probe.httpGet.path);
+      expect(routes).toContain(probe?.httpGet?.path);
   });
 
   it('announces /metrics through the prometheus.io annotations', () => {
-    const annotations = daemonSet.spec.template.metadata.annotations;
+    const annotations = podTemplateMeta.annotations;
     expect(annotations).toEqual({
       'prometheus.io/scrape': 'true',
       'prometheus.io/port': String(config.port),
@@ -207,7 +223,7 @@ describe('DaemonSet matches the code', () => {
   });
 
   it('gives the shutdown drain time to finish before the kubelet kills the pod', () => {
-    expect(podSpec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(
+    expect(present(podSpec.terminationGracePeriodSeconds, 'grace period') * 1000).toBeGreaterThan(
       config.shutdownDuration + config.checkTimeout,
     );
   });
@@ -218,11 +234,11 @@ describe('DaemonSet matches the code', () => {
       operator: 'Exists',
       effect: 'NoSchedule',
     });
-    expect(daemonSet.spec.updateStrategy).toEqual({
+    expect(daemonSetSpec.updateStrategy).toEqual({
       type: 'RollingUpdate',
       rollingUpdate: { maxUnavailable: 1 },
     });
-    expect(podSpec.dnsConfig.options).toEqual([{ name: 'ndots', value: '1' }]);
+    expect(podSpec.dnsConfig?.options).toEqual([{ name: 'ndots', value: '1' }]);
     // The probed names are fully qualified, which is what makes ndots 1 safe.
     for (const url of [config.serviceUrl, config.ingressUrl])
       expect(new URL(url).hostname.split('.').length).toBeGreaterThan(2);
@@ -238,7 +254,7 @@ describe('DaemonSet matches the code', () => {
       runAsNonRoot: true,
       seccompProfile: { type: 'RuntimeDefault' },
     });
-    expect(podSpec.securityContext.runAsUser).toBeGreaterThan(0);
+    expect(podSpec.securityContext?.runAsUser).toBeGreaterThan(0);
     expect(container.securityContext).toEqual({
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
@@ -250,18 +266,21 @@ describe('DaemonSet matches the code', () => {
 
   it('runs as the same numeric user as the image', () => {
     const user = /^USER\s+(\d+)/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1];
-    expect(Number(user)).toBe(podSpec.securityContext.runAsUser);
+    expect(Number(user)).toBe(podSpec.securityContext?.runAsUser);
   });
 
   it('requests and limits CPU and memory, and requests at least the measured RSS', () => {
-    const { requests, limits } = container.resources;
-    const mebibytes = (quantity: string): number => {
-      const match = /^(\d+)(Mi|Gi)$/.exec(quantity);
-      if (!match) throw new Error(`memory quantity ${quantity}: use Mi or Gi`);
+    const requests = present(container.resources?.requests, 'resource requests');
+    const limits = present(container.resources?.limits, 'resource limits');
+    const mebibytes = (quantity: string | number | undefined): number => {
+      const match = typeof quantity === 'string' ? /^(\d+)(Mi|Gi)$/.exec(quantity) : null;
+      if (!match) throw new Error(`memory quantity ${String(quantity)}: use Mi or Gi`);
       return Number(match[1]) * (match[2] === 'Gi' ? 1024 : 1);
     };
-    const millicores = (quantity: string): number =>
-      quantity.endsWith('m') ? Number(quantity.slice(0, -1)) : Number(quantity) * 1000;
+    const millicores = (quantity: string | number | undefined): number =>
+      typeof quantity === 'string' && quantity.endsWith('m')
+        ? Number(quantity.slice(0, -1))
+        : Number(quantity) * 1000;
     expect(mebibytes(requests.memory)).toBeLessThanOrEqual(mebibytes(limits.memory));
     expect(millicores(requests.cpu)).toBeLessThanOrEqual(millicores(limits.cpu));
     // 95 MiB: steady RSS of the bundled prober measured in REFERENCE.md; BENCHMARKS.md refines it.
@@ -269,10 +288,10 @@ describe('DaemonSet matches the code', () => {
   });
 
   it('uses the image name kustomization.yaml overrides, with a pinned tag', () => {
-    const source = parseYamlFile(join(EXAMPLES, 'daemonset.yaml'))[0] as Any;
+    const source = parseYamlFile(join(EXAMPLES, 'daemonset.yaml'))[0] as ExampleKinds['DaemonSet'];
     const images = readKustomization().images ?? [];
     expect(images.map((image) => image.name)).toContain(
-      source.spec.template.spec.containers[0].image,
+      source.spec?.template.spec?.containers[0]?.image,
     );
     for (const built of podContainers(daemonSet)) expect(built.image).toMatch(/:[\w.-]+$/);
     expect(container.image).not.toMatch(/:latest$/);
@@ -285,16 +304,16 @@ describe('DaemonSet matches the code', () => {
 });
 
 describe('Service, Ingress and ServiceMonitor match the DaemonSet', () => {
-  const podLabels = daemonSet.spec.template.metadata.labels;
-  const servicePort = service.spec.ports[0];
+  const podLabels = present(podTemplateMeta.labels, 'pod labels');
+  const servicePort = present(serviceSpec.ports?.[0], 'Service port');
 
   it('Service selects the prober pods on the named container port, and the service URL uses its port', () => {
-    expect(isSubset(service.spec.selector, podLabels)).toBe(true);
-    expect(service.spec.ports).toHaveLength(1);
+    expect(isSubset(serviceSpec.selector ?? {}, podLabels)).toBe(true);
+    expect(serviceSpec.ports).toHaveLength(1);
     expect(servicePort).toMatchObject({
       name: 'http',
       port: 8080,
-      targetPort: container.ports[0].name,
+      targetPort: container.ports?.[0]?.name,
     });
     expect(Number(new URL(resolvedEnv().KUBENURSE_SERVICE_URL as string).port)).toBe(
       servicePort.port,
@@ -302,43 +321,46 @@ describe('Service, Ingress and ServiceMonitor match the DaemonSet', () => {
   });
 
   it('Ingress exposes /alwayshappy only, exactly, on the host of KUBENURSE_INGRESS_URL', () => {
-    expect(ingress.spec.rules).toHaveLength(1);
-    const rule = ingress.spec.rules[0];
+    expect(ingress.spec?.rules).toHaveLength(1);
+    const rule = present(ingress.spec?.rules?.[0], 'Ingress rule');
     expect(rule.host).toBe(new URL(resolvedEnv().KUBENURSE_INGRESS_URL as string).hostname);
-    expect(rule.http.paths).toEqual([
+    expect(rule.http?.paths).toEqual([
       {
         path: ROUTES.alwaysHappy,
         pathType: 'Exact',
         backend: { service: { name: service.metadata.name, port: { name: servicePort.name } } },
       },
     ]);
-    expect(ingress.spec.defaultBackend).toBeUndefined();
+    expect(ingress.spec?.defaultBackend).toBeUndefined();
   });
 
   it('ServiceMonitor selects the Service by its labels and scrapes its named port on /metrics', () => {
-    expect(isSubset(serviceMonitor.spec.selector.matchLabels, service.metadata.labels)).toBe(true);
+    expect(
+      isSubset(serviceMonitor.spec.selector.matchLabels ?? {}, service.metadata.labels ?? {}),
+    ).toBe(true);
     expect(serviceMonitor.spec.endpoints).toHaveLength(1);
-    expect(serviceMonitor.spec.endpoints[0]).toMatchObject({
+    expect(serviceMonitorEndpoint).toMatchObject({
       port: servicePort.name,
       path: ROUTES.metrics,
     });
-    expect(serviceMonitor.spec.endpoints[0].interval).toMatch(/^\d+[sm]$/);
+    expect(serviceMonitorEndpoint.interval).toMatch(/^\d+[sm]$/);
     // job="kubenurse" (the rules and the dashboard select on it) comes from this Service label.
-    expect(service.metadata.labels[serviceMonitor.spec.jobLabel]).toBe('kubenurse');
+    const jobLabel = present(serviceMonitor.spec.jobLabel, 'ServiceMonitor jobLabel');
+    expect(service.metadata.labels?.[jobLabel]).toBe('kubenurse');
   });
 
   it('ServiceMonitor adds the node label the alerts group by', () => {
-    const rules = (serviceMonitor.spec.endpoints[0].relabelings as Any[]).map(normaliseRule);
+    const rules = (serviceMonitorEndpoint.relabelings ?? []).map(normaliseRule);
     expect(
       relabel({ __meta_kubernetes_pod_node_name: 'node-a', __address__: '10.1.2.3:8080' }, rules),
     ).toMatchObject({ node: 'node-a' });
   });
 
   it('the Grafana dashboard ConfigMap carries the sidecar label and fits a client-side apply', () => {
-    const configMap = findObject(objects, 'ConfigMap') as Any;
-    expect(configMap.metadata.labels.grafana_dashboard).toBe('1');
-    const json = Object.values(configMap.data as Record<string, string>)[0] as string;
-    expect(() => JSON.parse(json)).not.toThrow();
+    const configMap = findObject(objects, 'ConfigMap');
+    expect(configMap.metadata.labels?.grafana_dashboard).toBe('1');
+    const json = present(Object.values(configMap.data ?? {})[0], 'dashboard JSON');
+    expect((): unknown => JSON.parse(json)).not.toThrow();
     // kubectl apply stores the object in an annotation limited to 256 KiB.
     expect(Buffer.byteLength(json)).toBeLessThan(256 * 1024);
   });
@@ -382,25 +404,26 @@ describe('kube-proxy scrape configurations', () => {
   }
 
   it('PodMonitor: kube-system pods named kube-proxy-*, port 10249, job kube-proxy, node label', () => {
-    const podMonitor = findObject(objects, 'PodMonitor') as Any;
-    expect(podMonitor.spec.namespaceSelector.matchNames).toEqual(['kube-system']);
+    const podMonitor = findObject(objects, 'PodMonitor');
+    expect(podMonitor.spec.namespaceSelector?.matchNames).toEqual(['kube-system']);
     expect(podMonitor.spec.jobLabel).toBe('k8s-app');
     expect(podMonitor.spec.selector.matchLabels).toEqual({ 'k8s-app': 'kube-proxy' });
     expect(podMonitor.spec.podMetricsEndpoints).toHaveLength(1);
-    expectKubeProxyTargets(
-      (podMonitor.spec.podMetricsEndpoints[0].relabelings as Any[]).map(normaliseRule),
-    );
+    const endpoint = present(podMonitor.spec.podMetricsEndpoints?.[0], 'PodMonitor endpoint');
+    expectKubeProxyTargets((endpoint.relabelings ?? []).map(normaliseRule));
   });
 
   it('plain Prometheus job: pod role in kube-system, the same targets and labels', () => {
-    const [config] = parseYamlFile(join(EXAMPLES, 'prometheus-kube-proxy-job.yaml')) as Any[];
+    const [config] = parseYamlFile(join(EXAMPLES, 'prometheus-kube-proxy-job.yaml')) as [
+      PrometheusConfig,
+    ];
     expect(config.scrape_configs).toHaveLength(1);
-    const job = config.scrape_configs[0];
+    const job = present(config.scrape_configs[0], 'scrape config');
     expect(job.job_name).toBe('kube-proxy');
     expect(job.kubernetes_sd_configs).toEqual([
       { role: 'pod', namespaces: { names: ['kube-system'] } },
     ]);
-    expectKubeProxyTargets((job.relabel_configs as Any[]).map(normaliseRule));
+    expectKubeProxyTargets(job.relabel_configs.map(normaliseRule));
   });
 });
 
@@ -463,7 +486,7 @@ describe('RBAC grants exactly what the code uses', () => {
   });
 
   it('Role and ClusterRole hold exactly the verbs of API_ACCESS', () => {
-    const needed = (kind: string): Record<string, string[]> => {
+    const needed = (kind: 'Role' | 'ClusterRole'): Record<string, string[]> => {
       const out: Record<string, string[]> = {};
       for (const access of Object.values(API_ACCESS)) {
         if (typeof access === 'string' || access.kind !== kind) continue;
@@ -473,12 +496,12 @@ describe('RBAC grants exactly what the code uses', () => {
       }
       return out;
     };
-    const granted = (kind: string): Record<string, string[]> => {
+    const granted = (kind: 'Role' | 'ClusterRole'): Record<string, string[]> => {
       const out: Record<string, string[]> = {};
-      for (const rule of (findObject(objects, kind) as Any).rules) {
+      for (const rule of findObject(objects, kind).rules ?? []) {
         expect(rule.apiGroups, `${kind}: core API group only`).toEqual(['']);
         expect(rule.resourceNames).toBeUndefined();
-        for (const resource of rule.resources)
+        for (const resource of rule.resources ?? [])
           out[resource] = [...new Set([...(out[resource] ?? []), ...rule.verbs])].sort();
       }
       return out;
@@ -493,7 +516,7 @@ describe('RBAC grants exactly what the code uses', () => {
       ['RoleBinding', 'Role'],
       ['ClusterRoleBinding', 'ClusterRole'],
     ] as const) {
-      const object = findObject(objects, binding) as Any;
+      const object = findObject(objects, binding);
       expect(object.roleRef).toEqual({
         apiGroup: 'rbac.authorization.k8s.io',
         kind: role,

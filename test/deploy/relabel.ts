@@ -11,7 +11,8 @@ export interface RelabelRule {
 }
 
 /** Accepts both spellings: the operator's camelCase and prometheus.yml's snake_case. */
-export function normaliseRule(raw: Record<string, unknown>): RelabelRule {
+export function normaliseRule(rule: object): RelabelRule {
+  const raw = rule as Record<string, unknown>;
   const pick = (camel: string, snake: string): unknown => raw[camel] ?? raw[snake];
   return {
     sourceLabels: pick('sourceLabels', 'source_labels') as string[] | undefined,

@@ -9,17 +9,36 @@ import { stringify } from 'yaml';
 import { EXAMPLES, findObject, buildExamples, parseYamlFile, promtool } from './support.ts';
 import { KUBE_PROXY_FAMILIES, proberMetricNames, unknownMetricNames } from './metric-names.ts';
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- rule files are untyped YAML */
-type Any = any;
+/** A Prometheus rule file, as far as these tests read it (promtool checks the whole of it). */
+interface Rule {
+  alert?: string;
+  record?: string;
+  expr: string;
+  for?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+interface RuleFile {
+  groups: { name: string; rules: Rule[] }[];
+}
+/** promtool's unit-test file. */
+interface RuleTests {
+  rule_files: string[];
+  tests: { alert_rule_test?: { alertname: string; exp_alerts: unknown[] }[] }[];
+}
+/** The part of a Prometheus configuration the scrape-job test rewrites. */
+interface ScrapeConfigFile {
+  scrape_configs: { kubernetes_sd_configs?: unknown; static_configs?: unknown }[];
+}
 
 const RULES_FILE = join(EXAMPLES, 'rules/kubenurse.rules.yaml');
 const RULES_TEST_FILE = join(EXAMPLES, 'rules/kubenurse.rules.test.yaml');
-const [plainRules] = parseYamlFile(RULES_FILE) as Any[];
-const prometheusRule = findObject(buildExamples(), 'PrometheusRule') as Any;
-const [unitTests] = parseYamlFile(RULES_TEST_FILE) as Any[];
-const alerts: Any[] = (plainRules.groups as Any[])
+const [plainRules] = parseYamlFile(RULES_FILE) as [RuleFile];
+const prometheusRule = findObject(buildExamples(), 'PrometheusRule');
+const [unitTests] = parseYamlFile(RULES_TEST_FILE) as [RuleTests];
+const alerts = plainRules.groups
   .flatMap((group) => group.rules)
-  .filter((rule) => rule.alert);
+  .filter((rule): rule is Rule & { alert: string } => rule.alert !== undefined);
 
 describe('alert rules', () => {
   it('the plain rules file has exactly the PrometheusRule groups (regenerate: node scripts/extract-rules.mjs)', () => {
@@ -35,7 +54,9 @@ describe('alert rules', () => {
   it('promtool check rules rejects a broken expression (the check is real)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kubenurse-rules-'));
     const broken = structuredClone(plainRules);
-    broken.groups[0].rules[0].expr = 'sum by (node) (rate(kubenurse_errors_total[5m])';
+    const firstRule = broken.groups[0]?.rules[0];
+    if (!firstRule) throw new Error(`${RULES_FILE} has no rule`);
+    firstRule.expr = 'sum by (node) (rate(kubenurse_errors_total[5m])';
     writeFileSync(join(dir, 'broken.yaml'), stringify(broken));
     const result = promtool(['check', 'rules', join(dir, 'broken.yaml')]);
     expect(result.status).not.toBe(0);
@@ -53,7 +74,7 @@ describe('alert rules', () => {
   });
 
   it('covers the signals issue 6 asks for', () => {
-    const text = alerts.map((alert) => String(alert.expr)).join('\n');
+    const text = alerts.map((alert) => alert.expr).join('\n');
     for (const needle of [
       'up{job="kube-proxy"}',
       'rest_client_request_duration_seconds_bucket',
@@ -76,8 +97,8 @@ describe('alert rules', () => {
   });
 
   it("rule expressions use only metric names the prober or kube-proxy export, Prometheus' up, and the file's own recording rules", async () => {
-    const rules: Any[] = (plainRules.groups as Any[]).flatMap((group) => group.rules);
-    const recorded = rules.filter((rule) => rule.record).map((rule) => String(rule.record));
+    const rules = plainRules.groups.flatMap((group) => group.rules);
+    const recorded = rules.flatMap((rule) => (rule.record === undefined ? [] : [rule.record]));
     const exported = new Set([
       ...(await proberMetricNames()),
       ...KUBE_PROXY_FAMILIES,
@@ -86,7 +107,7 @@ describe('alert rules', () => {
     ]);
     expect(
       unknownMetricNames(
-        rules.map((rule) => String(rule.expr)),
+        rules.map((rule) => rule.expr),
         exported,
       ),
     ).toEqual([]);
@@ -95,8 +116,8 @@ describe('alert rules', () => {
   it('promtool unit tests: each alert fires on a bad series and stays quiet on good ones', () => {
     expect(unitTests.rule_files).toEqual(['kubenurse.rules.yaml']);
     for (const alert of alerts) {
-      const cases = (unitTests.tests as Any[]).flatMap((test) =>
-        (test.alert_rule_test as Any[]).filter((c) => c.alertname === alert.alert),
+      const cases = unitTests.tests.flatMap((test) =>
+        (test.alert_rule_test ?? []).filter((c) => c.alertname === alert.alert),
       );
       expect(
         cases.some((c) => c.exp_alerts.length > 0),
@@ -131,7 +152,9 @@ describe('plain Prometheus scrape job for kube-proxy', () => {
   it('is a scrape config promtool accepts (kubernetes_sd_configs swapped for static targets)', () => {
     // Debian's Prometheus is built without Kubernetes discovery, so promtool cannot parse
     // kubernetes_sd_configs; everything else (relabel regexes, fields, durations) is checked.
-    const [config] = parseYamlFile(join(EXAMPLES, 'prometheus-kube-proxy-job.yaml')) as Any[];
+    const [config] = parseYamlFile(join(EXAMPLES, 'prometheus-kube-proxy-job.yaml')) as [
+      ScrapeConfigFile,
+    ];
     for (const job of config.scrape_configs) {
       expect(job.kubernetes_sd_configs).toBeDefined();
       delete job.kubernetes_sd_configs;

@@ -6,19 +6,35 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { requireCommand } from '../../scripts/preflight/components.ts';
-import { ConfigMap, Namespace, Service, ServiceAccount } from 'kubernetes-models/v1';
-import { DaemonSet } from 'kubernetes-models/apps/v1';
+import {
+  ConfigMap,
+  Namespace,
+  Service,
+  ServiceAccount,
+  type IConfigMap,
+  type INamespace,
+  type IService,
+  type IServiceAccount,
+} from 'kubernetes-models/v1';
+import { DaemonSet, type IDaemonSet } from 'kubernetes-models/apps/v1';
 import {
   ClusterRole,
   ClusterRoleBinding,
   Role,
   RoleBinding,
+  type IClusterRole,
+  type IClusterRoleBinding,
+  type IRole,
+  type IRoleBinding,
 } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
-import { Ingress } from 'kubernetes-models/networking.k8s.io/v1';
+import { Ingress, type IIngress } from 'kubernetes-models/networking.k8s.io/v1';
 import {
   PodMonitor,
   PrometheusRule,
   ServiceMonitor,
+  type IPodMonitor,
+  type IPrometheusRule,
+  type IServiceMonitor,
 } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -196,11 +212,31 @@ export function validateObject(object: K8sObject): void {
   new model(object as never).validate();
 }
 
-export function findObject(
+/**
+ * The kinds examples/ holds, as their schema types: every object is validated against that
+ * schema (validateObject, in manifests.test.ts), so the tests may read it through these types.
+ */
+export interface ExampleKinds {
+  Namespace: INamespace;
+  ServiceAccount: IServiceAccount;
+  Service: IService;
+  ConfigMap: IConfigMap;
+  DaemonSet: IDaemonSet;
+  Role: IRole;
+  RoleBinding: IRoleBinding;
+  ClusterRole: IClusterRole;
+  ClusterRoleBinding: IClusterRoleBinding;
+  Ingress: IIngress;
+  ServiceMonitor: IServiceMonitor;
+  PodMonitor: IPodMonitor;
+  PrometheusRule: IPrometheusRule;
+}
+
+export function findObject<Kind extends keyof ExampleKinds>(
   objects: readonly SourcedObject[],
-  kind: string,
+  kind: Kind,
   name?: string,
-): K8sObject {
+): ExampleKinds[Kind] & K8sObject {
   const matches = objects.filter(
     ({ object }) => object.kind === kind && (name === undefined || object.metadata.name === name),
   );
@@ -208,7 +244,13 @@ export function findObject(
     throw new Error(
       `expected exactly one ${kind}${name ? ` named ${name}` : ''} in examples/, found ${matches.length}`,
     );
-  return (matches[0] as SourcedObject).object;
+  return (matches[0] as SourcedObject).object as ExampleKinds[Kind] & K8sObject;
+}
+
+/** `value`, or a failure naming what the manifest lacks. */
+export function present<T>(value: T | null | undefined, what: string): T {
+  if (value === undefined || value === null) throw new Error(`examples/: no ${what}`);
+  return value;
 }
 
 // ---- promtool ----
