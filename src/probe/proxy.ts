@@ -85,7 +85,11 @@ function ipToBigInt(ip: string): { value: bigint; family: 4 | 6 } | undefined {
     const headParts = head === '' ? [] : head.split(':');
     const tailParts = tail === '' ? [] : tail.split(':');
     const parts = ip.includes('::')
-      ? [...headParts, ...new Array<string>(8 - headParts.length - tailParts.length).fill('0'), ...tailParts]
+      ? [
+          ...headParts,
+          ...new Array<string>(8 - headParts.length - tailParts.length).fill('0'),
+          ...tailParts,
+        ]
       : headParts;
     if (parts.length !== 8 || parts.some((part) => part.includes('.'))) return undefined;
     return {

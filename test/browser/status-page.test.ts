@@ -228,7 +228,7 @@ describe('status page (chromium against npm run demo)', () => {
     // Not the red of an unreachable node: the colour says "pod network".
     expect(
       await cell.evaluate(
-        (td) => td.ownerDocument.defaultView?.getComputedStyle(td).backgroundColor,
+        (td: PageElement) => td.ownerDocument.defaultView?.getComputedStyle(td).backgroundColor,
       ),
     ).toBe('rgb(217, 72, 15)');
     await page.screenshot({ path: join(ARTIFACTS, 'status-page-cni.png'), fullPage: true });
