@@ -91,6 +91,8 @@ export interface RequestRecord {
   /** The bearer token presented, if any. */
   readonly token: string | undefined;
   readonly status: number;
+  /** Date.now() when the request arrived. */
+  readonly at: number;
 }
 
 export type FaultScope = 'all' | 'version';
@@ -806,7 +808,8 @@ export class FakeApiServer {
     return { ok: this.allowAnonymousVersion && path === '/version', token };
   }
 
-  private log(record: RequestRecord): void {
+  private log(entry: Omit<RequestRecord, 'at'>): void {
+    const record: RequestRecord = { ...entry, at: Date.now() };
     this.requests.push(record);
     if (this.requests.length > MAX_REQUEST_LOG)
       this.requests.splice(0, this.requests.length - MAX_REQUEST_LOG);
