@@ -35,4 +35,8 @@ EXPOSE 8080 8443
 # with 503 for KUBENURSE_SHUTDOWN_DURATION before closing (no shell or npm in between).
 # --max-semi-space-size=1: a 1 MiB young generation instead of up to 16 MiB; a round allocates
 # little, so the extra scavenges cost 0–7 % CPU per round in our runs (within run-to-run noise).
-ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=1", "/app/dist/main.js"]
+# --no-opt --no-maglev: no optimizing compilers (the interpreter and Sparkplug remain); their
+# code in the node binary is never paged in and their zones never allocated: -4 to -6 MiB RSS,
+# CPU per probe unchanged within noise (BENCHMARKS.md 2b). A prober is mostly idle; nothing it
+# runs is hot enough to pay for TurboFan.
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=1", "--no-opt", "--no-maglev", "/app/dist/main.js"]
