@@ -1,5 +1,6 @@
 // Rules of the source tree that keep src/ what ships and each concern in one place:
-// src/ imports nothing outside src/, and only src/metrics.ts defines metrics.
+// src/ imports nothing outside src/, only src/metrics.ts defines metrics, and
+// docs/architecture.md names every module (so a reader can find each concern from it).
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,5 +59,22 @@ describe('source layout', () => {
         definers.push(relative(ROOT, file));
     }
     expect(definers).toEqual([]);
+  });
+
+  it('docs/architecture.md names every file of src/ (top-level by path, others next to their folder)', () => {
+    const lines = readFileSync(join(ROOT, 'docs', 'architecture.md'), 'utf8').split('\n');
+    const unnamed = readdirSync(SRC, { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => relative(SRC, join(entry.parentPath, entry.name)))
+      .filter((path) => {
+        const folder = dirname(path).split('/')[0] as string;
+        const name = path.split('/').pop() as string;
+        return !lines.some((line) =>
+          folder === '.'
+            ? line.includes(`src/${path}`)
+            : line.includes(`src/${folder}/`) && line.includes(name),
+        );
+      });
+    expect(unnamed).toEqual([]);
   });
 });
