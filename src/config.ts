@@ -284,8 +284,8 @@ class EnvReader {
     return this.raw(name) === 'true';
   }
 
-  /** kubenurse semantics: a check is off only when it is exactly "false". */
-  disabledOnlyIfFalse(name: EnvVar): boolean {
+  /** kubenurse semantics: whether a check is enabled; it is off only when exactly "false". */
+  enabledUnlessFalse(name: EnvVar): boolean {
     return this.raw(name) !== 'false';
   }
 
@@ -593,11 +593,11 @@ export function parseConfig(env: Env): Config {
     serviceUrl: reader.httpUrl('KUBENURSE_SERVICE_URL'),
     extraChecks: parseExtraChecks(reader, checkNodePaths ? [NODE_PATH_PREFIX] : []),
 
-    checkApiServerDirect: reader.disabledOnlyIfFalse('KUBENURSE_CHECK_API_SERVER_DIRECT'),
-    checkApiServerDns: reader.disabledOnlyIfFalse('KUBENURSE_CHECK_API_SERVER_DNS'),
-    checkMeIngress: reader.disabledOnlyIfFalse('KUBENURSE_CHECK_ME_INGRESS'),
-    checkMeService: reader.disabledOnlyIfFalse('KUBENURSE_CHECK_ME_SERVICE'),
-    checkNeighbourhood: reader.disabledOnlyIfFalse('KUBENURSE_CHECK_NEIGHBOURHOOD'),
+    checkApiServerDirect: reader.enabledUnlessFalse('KUBENURSE_CHECK_API_SERVER_DIRECT'),
+    checkApiServerDns: reader.enabledUnlessFalse('KUBENURSE_CHECK_API_SERVER_DNS'),
+    checkMeIngress: reader.enabledUnlessFalse('KUBENURSE_CHECK_ME_INGRESS'),
+    checkMeService: reader.enabledUnlessFalse('KUBENURSE_CHECK_ME_SERVICE'),
+    checkNeighbourhood: reader.enabledUnlessFalse('KUBENURSE_CHECK_NEIGHBOURHOOD'),
 
     neighbourFilter: reader.string('KUBENURSE_NEIGHBOUR_FILTER', ''),
     neighbourLimit: reader.integer('KUBENURSE_NEIGHBOUR_LIMIT', 10, 0, 100_000),
@@ -622,7 +622,7 @@ export function parseConfig(env: Env): Config {
     reuseConnections: reader.enabledOnlyIfTrue('KUBENURSE_REUSE_CONNECTIONS'),
     proxy: parseProxy(env),
 
-    checkKubeProxy: reader.disabledOnlyIfFalse('KUBENURSE_CHECK_KUBE_PROXY'),
+    checkKubeProxy: reader.enabledUnlessFalse('KUBENURSE_CHECK_KUBE_PROXY'),
     kubeProxyMetricsUrl: kubeProxyUrl('KUBENURSE_KUBE_PROXY_METRICS_URL', 10249, '/metrics'),
     kubeProxyHealthzUrl: kubeProxyUrl('KUBENURSE_KUBE_PROXY_HEALTHZ_URL', 10256, '/healthz'),
     kubeProxyMetricsFilter: parseRegex(

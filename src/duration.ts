@@ -34,10 +34,3 @@ export function parseGoDuration(text: string): number | undefined {
   }
   return sign * total;
 }
-
-/** Renders milliseconds the way Go prints short durations, for log lines and error messages. */
-export function formatDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  if (ms < 1000) return `${+ms.toFixed(3)}ms`;
-  return `${+(ms / 1000).toFixed(3)}s`;
-}

@@ -12,9 +12,9 @@ import type { IncomingChecks } from './incoming.ts';
 import { listenEveryFamily, listenOn } from './listen.ts';
 import type { Logger } from './log.ts';
 import type { ProbeMetrics } from './metrics.ts';
+import { NEIGHBOUR_ORIGIN_HEADER } from './neighbours/pod-path.ts';
 import type { ProberState } from './state.ts';
 
-export const NEIGHBOUR_ORIGIN_HEADER = 'kubenurse-neighbour-origin';
 export const ROUTES = {
   alive: '/alive',
   alwaysHappy: '/alwayshappy',

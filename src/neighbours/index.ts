@@ -20,7 +20,6 @@ export interface Neighbourhood extends CheckSource {
   selected(): readonly NeighbourPod[];
 }
 
-export { NEIGHBOUR_ORIGIN_HEADER } from './pod-path.ts';
 const MAX_LOGGED_NAMES = 20;
 
 interface Selection extends NeighbourhoodView {

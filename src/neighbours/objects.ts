@@ -93,10 +93,9 @@ function summariseMeta(raw: Record<string, unknown>): ObjectMeta | undefined {
   if (namespace !== undefined) meta.namespace = namespace;
   const resourceVersion = shortText(raw.resourceVersion);
   if (resourceVersion !== undefined) meta.resourceVersion = resourceVersion;
-  // client-node's typed list would hand us a Date; the watch hands us the JSON string.
-  const deletion = raw.deletionTimestamp;
-  if (deletion instanceof Date) meta.terminatingSince = deletion.toISOString();
-  else if (shortText(deletion) !== undefined) meta.terminatingSince = deletion as string;
+  // Lists and watches are plain JSON: the timestamp is its RFC 3339 string.
+  const deletion = shortText(raw.deletionTimestamp);
+  if (deletion !== undefined) meta.terminatingSince = deletion;
   return meta;
 }
 

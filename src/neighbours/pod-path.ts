@@ -4,6 +4,7 @@
 import type { Config } from '../config.ts';
 import { urlHost } from '../url-host.ts';
 
+/** Sent with every path_ probe; /alwayshappy (server.ts) reads it to count who checked us. */
 export const NEIGHBOUR_ORIGIN_HEADER = 'KUBENURSE-NEIGHBOUR-ORIGIN';
 
 export function podPathRequest(

@@ -22,6 +22,7 @@ import { openTunnel, proxyAuthorization } from './tunnel.ts';
 import { proxyFor, type ProxySettings } from './proxy.ts';
 import { isFollowedRedirect, RedirectChain, type Hop } from './redirect.ts';
 import { basicAuthorization, withoutUserinfo } from './userinfo.ts';
+import { bareHost } from '../url-host.ts';
 
 export interface ProbeTarget {
   /** The `type` label under which timings and codes are recorded. */
@@ -336,9 +337,9 @@ export class Prober {
   ): ProbeResult {
     const elapsed = performance.now() - trace.start;
     const proxy = this.options.proxy ? proxyFor(url, this.options.proxy) : undefined;
-    const hostname = url.hostname.replace(/^\[|\]$/g, '');
+    const hostname = bareHost(url.hostname);
     // Through a proxy, the only name we resolve ourselves is the proxy's.
-    const needsDns = isIP(proxy?.hostname.replace(/^\[|\]$/g, '') ?? hostname) === 0;
+    const needsDns = isIP(proxy ? bareHost(proxy.hostname) : hostname) === 0;
     const progress: Progress = {
       needsDns,
       isTls: url.protocol === 'https:',
@@ -442,7 +443,7 @@ export class Prober {
     return (opts, callback) => {
       const trace = holder.current;
       if (trace) {
-        if (isIP(opts.hostname.replace(/^\[|\]$/g, '')) === 0) mark(trace, 'dns_start');
+        if (isIP(bareHost(opts.hostname)) === 0) mark(trace, 'dns_start');
         else mark(trace, 'connect_start');
       }
       const socket = (this.connector as unknown as SocketReturningConnector)(
@@ -480,7 +481,7 @@ export class Prober {
   private tunnelConnector(target: URL, proxy: URL, holder: TraceHolder): ConnectorFn {
     const toProxy = this.tracedConnector(proxy, holder, false);
     const proxyPort = proxy.port || (proxy.protocol === 'https:' ? '443' : '80');
-    const targetHost = target.hostname.replace(/^\[|\]$/g, '');
+    const targetHost = bareHost(target.hostname);
     const authority = `${target.hostname}:${target.port || '443'}`;
     return (_opts, callback) => {
       const trace = holder.current;

@@ -2,6 +2,7 @@
 // because kubenurse honours them and operators set them on DaemonSets for that reason.
 import { isIP } from 'node:net';
 import { redactUrls } from '../redact.ts';
+import { bareHost } from '../url-host.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -181,7 +182,7 @@ function excluded(rule: NoProxyRule, host: string, port: string): boolean {
 export function proxyFor(target: URL, settings: ProxySettings): URL | undefined {
   const proxy = target.protocol === 'https:' ? settings.httpsProxy : settings.httpProxy;
   if (!proxy) return undefined;
-  const host = target.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const host = bareHost(target.hostname).toLowerCase();
   // Like Go: loopback never goes through a proxy.
   if (host === 'localhost' || host.endsWith('.localhost') || /^127\./.test(host) || host === '::1')
     return undefined;

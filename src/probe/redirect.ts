@@ -5,6 +5,7 @@
 // 301, 302, 303, 307 and 308 with GET and no body". Go's default CheckRedirect stops before
 // the 11th redirect would be followed, with the error "stopped after 10 redirects".
 import { rawUserinfo, redactUserinfo, userinfoProblem, withoutUserinfo } from './userinfo.ts';
+import { bareHost } from '../url-host.ts';
 
 export const MAX_REDIRECTS = 10;
 
@@ -33,7 +34,7 @@ export function isDomainOrSubdomain(sub: string, parent: string): boolean {
 }
 
 function hostnameOf(url: URL): string {
-  return url.hostname.replace(/^\[|\]$/g, '');
+  return bareHost(url.hostname);
 }
 
 export interface Hop {
