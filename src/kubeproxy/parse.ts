@@ -117,16 +117,42 @@ export function parseFloatToken(text: string): number | undefined {
   return Number.isFinite(value) ? value : undefined;
 }
 
+/** Character codes the scanner compares against (charCodeAt keeps the hot loop free of strings). */
+const CHAR = {
+  tab: 9,
+  carriageReturn: 13,
+  space: 32,
+  quote: 34, // "
+  hash: 35, // #
+  comma: 44, // ,
+  digit0: 48,
+  digit9: 57,
+  colon: 58, // :
+  upperA: 65,
+  upperZ: 90,
+  backslash: 92, // \
+  underscore: 95, // _
+  lowerA: 97,
+  lowerN: 110, // n, as in \n
+  lowerZ: 122,
+  openBrace: 123, // {
+  closeBrace: 125, // }
+} as const;
+
 function isNameStart(code: number): boolean {
-  return (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95;
+  return (
+    (code >= CHAR.upperA && code <= CHAR.upperZ) ||
+    (code >= CHAR.lowerA && code <= CHAR.lowerZ) ||
+    code === CHAR.underscore
+  );
 }
 
 function isNameChar(code: number): boolean {
-  return isNameStart(code) || (code >= 48 && code <= 57);
+  return isNameStart(code) || (code >= CHAR.digit0 && code <= CHAR.digit9);
 }
 
 function isBlank(code: number): boolean {
-  return code === 32 || code === 9;
+  return code === CHAR.space || code === CHAR.tab;
 }
 
 /** Scans one line; positions are indexes into `text`. */
@@ -162,11 +188,11 @@ class LineScanner {
   readName(allowColon: boolean): string {
     const start = this.pos;
     const first = this.peek();
-    if (!(isNameStart(first) || (allowColon && first === 58))) return '';
+    if (!(isNameStart(first) || (allowColon && first === CHAR.colon))) return '';
     this.pos++;
     for (;;) {
       const code = this.peek();
-      if (isNameChar(code) || (allowColon && code === 58)) this.pos++;
+      if (isNameChar(code) || (allowColon && code === CHAR.colon)) this.pos++;
       else break;
     }
     return this.text.slice(start, this.pos);
@@ -185,17 +211,17 @@ class LineScanner {
     for (;;) {
       if (this.atEnd()) this.fail('unterminated label value (missing closing quote)');
       const code = this.peek();
-      if (code === 34) {
+      if (code === CHAR.quote) {
         value += this.text.slice(chunkStart, this.pos);
         this.pos++;
         break;
       }
-      if (code === 92) {
+      if (code === CHAR.backslash) {
         value += this.text.slice(chunkStart, this.pos);
         const next = this.text.charCodeAt(this.pos + 1);
-        if (next === 92) value += '\\';
-        else if (next === 34) value += '"';
-        else if (next === 110) value += '\n';
+        if (next === CHAR.backslash) value += '\\';
+        else if (next === CHAR.quote) value += '"';
+        else if (next === CHAR.lowerN) value += '\n';
         else if (Number.isNaN(next))
           this.fail('unterminated label value (line ends in a backslash)');
         else this.fail(`invalid escape sequence "\\${String.fromCharCode(next)}" in label value`);
@@ -323,11 +349,11 @@ export function parseExposition(
     if (name === '') scanner.fail('invalid metric name');
     const labels: [string, string][] = [];
     const blanksAfterName = scanner.skipBlanks();
-    if (scanner.peek() === 123) {
+    if (scanner.peek() === CHAR.openBrace) {
       scanner.pos++;
       for (;;) {
         scanner.skipBlanks();
-        if (scanner.peek() === 125) {
+        if (scanner.peek() === CHAR.closeBrace) {
           scanner.pos++;
           break;
         }
@@ -351,7 +377,7 @@ export function parseExposition(
         labels.push([labelName, labelValue]);
         scanner.skipBlanks();
         const separator = scanner.peek();
-        if (separator === 44) scanner.pos++;
+        if (separator === CHAR.comma) scanner.pos++;
         else if (separator !== 125) scanner.fail('expected "," or "}" after a label value');
       }
       scanner.skipBlanks();
@@ -410,12 +436,12 @@ export function parseExposition(
     if (end - start > lim.maxLineLength)
       throw new ExpositionError(lineNumber, `line longer than ${lim.maxLineLength} characters`);
     // Tolerate CRLF: a stray \r is never meaningful in this format.
-    const lineEnd = end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
+    const lineEnd = end > start && text.charCodeAt(end - 1) === CHAR.carriageReturn ? end - 1 : end;
     const scanner = new LineScanner(text.slice(start, lineEnd), lineNumber);
     start = end + 1;
     scanner.skipBlanks();
     if (scanner.atEnd()) continue;
-    if (scanner.peek() === 35) onComment(scanner);
+    if (scanner.peek() === CHAR.hash) onComment(scanner);
     else onSample(scanner);
   }
 
