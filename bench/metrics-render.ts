@@ -4,13 +4,10 @@
 // against a loopback target, so every family has exactly the label sets production has.
 import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
-import { pino } from 'pino';
 import { startFakeKubeProxy } from '../dev/fakes/fake-kube-proxy.ts';
 import { parseConfig } from '../src/config.ts';
-import type { ProberContext } from '../src/context.ts';
 import { createKubeProxyMonitor } from '../src/kubeproxy/index.ts';
-import { ProbeMetrics } from '../src/metrics.ts';
-import { Prober } from '../src/probe/http.ts';
+import { proberContext } from '../dev/prober-context.ts';
 import { FleetClient } from './lib/fleet-client.ts';
 import { isMain, runStandalone, table, type Benchmark } from './lib/report.ts';
 import { fmt, summarize, type Summary } from './lib/stats.ts';
@@ -52,18 +49,8 @@ export const metricsRender: Benchmark = async ({ quick, log }) => {
       KUBENURSE_KUBE_PROXY_HEALTHZ_URL: kubeProxy.healthzUrl,
       KUBENURSE_SERVICE_ACCOUNT_DIR: '/nonexistent-bench-service-account',
     });
-    const metrics = new ProbeMetrics({
-      buckets: config.histogramBuckets,
-      legacyMetrics: false,
-      incomingChecks: () => 0,
-    });
-    const prober = new Prober({
-      metrics,
-      trust: { ca: [], insecure: false },
-      timeoutMs: 5000,
-      reuseConnections: false,
-    });
-    const ctx: ProberContext = { config, metrics, logger: pino({ level: 'silent' }), prober };
+    const ctx = proberContext(config, { timeoutMs: 5000 });
+    const { metrics, prober } = ctx;
     const monitor = createKubeProxyMonitor(ctx);
     if (!monitor) throw new Error('kube-proxy monitor was not created');
     for (const check of monitor.checks()) {

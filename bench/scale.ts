@@ -12,14 +12,12 @@
 //     chosen by exactly K others.
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
-import { pino } from 'pino';
 import { FakeApiServer } from '../dev/fakes/fake-apiserver.ts';
 import { parseConfig } from '../src/config.ts';
 import type { ProberContext } from '../src/context.ts';
-import { ProbeMetrics } from '../src/metrics.ts';
+import { proberContext } from '../dev/prober-context.ts';
 import { createNeighbourhood } from '../src/neighbours/index.ts';
 import { nodeHash, selectNeighbours } from '../src/neighbours/limit.ts';
-import { Prober } from '../src/probe/http.ts';
 import { freePort, waitFor } from './lib/children.ts';
 import { NAMESPACE, POD_LABELS } from './lib/cluster.ts';
 import { FleetClient } from './lib/fleet-client.ts';
@@ -157,19 +155,7 @@ interface TrafficFigures {
 }
 
 function quietContext(env: Record<string, string>): ProberContext {
-  const config = parseConfig(env);
-  const metrics = new ProbeMetrics({
-    buckets: config.histogramBuckets,
-    legacyMetrics: false,
-    incomingChecks: () => 0,
-  });
-  const prober = new Prober({
-    metrics,
-    trust: { ca: [], insecure: false },
-    timeoutMs: 5000,
-    reuseConnections: false,
-  });
-  return { config, metrics, logger: pino({ level: 'silent' }), prober };
+  return proberContext(parseConfig(env), { timeoutMs: 5000 });
 }
 
 /**
@@ -377,18 +363,7 @@ export const scale: Benchmark = async ({ quick, log }) => {
       KUBENURSE_NEIGHBOUR_FILTER: 'app.kubernetes.io/name=kubenurse',
       KUBENURSE_NEIGHBOUR_LIMIT: String(K),
     });
-    const metrics = new ProbeMetrics({
-      buckets: config.histogramBuckets,
-      legacyMetrics: false,
-      incomingChecks: () => 0,
-    });
-    const prober = new Prober({
-      metrics,
-      trust: { ca: [], insecure: false },
-      timeoutMs: 5000,
-      reuseConnections: false,
-    });
-    const ctx: ProberContext = { config, metrics, logger: pino({ level: 'silent' }), prober };
+    const ctx = proberContext(config, { timeoutMs: 5000 });
     const mesh = createNeighbourhood(ctx);
     if (!mesh) throw new Error('neighbourhood not created');
     const syncStart = performance.now();
@@ -443,7 +418,7 @@ export const scale: Benchmark = async ({ quick, log }) => {
       }
     } finally {
       await mesh.stop();
-      await prober.close();
+      await ctx.prober.close();
     }
   } finally {
     await api.close();

@@ -9,9 +9,7 @@ import { RoundRunner } from '../../src/checks/round.ts';
 import type { CheckOutcome } from '../../src/checks/types.ts';
 import { parseConfig } from '../../src/config.ts';
 import type { ProberContext } from '../../src/context.ts';
-import { createLogger } from '../../src/log.ts';
-import { ProbeMetrics } from '../../src/metrics.ts';
-import { Prober } from '../../src/probe/http.ts';
+import { proberContext } from '../../dev/prober-context.ts';
 import { createKubeProxyMonitor, type KubeProxyMonitor } from '../../src/kubeproxy/index.ts';
 import { parseExposition, type MetricFamily } from '../../src/kubeproxy/parse.ts';
 import {
@@ -51,20 +49,9 @@ async function setup(
     KUBENURSE_SERVICE_ACCOUNT_DIR: '/nonexistent',
     ...env,
   });
-  const metrics = new ProbeMetrics({
-    buckets: config.histogramBuckets,
-    legacyMetrics: false,
-    incomingChecks: () => 0,
-  });
-  const prober = new Prober({
-    metrics,
-    trust: { ca: [], insecure: false },
-    timeoutMs: config.checkTimeout,
-    reuseConnections: false,
-  });
+  const ctx = proberContext(config);
+  const { metrics, logger, prober } = ctx;
   cleanups.push(() => prober.close());
-  const logger = createLogger('silent');
-  const ctx: ProberContext = { config, metrics, logger, prober };
   const monitor = createKubeProxyMonitor(ctx);
   if (!monitor) throw new Error('createKubeProxyMonitor returned undefined with both URLs set');
   const runner = new RoundRunner({
@@ -527,18 +514,7 @@ describe('createKubeProxyMonitor', () => {
   function context(env: Record<string, string>) {
     const { logs, logger } = capture();
     const config = parseConfig({ KUBENURSE_SERVICE_ACCOUNT_DIR: '/nonexistent', ...env });
-    const metrics = new ProbeMetrics({
-      buckets: config.histogramBuckets,
-      legacyMetrics: false,
-      incomingChecks: () => 0,
-    });
-    const prober = new Prober({
-      metrics,
-      trust: { ca: [], insecure: false },
-      timeoutMs: config.checkTimeout,
-      reuseConnections: false,
-    });
-    return { logs, ctx: { config, metrics, logger, prober } satisfies ProberContext };
+    return { logs, ctx: proberContext(config, { logger }) };
   }
 
   it('is off with one info line when KUBENURSE_CHECK_KUBE_PROXY=false', () => {
