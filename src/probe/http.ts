@@ -23,6 +23,7 @@ import { proxyFor, type ProxySettings } from './proxy.ts';
 import { isFollowedRedirect, RedirectChain, type Hop } from './redirect.ts';
 import { basicAuthorization, withoutUserinfo } from './userinfo.ts';
 import { bareHost } from '../url-host.ts';
+import { readBounded } from '../bounded-body.ts';
 
 export interface ProbeTarget {
   /** The `type` label under which timings and codes are recorded. */
@@ -560,24 +561,6 @@ function rejectOnAbort(signal: AbortSignal): Promise<never> {
     if (signal.aborted) reject(abortReason());
     else signal.addEventListener('abort', () => reject(abortReason()), { once: true });
   });
-}
-
-async function readBounded(
-  body: AsyncIterable<Buffer> & { destroy(): unknown },
-  limit: number,
-  keep: boolean,
-): Promise<Buffer | null | 'too-large'> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > limit) {
-      body.destroy();
-      return 'too-large';
-    }
-    if (keep) chunks.push(chunk);
-  }
-  return keep ? Buffer.concat(chunks) : null;
 }
 
 /** Go's Response.Status: the code and its reason phrase (the standard one; undici does not expose the server's). */

@@ -1,6 +1,7 @@
 // A bounded JSON GET for reading neighbours: one deadline for the whole exchange, a body size
 // limit, no redirects followed. Never throws; the failure is described in one line.
 import { Agent, request } from 'undici';
+import { readBounded } from '../bounded-body.ts';
 
 export type FetchResult =
   | { readonly ok: true; readonly statusCode: number; readonly json: unknown }
@@ -53,23 +54,16 @@ export class JsonFetcher {
         await response.body.dump().catch(() => undefined);
         return { ok: false, failure: 'http', statusCode, error: `HTTP ${statusCode}` };
       }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of response.body) {
-        size += (chunk as Buffer).length;
-        if (size > this.options.maxBytes) {
-          response.body.destroy();
-          return {
-            ok: false,
-            failure: 'too-large',
-            statusCode,
-            error: `response larger than ${this.options.maxBytes} bytes`,
-          };
-        }
-        chunks.push(chunk as Buffer);
-      }
+      const body = await readBounded(response.body, this.options.maxBytes, true);
+      if (body === 'too-large')
+        return {
+          ok: false,
+          failure: 'too-large',
+          statusCode,
+          error: `response larger than ${this.options.maxBytes} bytes`,
+        };
       try {
-        return { ok: true, statusCode, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) };
+        return { ok: true, statusCode, json: JSON.parse(body.toString('utf8')) };
       } catch {
         return { ok: false, failure: 'not-json', statusCode, error: 'response is not valid JSON' };
       }
