@@ -2,6 +2,7 @@
 // limit, no redirects followed. Never throws; the failure is described in one line.
 import { Agent, request } from 'undici';
 import { readBounded } from '../bounded-body.ts';
+import { describeError } from '../probe/classify.ts';
 
 export type FetchResult =
   | { readonly ok: true; readonly statusCode: number; readonly json: unknown }
@@ -16,17 +17,6 @@ export type FetchResult =
 export interface JsonFetcherOptions {
   readonly timeoutMs: number;
   readonly maxBytes: number;
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
-    return code !== undefined && !error.message.includes(code)
-      ? `${code}: ${error.message}${cause}`
-      : `${error.message}${cause}`;
-  }
-  return String(error);
 }
 
 export class JsonFetcher {
@@ -75,7 +65,7 @@ export class JsonFetcher {
           statusCode,
           error: `no answer within ${this.options.timeoutMs} ms`,
         };
-      return { ok: false, failure: 'transport', statusCode, error: describe(error) };
+      return { ok: false, failure: 'transport', statusCode, error: describeError(error) };
     }
   }
 
