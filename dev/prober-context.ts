@@ -20,7 +20,7 @@ export function proberContext(
   const prober = new Prober({
     metrics,
     trust: { ca: [], insecure: false },
-    timeoutMs: options.timeoutMs ?? config.checkTimeout,
+    timeoutMs: options.timeoutMs ?? config.checkTimeoutMs,
     reuseConnections: false,
   });
   return { config, metrics, logger: options.logger ?? createLogger('silent'), prober };

@@ -39,8 +39,8 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
   });
   const scheduler = new Scheduler({
     executor: status.observe(runner),
-    intervalMs: config.checkInterval,
-    cacheTtlMs: config.cacheTtl,
+    intervalMs: config.checkIntervalMs,
+    cacheTtlMs: config.cacheTtlMs,
     logger,
   });
 

@@ -57,7 +57,7 @@ export async function buildComponents(
   const prober = new Prober({
     metrics,
     trust,
-    timeoutMs: config.checkTimeout,
+    timeoutMs: config.checkTimeoutMs,
     reuseConnections: config.reuseConnections,
     proxy: config.proxy,
   });
@@ -82,7 +82,7 @@ export async function buildComponents(
     sources,
     metrics,
     logger,
-    roundTimeoutMs: config.checkTimeout + ROUND_SLACK_MS,
+    roundTimeoutMs: config.checkTimeoutMs + ROUND_SLACK_MS,
   });
   const runner = diagnosis ? diagnosis.observe(rounds) : rounds;
   const state: ProberState = {

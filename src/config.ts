@@ -27,10 +27,10 @@ export interface ExtraCheck {
 }
 
 export interface Config {
-  readonly checkInterval: number; // ms
-  readonly checkTimeout: number; // ms, per request
-  readonly cacheTtl: number; // ms
-  readonly shutdownDuration: number; // ms
+  readonly checkIntervalMs: number;
+  readonly checkTimeoutMs: number; // per request
+  readonly cacheTtlMs: number;
+  readonly shutdownDurationMs: number;
 
   /** undefined: every address family (kubenurse's ":8080"). */
   readonly bindAddress: string | undefined;
@@ -517,9 +517,12 @@ function kubeletServiceLink(value: string | undefined): boolean {
 export function parseConfig(env: Env): Config {
   const reader = new EnvReader(env);
 
-  const checkInterval = reader.duration('KUBENURSE_CHECK_INTERVAL', 5000);
-  const checkTimeout = reader.duration('KUBENURSE_CHECK_TIMEOUT', Math.min(5000, checkInterval));
-  if (checkTimeout > checkInterval) {
+  const checkIntervalMs = reader.duration('KUBENURSE_CHECK_INTERVAL', 5000);
+  const checkTimeoutMs = reader.duration(
+    'KUBENURSE_CHECK_TIMEOUT',
+    Math.min(5000, checkIntervalMs),
+  );
+  if (checkTimeoutMs > checkIntervalMs) {
     throw new ConfigError(
       'KUBENURSE_CHECK_TIMEOUT',
       reader.raw('KUBENURSE_CHECK_TIMEOUT') ?? '',
@@ -565,10 +568,10 @@ export function parseConfig(env: Env): Config {
   };
 
   return {
-    checkInterval,
-    checkTimeout,
-    cacheTtl: reader.duration('KUBENURSE_CACHE_TTL', 3000, { allowZero: true }),
-    shutdownDuration: reader.duration('KUBENURSE_SHUTDOWN_DURATION', 5000, { allowZero: true }),
+    checkIntervalMs,
+    checkTimeoutMs,
+    cacheTtlMs: reader.duration('KUBENURSE_CACHE_TTL', 3000, { allowZero: true }),
+    shutdownDurationMs: reader.duration('KUBENURSE_SHUTDOWN_DURATION', 5000, { allowZero: true }),
 
     bindAddress: parseBindAddress(reader),
     port: kubeletServiceLink(reader.raw('KUBENURSE_PORT'))

@@ -27,12 +27,12 @@ async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   logger.info(
-    { signal, shutdownDurationMs: config.shutdownDuration },
+    { signal, shutdownDurationMs: config.shutdownDurationMs },
     'shutting down: /ready answers 503 from now on',
   );
   app.beginShutdown();
   // Load balancers and neighbours see 503 on /ready and drain before the server goes away.
-  await sleep(config.shutdownDuration);
+  await sleep(config.shutdownDurationMs);
   // The kubelet's grace period (15 s in our DaemonSet) is what we must stay under: whatever is
   // still not closed after the budget (a stuck client, a slow agent) is left to process.exit.
   const stopped = await Promise.race([app.stop().then(() => true), sleep(STOP_BUDGET_MS, false)]);

@@ -119,7 +119,7 @@ export class StatusPage {
       port: options.config.port,
       concurrency: CLUSTER_LIMITS.concurrency,
       maxRows: CLUSTER_LIMITS.maxRows,
-      cacheTtlMs: options.config.cacheTtl,
+      cacheTtlMs: options.config.cacheTtlMs,
       onUnreachable: (neighbour, error) => {
         neighbourReadFailures.inc();
         options.logger.debug(
@@ -144,7 +144,7 @@ export class StatusPage {
       state,
       node: this.options.nodeName?.() ?? config.nodeName,
       pod: config.podName,
-      refreshMs: Math.min(10_000, Math.max(2000, config.checkInterval)),
+      refreshMs: Math.min(10_000, Math.max(2000, config.checkIntervalMs)),
     });
   }
 

@@ -28,8 +28,8 @@ describe("upstream's examples/daemonset.yaml environment", () => {
 
   it("takes upstream's defaults for everything it does not set (server.go New)", () => {
     expect(config).toMatchObject({
-      checkInterval: 5000, // defaultCheckInterval
-      shutdownDuration: 5000,
+      checkIntervalMs: 5000, // defaultCheckInterval
+      shutdownDurationMs: 5000,
       neighbourLimit: 10,
       apiServerDns: 'kubernetes.default.svc.cluster.local',
       apiServerHost: '10.96.0.1',
@@ -65,9 +65,9 @@ describe("upstream's Helm chart environment (values.yaml defaults)", () => {
       checkMeIngress: true,
       checkMeService: true,
       checkNeighbourhood: true,
-      checkInterval: 5000,
+      checkIntervalMs: 5000,
       reuseConnections: false,
-      shutdownDuration: 5000,
+      shutdownDurationMs: 5000,
       useTls: false,
       namespace: 'kube-nurse',
       apiServerDns: 'kubernetes.default.svc.cluster.local',

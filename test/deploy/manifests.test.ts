@@ -224,7 +224,7 @@ describe('DaemonSet matches the code', () => {
 
   it('gives the shutdown drain time to finish before the kubelet kills the pod', () => {
     expect(present(podSpec.terminationGracePeriodSeconds, 'grace period') * 1000).toBeGreaterThan(
-      config.shutdownDuration + config.checkTimeout,
+      config.shutdownDurationMs + config.checkTimeoutMs,
     );
   });
 

@@ -58,7 +58,7 @@ async function setup(
     sources: [monitor],
     metrics,
     logger,
-    roundTimeoutMs: config.checkTimeout + 1000,
+    roundTimeoutMs: config.checkTimeoutMs + 1000,
   });
   const exposition = async () => parseExposition(await metrics.render(), { maxSamples: 100_000 });
   return {

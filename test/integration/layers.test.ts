@@ -107,7 +107,7 @@ beforeAll(async () => {
       extraCaPem: undefined,
       insecure: false,
     }),
-    timeoutMs: config.checkTimeout,
+    timeoutMs: config.checkTimeoutMs,
     reuseConnections: false,
   });
 });

@@ -30,10 +30,10 @@ describe('parseConfig defaults (kubenurse 1.15 semantics)', () => {
   const config = parseConfig(noSa);
 
   it('timing', () => {
-    expect(config.checkInterval).toBe(5000);
-    expect(config.checkTimeout).toBe(5000);
-    expect(config.cacheTtl).toBe(3000);
-    expect(config.shutdownDuration).toBe(5000);
+    expect(config.checkIntervalMs).toBe(5000);
+    expect(config.checkTimeoutMs).toBe(5000);
+    expect(config.cacheTtlMs).toBe(3000);
+    expect(config.shutdownDurationMs).toBe(5000);
   });
 
   it('server', () => {
@@ -128,10 +128,10 @@ describe('parseConfig values', () => {
       KUBERNETES_SERVICE_HOST: '10.96.0.1',
       KUBERNETES_SERVICE_PORT: '443',
     });
-    expect(config.checkInterval).toBe(10_000);
-    expect(config.checkTimeout).toBe(1500);
-    expect(config.cacheTtl).toBe(0);
-    expect(config.shutdownDuration).toBe(60_000);
+    expect(config.checkIntervalMs).toBe(10_000);
+    expect(config.checkTimeoutMs).toBe(1500);
+    expect(config.cacheTtlMs).toBe(0);
+    expect(config.shutdownDurationMs).toBe(60_000);
     expect(config.bindAddress).toBe('127.0.0.2');
     expect(config.port).toBe(18080);
     expect(config.serviceUrl).toBe('http://kubenurse.kube-nurse.svc.cluster.local:8080');
@@ -150,7 +150,7 @@ describe('parseConfig values', () => {
   });
 
   it('a short interval caps the default timeout', () => {
-    expect(parseConfig({ ...noSa, KUBENURSE_CHECK_INTERVAL: '2s' }).checkTimeout).toBe(2000);
+    expect(parseConfig({ ...noSa, KUBENURSE_CHECK_INTERVAL: '2s' }).checkTimeoutMs).toBe(2000);
   });
 
   it('the summary carries no CA material', () => {

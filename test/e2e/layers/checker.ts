@@ -34,7 +34,7 @@ const metrics = new ProbeMetrics({
 const prober = new Prober({
   metrics,
   trust: buildTrust({ serviceAccountDir: '/nonexistent', extraCaPem: undefined, insecure: false }),
-  timeoutMs: config.checkTimeout,
+  timeoutMs: config.checkTimeoutMs,
   reuseConnections: false,
 });
 const mesh: CheckSource = {
