@@ -263,10 +263,12 @@ describe('end-to-end on an emulated cluster network', { concurrent: false }, () 
               const type = `path_${other.name}`;
               const total = count(a, type) - count(b, type);
               expect(total, `${prober.name} ${type} observations`).toBeGreaterThanOrEqual(2);
+              // The delay holds back every answer of the slow path, so a single answer within 0.1 s
+              // proves this path is not delayed; asking for more would measure the machine's load.
               expect(
                 bucket(a, type, '0.1') - bucket(b, type, '0.1'),
                 `${prober.name} ${type} answers within 0.1 s`,
-              ).toBeGreaterThanOrEqual(total / 2);
+              ).toBeGreaterThan(0);
             }
           }
         },
