@@ -184,7 +184,8 @@ export const ENV_VARS = {
   KUBENURSE_NEIGHBOUR_READY_ONLY: ['false', '`true` skips neighbour pods that are not Ready.'],
   KUBENURSE_CHECK_NODE_PATHS: [
     'false',
-    "`true` also probes each selected neighbour's node over the host network (`node_<node>` checks) and reports which layer is at fault (docs/layers.md).",
+    "`true` also probes each selected neighbour's node over the host network " +
+      '(`node_<node>` checks) and reports which layer is at fault (docs/layers.md).',
   ],
   KUBENURSE_NODE_PATH_PORT: [
     '10256',
@@ -193,15 +194,19 @@ export const ENV_VARS = {
   KUBENURSE_NODE_PATH_PATH: ['/healthz', 'HTTP path probed by `node_<node>` checks.'],
   KUBENURSE_CHECK_ALL_IP_FAMILIES: [
     'false',
-    '`true` probes every address family of dual-stack neighbours (`path_<node>_ipv6`, `node_<node>_ipv6`, ...); the primary family keeps the plain type.',
+    '`true` probes every address family of dual-stack neighbours (`path_<node>_ipv6`, ' +
+      '`node_<node>_ipv6`, ...); the primary family keeps the plain type.',
   ],
   KUBENURSE_NEIGHBOUR_TRACE_METRICS: [
     'full',
-    'Per-event trace histogram of neighbour checks: `full` one per neighbour (upstream), `aggregated` one for all (`type="path_*"`), `off` none; durations, requests and errors stay per neighbour.',
+    'Per-event trace histogram of neighbour checks: `full` one per neighbour ' +
+      '(upstream), `aggregated` one for all (`type="path_*"`), `off` none; durations, ' +
+      'requests and errors stay per neighbour.',
   ],
   KUBENURSE_NEIGHBOUR_NODE_WATCH: [
     'auto',
-    '`auto` watches only the nodes the neighbour selection depends on (one cluster-wide node watch in small clusters); `cluster` always watches every node.',
+    '`auto` watches only the nodes the neighbour selection depends on (one ' +
+      'cluster-wide node watch in small clusters); `cluster` always watches every node.',
   ],
   KUBENURSE_HISTOGRAM_BUCKETS: [
     '.005,.01,.025,.05,.1,.25,.5,1,2.5,5,10',

@@ -271,7 +271,9 @@ export function registerDiscoveryMetrics(
     });
   new Gauge({
     name: `${METRIC_PREFIX}neighbourhood_discovery_stale`,
-    help: '1 while neighbour discovery cannot reach the apiserver (or has not listed yet after a failure): checks use the last known neighbours.',
+    help:
+      '1 while neighbour discovery cannot reach the apiserver (or has not listed yet ' +
+      'after a failure): checks use the last known neighbours.',
     registers: [registry],
     collect() {
       this.set(isStale() ? 1 : 0);
@@ -326,7 +328,9 @@ export function registerKubeProxyMetrics(
   const syncLag = scraped.metrics
     ? new Gauge({
         name: `${METRIC_PREFIX}kube_proxy_sync_lag_seconds`,
-        help: 'kube-proxy last_queued_timestamp minus last_timestamp of its proxy-rules sync, by ip_family (0 when nothing waits); grows while the sync is hung.',
+        help:
+          'kube-proxy last_queued_timestamp minus last_timestamp of its proxy-rules sync, ' +
+          'by ip_family (0 when nothing waits); grows while the sync is hung.',
         labelNames: ['ip_family'],
         registers,
       })

@@ -244,7 +244,10 @@ export class Discovery {
     const skipped = this.config.allowUnschedulable
       ? 'nodes being removed by the cluster autoscaler or being deleted'
       : 'cordoned nodes, nodes being removed by the cluster autoscaler or being deleted';
-    return `nodes are not readable (403 Forbidden): neighbours on ${skipped} cannot be skipped; grant list and watch on nodes (examples/rbac.yaml) to filter them`;
+    return (
+      `nodes are not readable (403 Forbidden): neighbours on ${skipped} cannot be ` +
+      `skipped; grant list and watch on nodes (examples/rbac.yaml) to filter them`
+    );
   }
 
   private nodeInformers(): NodeInformer[] {

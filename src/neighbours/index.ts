@@ -143,7 +143,9 @@ export class NeighbourMesh implements Neighbourhood {
       if (state.kind === 'ok')
         state = {
           kind: 'own-node-unknown',
-          reason: `own node unknown: pod ${config.podName} not yet seen by discovery (set KUBENURSE_NODE_NAME or check KUBENURSE_NEIGHBOUR_FILTER matches it)`,
+          reason:
+            `own node unknown: pod ${config.podName} not yet seen by discovery (set ` +
+            `KUBENURSE_NODE_NAME or check KUBENURSE_NEIGHBOUR_FILTER matches it)`,
         };
     } else {
       const ring = neighbours.map((neighbour) => ({ ...neighbour, hash: neighbour.nodeHash }));

@@ -64,7 +64,9 @@ export function listedChecks(checks: readonly CheckView[]): CheckView[] {
 
 // Everything the page needs comes from this prober: no CDN, no inline script.
 const CONTENT_SECURITY_POLICY =
-  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; " +
+  "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors " +
+  "'none'";
 
 export interface StatusPageOptions {
   readonly config: Config;
