@@ -1,4 +1,5 @@
-// Writes examples/rules/kubenurse.rules.test.yaml, the promtool unit tests of the alerts.
+// Writes examples/rules/kubenurse.rules.test.yaml, the promtool unit tests of the alerts and of the
+// recording rules (RECORDINGS below: input series → the samples each recorded series holds).
 //
 // Each scenario below states by hand which series are bad, which are good, when the alert must
 // fire, with which labels and which value. For every scenario two promtool test groups are
@@ -492,6 +493,124 @@ const SCENARIOS = [
   },
 ];
 
+// ---- recording rules: input series → the samples each recorded series must hold ----
+//
+// Neighbour series come in the shapes KUBENURSE_NEIGHBOUR_TRACE_METRICS gives them: `full`
+// (trace histogram per neighbour, type="path_<node>"), `aggregated` (one trace histogram for
+// all neighbours, type="path_*") and `off` (no neighbour trace histogram); built-in checks and
+// other jobs are there too, and must stay out of the fleet sums. Counters grow linearly, so a
+// 5m rate is exact: 60 per minute is 1 per second.
+
+const FLEET_BOUNDS = ['0.1', '1'];
+/** Histogram buckets with all observations ≤ 0.1 s, `perMinute` per minute. */
+function fastHistogram(name, labels, perMinute, minutes = 10) {
+  return histogram(name, labels, FLEET_BOUNDS, 0.05, perMinute, minutes);
+}
+const counter = (name, labels, perMinute, minutes = 10) =>
+  series(name, labels, `0+${perMinute}x${minutes}`);
+const DURATION = 'kubenurse_httpclient_request_duration_seconds';
+const TRACE = 'kubenurse_httpclient_trace_request_duration_seconds';
+const REQUESTS = 'kubenurse_httpclient_requests_total';
+const ERRORS = 'kubenurse_errors_total';
+const job = 'kubenurse';
+
+const FLEET_INPUT = [
+  // node a (mode full): neighbours b and c, c answers every other request with an error.
+  ...fastHistogram(`${DURATION}`, { job, node: 'a', type: 'path_b' }, 60),
+  ...fastHistogram(`${DURATION}`, { job, node: 'a', type: 'path_c' }, 60),
+  ...fastHistogram(TRACE, { job, node: 'a', type: 'path_b', event: 'connect_done' }, 60),
+  ...fastHistogram(TRACE, { job, node: 'a', type: 'path_c', event: 'connect_done' }, 60),
+  counter(REQUESTS, { job, node: 'a', type: 'path_b', code: '200' }, 60),
+  counter(REQUESTS, { job, node: 'a', type: 'path_c', code: '200' }, 30),
+  counter(REQUESTS, { job, node: 'a', type: 'path_c', code: 'round_trip_error' }, 30),
+  counter(ERRORS, { job, node: 'a', type: 'path_c', event: 'round_trip_error' }, 30),
+  // node b (mode aggregated): neighbour c, trace histogram under path_*.
+  ...fastHistogram(`${DURATION}`, { job, node: 'b', type: 'path_c' }, 60),
+  ...fastHistogram(TRACE, { job, node: 'b', type: 'path_*', event: 'connect_done' }, 60),
+  counter(REQUESTS, { job, node: 'b', type: 'path_c', code: '200' }, 60),
+  // node c (mode off): neighbour a, no trace histogram for it; a's pod fails it 1 in 4.
+  ...fastHistogram(`${DURATION}`, { job, node: 'c', type: 'path_a' }, 60),
+  counter(REQUESTS, { job, node: 'c', type: 'path_a', code: '200' }, 45),
+  counter(REQUESTS, { job, node: 'c', type: 'path_a', code: 'round_trip_error' }, 15),
+  counter(ERRORS, { job, node: 'c', type: 'path_a', event: 'round_trip_error' }, 15),
+  // Not neighbour paths of the kubenurse job: left out of every fleet series.
+  ...fastHistogram(`${DURATION}`, { job, node: 'a', type: 'api_server_direct' }, 600),
+  ...fastHistogram(TRACE, { job, node: 'a', type: 'me_service', event: 'connect_done' }, 600),
+  counter(REQUESTS, { job, node: 'a', type: 'me_ingress', code: 'round_trip_error' }, 600),
+  counter(ERRORS, { job, node: 'a', type: 'me_ingress', event: 'round_trip_error' }, 600),
+  counter(REQUESTS, { job: 'other', node: 'a', type: 'path_b', code: '200' }, 600),
+  counter(ERRORS, { job: 'other', node: 'a', type: 'path_b', event: 'round_trip_error' }, 600),
+  ...fastHistogram(TRACE, { job: 'other', node: 'a', type: 'path_*', event: 'connect_done' }, 600),
+];
+
+const RECORDINGS = [
+  {
+    name: 'kubenurse.fleet: full, aggregated and off probers together',
+    input: FLEET_INPUT,
+    evalTime: '10m',
+    expected: {
+      // 4 neighbour paths × 1/s, every observation ≤ 0.1 s.
+      'kubenurse:path_request_duration_seconds_bucket:rate5m': [
+        { labels: { le: '0.1' }, value: 4 },
+        { labels: { le: '1' }, value: 4 },
+        { labels: { le: '+Inf' }, value: 4 },
+      ],
+      // a's two per-neighbour histograms plus b's path_*; c (off) has none.
+      'kubenurse:path_trace_request_duration_seconds_bucket:rate5m': [
+        { labels: { event: 'connect_done', le: '0.1' }, value: 3 },
+        { labels: { event: 'connect_done', le: '1' }, value: 3 },
+        { labels: { event: 'connect_done', le: '+Inf' }, value: 3 },
+      ],
+      'kubenurse:path_requests:rate5m': [
+        { labels: { node: 'a' }, value: 2 },
+        { labels: { node: 'b' }, value: 1 },
+        { labels: { node: 'c' }, value: 1 },
+      ],
+      'kubenurse:path_errors:rate5m': [
+        { labels: { node: 'a' }, value: 0.5 },
+        { labels: { node: 'c' }, value: 0.25 },
+      ],
+      'kubenurse:path_errors_by_target:rate5m': [
+        { labels: { type: 'path_c' }, value: 0.5 },
+        { labels: { type: 'path_a' }, value: 0.25 },
+      ],
+      // 0.75 errors / 4 requests per second.
+      'kubenurse:path_error_ratio:rate5m': [{ labels: {}, value: 0.1875 }],
+    },
+  },
+  {
+    name: 'kubenurse.layers: checkers per checked node and layer',
+    input: [
+      verdict('a', 'c', 'node_network', 10),
+      verdict('b', 'c', 'node_network', 10),
+      verdict('d', 'c', 'none', 10),
+      verdict('a', 'b', 'none', 10),
+      series(
+        'kubenurse_neighbour_verdict',
+        { job, node: 'c', neighbour: 'b', layer: 'pod_network' },
+        '0x10',
+      ),
+      series(
+        'kubenurse_neighbour_verdict',
+        { job: 'other', node: 'e', neighbour: 'c', layer: 'pod_network' },
+        '1x10',
+      ),
+    ],
+    evalTime: '10m',
+    expected: {
+      'kubenurse:neighbour_verdict:checkers': [
+        { labels: { neighbour: 'c', layer: 'node_network' }, value: 2 },
+        { labels: { neighbour: 'c', layer: 'none' }, value: 1 },
+        { labels: { neighbour: 'b', layer: 'none' }, value: 1 },
+      ],
+      'kubenurse:neighbour_verdict:checkers_total': [
+        { labels: { neighbour: 'c' }, value: 3 },
+        { labels: { neighbour: 'b' }, value: 1 },
+      ],
+    },
+  },
+];
+
 // ---- Go text/template subset used by the annotations, with Prometheus' humanize functions ----
 
 /** Go's %.4g: 4 significant digits, no trailing zeros, exponent form outside 1e-4 ≤ |v| < 1e4. */
@@ -617,6 +736,37 @@ for (const scenario of SCENARIOS) {
   for (const quiet of scenario.alsoQuiet ?? [])
     tests.push(test(`${scenario.alert} stays quiet on good series`, quiet, []));
 }
+const recordingRules = new Set();
+for (const group of parse(readFileSync(RULES_FILE, 'utf8')).groups) {
+  for (const rule of group.rules) if (rule.record) recordingRules.add(rule.record);
+}
+const labelText = (labels) =>
+  Object.entries(labels)
+    .map(([key, value]) => `${key}="${value}"`)
+    .join(',');
+for (const recording of RECORDINGS) {
+  const promqlTests = Object.entries(recording.expected).map(([record, samples]) => {
+    if (!recordingRules.has(record)) throw new Error(`expected samples for unknown rule ${record}`);
+    return {
+      expr: record,
+      eval_time: recording.evalTime,
+      exp_samples: samples.map(({ labels, value }) => ({
+        labels: `${record}{${labelText(labels)}}`,
+        value,
+      })),
+    };
+  });
+  tests.push({
+    name: recording.name,
+    interval: '1m',
+    input_series: recording.input,
+    promql_expr_test: promqlTests,
+  });
+}
+for (const record of recordingRules) {
+  if (!RECORDINGS.some((recording) => record in recording.expected))
+    throw new Error(`recording rule ${record} has no expected samples`);
+}
 for (const alert of rules.keys()) {
   if (!SCENARIOS.some((scenario) => scenario.alert === alert))
     throw new Error(`alert ${alert} has no scenario`);
@@ -633,4 +783,6 @@ writeFileSync(
       { lineWidth: 0 },
     ),
 );
-console.log(`wrote ${TEST_FILE}: ${tests.length} test groups for ${rules.size} alerts`);
+console.log(
+  `wrote ${TEST_FILE}: ${tests.length} test groups for ${rules.size} alerts and ${recordingRules.size} recording rules`,
+);

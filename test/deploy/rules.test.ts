@@ -24,7 +24,10 @@ interface RuleFile {
 /** promtool's unit-test file. */
 interface RuleTests {
   rule_files: string[];
-  tests: { alert_rule_test?: { alertname: string; exp_alerts: unknown[] }[] }[];
+  tests: {
+    alert_rule_test?: { alertname: string; exp_alerts: unknown[] }[];
+    promql_expr_test?: { expr: string; exp_samples: unknown[] }[];
+  }[];
 }
 /** The part of a Prometheus configuration the scrape-job test rewrites. */
 interface ScrapeConfigFile {
@@ -145,6 +148,68 @@ describe('alert rules', () => {
     const result = promtool(['test', 'rules', 'test.yaml'], dir);
     expect(result.status).not.toBe(0);
     expect(result.output).toContain('KubenurseServicePathBroken');
+  });
+});
+
+describe('recording rules', () => {
+  const records = plainRules.groups
+    .flatMap((group) => group.rules)
+    .flatMap((rule) => (rule.record === undefined ? [] : [rule.record]));
+
+  /** promtool test rules on the shipped tests against `rules` (a changed copy of the rules file). */
+  function testAgainst(rules: RuleFile): { status: number | null; output: string } {
+    const dir = mkdtempSync(join(tmpdir(), 'kubenurse-records-'));
+    writeFileSync(join(dir, 'kubenurse.rules.yaml'), stringify(rules));
+    writeFileSync(join(dir, 'test.yaml'), readFileSync(RULES_TEST_FILE, 'utf8'));
+    return promtool(['test', 'rules', 'test.yaml'], dir);
+  }
+
+  it('every recording rule has promtool expected samples (input series → recorded values)', () => {
+    expect(records).toEqual(
+      expect.arrayContaining([
+        'kubenurse:path_request_duration_seconds_bucket:rate5m',
+        'kubenurse:path_trace_request_duration_seconds_bucket:rate5m',
+        'kubenurse:path_error_ratio:rate5m',
+      ]),
+    );
+    const tested = unitTests.tests.flatMap((test) =>
+      (test.promql_expr_test ?? []).filter((c) => c.exp_samples.length > 0).map((c) => c.expr),
+    );
+    for (const record of records) expect(tested, record).toContain(record);
+    // The fleet rules are fed the series of all three KUBENURSE_NEIGHBOUR_TRACE_METRICS modes.
+    const fleetInput = JSON.stringify(unitTests.tests);
+    expect(fleetInput).toContain('type=\\"path_*\\"');
+    expect(fleetInput).toContain('type=\\"path_b\\",event=\\"connect_done\\"');
+  });
+
+  it.each([
+    [
+      'a fleet sum by the wrong label',
+      'kubenurse:path_requests:rate5m',
+      'sum by (node)',
+      'sum by (type)',
+    ],
+    [
+      'a fleet sum missing a neighbour mode',
+      'kubenurse:path_trace_request_duration_seconds_bucket:rate5m',
+      'path_.+',
+      'path_[a-z]+',
+    ],
+    [
+      'a fleet sum letting other jobs in',
+      'kubenurse:path_errors_by_target:rate5m',
+      'job="kubenurse", ',
+      '',
+    ],
+  ])('promtool unit tests fail on %s (the check is real)', (_what, record, from, to) => {
+    const broken = structuredClone(plainRules);
+    const rule = broken.groups.flatMap((group) => group.rules).find((r) => r.record === record);
+    if (!rule) throw new Error(`no recording rule ${record}`);
+    expect(rule.expr).toContain(from);
+    rule.expr = rule.expr.replace(from, to);
+    const result = testAgainst(broken);
+    expect(result.status).not.toBe(0);
+    expect(result.output).toContain(record);
   });
 });
 
