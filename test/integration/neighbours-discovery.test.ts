@@ -28,6 +28,8 @@ const TUNING: Partial<DiscoveryTuning> = {
   backoffInitialMs: 50,
   backoffMaxMs: 400,
   reconnectJitterMs: 30,
+  // The fleet-wide spread of re-lists after 410 (10 s by default) would outlast the waits here.
+  relistSpreadMs: 200,
 };
 
 class RecordingProber {
