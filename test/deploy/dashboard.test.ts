@@ -57,12 +57,13 @@ const queries = panels.flatMap((panel) =>
 );
 
 /** Grafana's variables replaced by values Prometheus accepts; `$1` in label_replace stays. */
-function substituteVariables(expr: string): string {
+function substituteVariables(expr: string, chosen: Record<string, string> = {}): string {
   const values: Record<string, string> = { __rate_interval: '5m', __interval: '1m', __range: '6h' };
   for (const variable of variables) {
     if (variable.type === 'custom') values[variable.name] = variable.current?.value ?? '';
     else if (variable.type === 'query') values[variable.name] = variable.allValue ?? '.*';
   }
+  Object.assign(values, chosen);
   return expr.replace(
     /\$\{(\w+)(?::\w+)?\}|\$(\w+)/g,
     (whole, braced: string | undefined, bare: string | undefined) =>
@@ -104,6 +105,53 @@ function checkAsRecordingRules(exprs: readonly { name: string; expr: string }[])
   };
   writeFileSync(join(dir, 'dashboard.rules.yaml'), stringify(rules, { lineWidth: 0 }));
   return promtool(['check', 'rules', join(dir, 'dashboard.rules.yaml')]);
+}
+
+/** promtool series notation: `name{labels}` counting up by `perMinute` for 10 minutes. */
+function inputSeries(name: string, labels: Record<string, string>, perMinute: number) {
+  const text = Object.entries(labels)
+    .map(([key, value]) => `${key}="${value}"`)
+    .join(',');
+  return { series: `${name}{${text}}`, values: `0+${perMinute}x10` };
+}
+
+/**
+ * What one prober on node `a` exports for its neighbour b (type path_b) and the built-in
+ * me_service check in each KUBENURSE_NEIGHBOUR_TRACE_METRICS mode. Built-in probes finish
+ * within 0.1 s, neighbour probes between 0.1 s and 1 s, so a quantile tells which were summed.
+ */
+function proberSeries(mode: 'full' | 'aggregated' | 'off') {
+  const trace = (type: string, fast: boolean) =>
+    ['0.1', '1', '+Inf'].map((le) =>
+      inputSeries(
+        'kubenurse_httpclient_trace_request_duration_seconds_bucket',
+        { job: 'kubenurse', node: 'a', type, event: 'connect_done', le },
+        le === '0.1' && !fast ? 0 : 60,
+      ),
+    );
+  const neighbourTrace = {
+    full: trace('path_b', false),
+    aggregated: trace('path_*', false),
+    off: [],
+  };
+  return [
+    ...trace('me_service', true),
+    ...neighbourTrace[mode],
+    ...['path_b', 'me_service'].map((type) =>
+      inputSeries(
+        'kubenurse_httpclient_requests_total',
+        { job: 'kubenurse', node: 'a', type, code: '200' },
+        60,
+      ),
+    ),
+  ];
+}
+
+/** histogram_quantile(q) over equal rates of built-in (≤ 0.1 s) and neighbour (0.1–1 s) probes. */
+function expectedQuantile(q: number, summed: 'builtin' | 'neighbour' | 'both'): number {
+  if (summed === 'builtin') return 0.1 * q;
+  if (summed === 'neighbour') return 0.1 + 0.9 * q;
+  return 2 * q <= 1 ? 0.1 * 2 * q : 0.1 + 0.9 * (2 * q - 1);
 }
 
 describe('Grafana dashboard', () => {
@@ -214,6 +262,73 @@ describe('Grafana dashboard', () => {
       },
     ]);
     expect(result.status).not.toBe(0);
+  });
+
+  it('the phase panels show the neighbour paths in every KUBENURSE_NEIGHBOUR_TRACE_METRICS mode (promtool evaluates them)', () => {
+    const phaseQueries = queries.filter((q) =>
+      q.expr.includes('kubenurse_httpclient_trace_request_duration_seconds_bucket'),
+    );
+    expect(phaseQueries.map((q) => q.panel)).toEqual([
+      'Time to each request phase (p50)',
+      'Time to each request phase (p99)',
+    ]);
+    // $type as Grafana fills it: All (the variable's allValue), one value, several values.
+    const selections = {
+      all: '.*',
+      neighbour: 'path_b',
+      builtin: 'me_service',
+      both: '(path_b|me_service)',
+    };
+    const cases = [
+      ...(['full', 'aggregated'] as const).flatMap((mode) => [
+        { mode, type: selections.all, summed: 'both' as const },
+        { mode, type: selections.neighbour, summed: 'neighbour' as const },
+        { mode, type: selections.builtin, summed: 'builtin' as const },
+        { mode, type: selections.both, summed: 'both' as const },
+      ]),
+      // off: no neighbour trace series exist, the built-in checks keep theirs.
+      { mode: 'off' as const, type: selections.all, summed: 'builtin' as const },
+      { mode: 'off' as const, type: selections.neighbour, summed: undefined },
+      { mode: 'off' as const, type: selections.both, summed: 'builtin' as const },
+    ];
+    const tests = cases.map(({ mode, type, summed }) => ({
+      name: `${mode}, type=${type}`,
+      interval: '1m',
+      input_series: proberSeries(mode),
+      promql_expr_test: phaseQueries.map(({ expr }) => {
+        const q = Number(/^histogram_quantile\(([\d.]+),/.exec(expr)?.[1]);
+        return {
+          expr: substituteVariables(expr, { type }),
+          eval_time: '10m',
+          exp_samples:
+            summed === undefined
+              ? []
+              : [{ labels: '{event="connect_done"}', value: expectedQuantile(q, summed) }],
+        };
+      }),
+    }));
+    const dir = mkdtempSync(join(tmpdir(), 'kubenurse-dashboard-'));
+    writeFileSync(join(dir, 'none.rules.yaml'), stringify({ groups: [] }));
+    const run = (testList: typeof tests) => {
+      writeFileSync(
+        join(dir, 'test.yaml'),
+        stringify({ rule_files: ['none.rules.yaml'], tests: testList }, { lineWidth: 0 }),
+      );
+      return promtool(['test', 'rules', 'test.yaml'], dir);
+    };
+    const result = run(tests);
+    expect(result.output, result.output).toContain('SUCCESS');
+    expect(result.status).toBe(0);
+    // The check is real: the neighbour paths summed in where only me_service is selected fail it.
+    const wrong = structuredClone(tests.filter((t) => t.name === 'aggregated, type=me_service'));
+    for (const exprTest of wrong.flatMap((t) => t.promql_expr_test))
+      for (const sample of exprTest.exp_samples)
+        sample.value = expectedQuantile(
+          Number(/^histogram_quantile\(([\d.]+),/.exec(exprTest.expr)?.[1]),
+          'both',
+        );
+    expect(wrong).toHaveLength(1);
+    expect(run(wrong).status).not.toBe(0);
   });
 
   it('uses only metric names the prober or kube-proxy export', async () => {
