@@ -178,6 +178,32 @@ async function errorReason(body: Dispatcher.ResponseData['body']): Promise<strin
   }
 }
 
+/**
+ * One GET to the apiserver with our credentials; anything but 200 is thrown as an ApiError that
+ * names what we asked for (`list pods`, `watch nodes`) and the apiserver's reason.
+ */
+async function apiGet(
+  url: URL,
+  what: string,
+  auth: Awaited<ReturnType<ApiConnection['authenticate']>>,
+  options: { signal: AbortSignal; headersTimeout?: number; bodyTimeout?: number },
+): Promise<Dispatcher.ResponseData> {
+  const response = await request(url, {
+    method: 'GET',
+    headers: { ...auth.headers, accept: 'application/json' },
+    ...options,
+    ...(auth.dispatcher ? { dispatcher: auth.dispatcher } : {}),
+  });
+  if (response.statusCode !== 200) {
+    const reason = await errorReason(response.body);
+    throw new ApiError(
+      response.statusCode,
+      `${what}: HTTP ${response.statusCode}${reason ? ` ${reason}` : ''}`,
+    );
+  }
+  return response;
+}
+
 export interface ResourceInformerOptions<T extends CachedObject> {
   /** What the logs and metrics call it: 'pods', 'nodes'. */
   readonly resource: string;
@@ -339,22 +365,12 @@ export class ResourceInformer<T extends CachedObject> {
     try {
       // Throws before any request when e.g. the token file cannot be read.
       auth = await connection.authenticate();
-      const response = await request(url, {
-        method: 'GET',
-        headers: { ...auth.headers, accept: 'application/json' },
+      const response = await apiGet(url, `watch ${resource}`, auth, {
         signal: AbortSignal.any([controller.signal, this.stopping.signal]),
         headersTimeout: tuning.watchTimeoutMs,
         bodyTimeout: tuning.watchTimeoutMs,
-        ...(auth.dispatcher ? { dispatcher: auth.dispatcher } : {}),
       });
       body = response.body;
-      if (response.statusCode !== 200) {
-        const reason = await errorReason(response.body);
-        throw new ApiError(
-          response.statusCode,
-          `watch ${resource}: HTTP ${response.statusCode}${reason ? ` ${reason}` : ''}`,
-        );
-      }
       established = true;
       this.succeeded();
       const lines = new LineSplitter(tuning.maxObjectBytes);
@@ -516,20 +532,8 @@ export class ResourceInformer<T extends CachedObject> {
     ]);
     let body: Dispatcher.ResponseData['body'] | undefined;
     try {
-      const response = await request(this.url(query), {
-        method: 'GET',
-        headers: { ...auth.headers, accept: 'application/json' },
-        signal,
-        ...(auth.dispatcher ? { dispatcher: auth.dispatcher } : {}),
-      });
+      const response = await apiGet(this.url(query), `list ${resource}`, auth, { signal });
       body = response.body;
-      if (response.statusCode !== 200) {
-        const reason = await errorReason(response.body);
-        throw new ApiError(
-          response.statusCode,
-          `list ${resource}: HTTP ${response.statusCode}${reason ? ` ${reason}` : ''}`,
-        );
-      }
       const decoder = new ListDecoder(
         { maxItemBytes: tuning.maxObjectBytes, maxItems: Math.max(0, maxItems) },
         onItem,
