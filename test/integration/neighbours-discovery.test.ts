@@ -15,6 +15,7 @@ import { Discovery, type DiscoveryTuning } from '../../src/neighbours/discovery.
 import { nodeHash, selectNeighbours } from '../../src/neighbours/limit.ts';
 import { Prober, type ProbeTarget } from '../../src/probe/http.ts';
 import { FakeApiServer } from '../../dev/fakes/fake-apiserver.ts';
+import { proberContext } from '../../dev/prober-context.ts';
 import { aliveNeighbour } from '../../src/alive.ts';
 import { neighbourhoodStateText } from '../../src/state.ts';
 import { eventually as waitFor } from '../support/eventually.ts';
@@ -75,18 +76,12 @@ function startMesh(
     KUBENURSE_LOG_LEVEL: 'silent',
     ...env,
   });
-  const metrics = new ProbeMetrics({
-    buckets: config.histogramBuckets,
-    legacyMetrics: false,
-    incomingChecks: () => 0,
-  });
   const prober = new RecordingProber();
   const ctx: ProberContext = {
-    config,
-    metrics,
-    logger: createLogger('silent'),
+    ...proberContext(config),
     prober: (options.prober ?? prober) as Prober,
   };
+  const { metrics } = ctx;
   const mesh = createNeighbourhood(ctx, TUNING);
   if (!mesh) throw new Error('neighbourhood should be enabled');
   mesh.start();

@@ -8,14 +8,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CheckOutcome } from '../../src/checks/types.ts';
 import { parseConfig } from '../../src/config.ts';
 import type { ProberContext } from '../../src/context.ts';
-import { createLogger } from '../../src/log.ts';
-import { ProbeMetrics } from '../../src/metrics.ts';
+import type { ProbeMetrics } from '../../src/metrics.ts';
 import type { DiscoveryTuning } from '../../src/neighbours/discovery.ts';
 import { createNeighbourhood, type Neighbourhood } from '../../src/neighbours/index.ts';
 import { nodeHash, ringDistance } from '../../src/neighbours/limit.ts';
 import type { Prober } from '../../src/probe/http.ts';
 import { neighbourhoodStateText } from '../../src/state.ts';
 import { FakeApiServer } from '../../dev/fakes/fake-apiserver.ts';
+import { proberContext } from '../../dev/prober-context.ts';
 import { eventually as waitFor } from '../support/eventually.ts';
 
 const API_HOST = '127.0.2.1';
@@ -66,21 +66,12 @@ function startMesh(
     KUBENURSE_NEIGHBOUR_LIMIT: '3',
     ...env,
   });
-  const metrics = new ProbeMetrics({
-    buckets: config.histogramBuckets,
-    legacyMetrics: false,
-    incomingChecks: () => 0,
-  });
   const prober = {
     probe: (): Promise<{ outcome: CheckOutcome }> =>
       Promise.resolve({ outcome: { status: 'ok', durationMs: 1 } }),
   };
-  const ctx: ProberContext = {
-    config,
-    metrics,
-    logger: createLogger('silent'),
-    prober: prober as unknown as Prober,
-  };
+  const ctx: ProberContext = { ...proberContext(config), prober: prober as unknown as Prober };
+  const { metrics } = ctx;
   const mesh = createNeighbourhood(ctx, { ...TUNING, ...tuning });
   if (!mesh) throw new Error('neighbourhood should be enabled');
   mesh.start();
