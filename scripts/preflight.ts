@@ -5,6 +5,7 @@
 import { findCommand, missingComponents, type SystemComponent } from './preflight/components.ts';
 import { installDebianPackages } from './preflight/apt.ts';
 import { planPreflight } from './preflight/plan.ts';
+import { errorMessage } from '../src/error-text.ts';
 
 const PREFIX = 'npm test preflight:';
 
@@ -38,7 +39,7 @@ if (plan.action === 'install') {
   try {
     installDebianPackages(plan.aptGet, plan.packages);
   } catch (error) {
-    stop(`${PREFIX} ${error instanceof Error ? error.message : String(error)}`);
+    stop(`${PREFIX} ${errorMessage(error)}`);
   }
   if (signal !== undefined) stop(`${PREFIX} interrupted by ${signal}`);
   const stillMissing = missingComponents();

@@ -9,6 +9,7 @@ import { createLogger } from './log.ts';
 import { configFromEnvOrExit } from './config.ts';
 import { runOnce } from './oneshot/run.ts';
 import { EXIT_CONFIG, exitCode, toJson, toTable } from './oneshot/report.ts';
+import { errorMessage } from './error-text.ts';
 
 const USAGE = `Usage: kubenurse-ts check [--json]
 
@@ -39,7 +40,7 @@ function parseCommand(): { json: boolean } {
       allowPositionals: true,
     });
   } catch (error) {
-    usageError(error instanceof Error ? error.message : String(error));
+    usageError(errorMessage(error));
   }
   const { values, positionals } = parsed;
   if (values.help || positionals[0] === 'help') {
@@ -64,9 +65,7 @@ try {
   process.stdout.write(json ? `${JSON.stringify(toJson(result), null, 2)}\n` : toTable(result));
   process.exitCode = exitCode(result);
 } catch (error) {
-  process.stderr.write(
-    `kubenurse-ts: check failed to run: ${error instanceof Error ? error.message : String(error)}\n`,
-  );
+  process.stderr.write(`kubenurse-ts: check failed to run: ${errorMessage(error)}\n`);
   process.exitCode = 1;
 }
 // Watches, keep-alive sockets or a hung target must not keep a one-shot command alive.

@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { errorMessage } from '../../src/error-text.ts';
 
 export type FleetRequest =
   | { readonly op: 'target'; readonly host: string; readonly port: number }
@@ -105,8 +106,7 @@ process.on('message', (raw) => {
   const { seq, request } = raw as { seq: number; request: FleetRequest };
   handle(request).then(
     (result) => process.send?.({ seq, result }),
-    (error: unknown) =>
-      process.send?.({ seq, error: error instanceof Error ? error.message : String(error) }),
+    (error: unknown) => process.send?.({ seq, error: errorMessage(error) }),
   );
 });
 process.on('disconnect', () => process.exit(0));

@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { FaultSpecError, type FaultBoard } from './faults.ts';
 import { NODES, proberUrl, type DemoNode } from './topology.ts';
+import { errorMessage } from '../../src/error-text.ts';
 
 const MAX_BODY = 4096;
 
@@ -96,7 +97,7 @@ export function startControlServer(
       } catch (error) {
         const known = error instanceof FaultSpecError || error instanceof SyntaxError;
         json(res, known ? 400 : 500, {
-          error: error instanceof Error ? error.message : String(error),
+          error: errorMessage(error),
         });
       }
     })();

@@ -35,6 +35,7 @@ import {
   proberUrl,
   url,
 } from './topology.ts';
+import { errorMessage } from '../../src/error-text.ts';
 
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The fake kube-proxies report unhealthy this long after their sync loop stops (kube-proxy: 2 × syncPeriod). */
@@ -86,7 +87,7 @@ function parseOptions(): Options {
       allowPositionals: false,
     }));
   } catch (error) {
-    fail(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+    fail(`${errorMessage(error)}\n\n${USAGE}`);
   }
   if (values.help) {
     process.stdout.write(USAGE);
@@ -116,7 +117,7 @@ function addressHint(error: unknown, what: string): string {
     return `${what}: address already in use. Is another demo (or test) running? The demo needs 127.0.0.2-127.0.0.25 to itself.`;
   if (code === 'EADDRNOTAVAIL')
     return `${what}: address not available. The demo needs Linux, where all of 127.0.0.0/8 is loopback.`;
-  return `${what}: ${error instanceof Error ? error.message : String(error)}`;
+  return `${what}: ${errorMessage(error)}`;
 }
 
 /** node-1's status page has a row for every node. */
@@ -440,7 +441,7 @@ async function main(): Promise<void> {
       say(`BROKEN: ${state.description} (${state.spec})`);
     }
   } catch (error) {
-    say(`demo: ${error instanceof Error ? error.message : String(error)}`);
+    say(`demo: ${errorMessage(error)}`);
     await shutdown(1);
   }
 }

@@ -8,22 +8,16 @@
 // they are, in the KUBENURSE-NEIGHBOUR-ORIGIN header (the caller's pod name), so a partition is
 // applied per request: a cut request is black-holed (read, never answered), like a firewall
 // that drops packets; the caller's deadline ends it. A "down" node's pod IP refuses connections.
-import {
-  createServer,
-  request,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { forward } from './forward.ts';
+import { NEIGHBOUR_ORIGIN_HEADER } from '../../src/neighbours/pod-path.ts';
 import {
   KUBE_PROXY_HEALTHZ_PORT,
   NODE_NETWORK_PORT,
   PROBER_PORT,
   type DemoNode,
 } from './topology.ts';
-
-const ORIGIN_HEADER = 'kubenurse-neighbour-origin';
 
 /** Where one layer's forwarder listens for a node, and what it forwards to. */
 export interface Layer {
@@ -101,7 +95,7 @@ class Forwarder {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
-    const origin = req.headers[ORIGIN_HEADER];
+    const origin = req.headers[NEIGHBOUR_ORIGIN_HEADER.toLowerCase()];
     const from = typeof origin === 'string' ? this.network.nodeOfPod(origin) : undefined;
     if (from !== undefined && this.network.isCut(from, this.node.name)) {
       this.blackHoled.add(res);
@@ -109,30 +103,10 @@ class Forwarder {
       req.resume();
       return;
     }
-    const target = this.network.layer.upstream(this.node);
-    const upstream = request(
-      {
-        host: target.host,
-        port: target.port,
-        method: req.method,
-        path: req.url,
-        headers: req.headers,
-        timeout: 10_000,
-      },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    upstream.on('timeout', () => upstream.destroy(new Error('upstream timeout')));
-    upstream.on('error', (error) => {
-      if (!res.headersSent)
-        res
-          .writeHead(502, { 'content-type': 'text/plain' })
-          .end(`${this.network.layer.name}: ${this.node.name}: ${error.message}\n`);
-      else res.destroy();
+    forward(req, res, this.network.layer.upstream(this.node), {
+      headers: req.headers,
+      failure: (error) => `${this.network.layer.name}: ${this.node.name}: ${error.message}\n`,
     });
-    req.pipe(upstream);
   }
 }
 

@@ -5,6 +5,7 @@ import { accessSync, constants, mkdirSync, openSync, readFileSync, writeFileSync
 import { delimiter, join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { KUBE_PROXY_METRICS_PORT, NAMESPACE, PROBER_PORT, type DemoNode } from './topology.ts';
+import { errorMessage } from '../../src/error-text.ts';
 
 export const PROMETHEUS_CANDIDATES = ['/usr/bin/prometheus', '/usr/local/bin/prometheus'];
 
@@ -76,7 +77,7 @@ export function startPrometheus(
   try {
     writeFileSync(ruleFile, rulesFromPrometheusRule(prometheusRulePath));
   } catch (error) {
-    warning = `alert rules not loaded: ${error instanceof Error ? error.message : String(error)}`;
+    warning = `alert rules not loaded: ${errorMessage(error)}`;
     ruleFile = undefined;
   }
   writeFileSync(join(home, 'prometheus.yml'), prometheusConfig(nodes, ruleFile));

@@ -6,7 +6,8 @@
 // Ingress: an HTTP reverse proxy to the Service that, like examples/ingress.yaml, routes only
 // the exact path /alwayshappy (so /metrics and /alive are not published); when the Service is
 // down it answers 502, as nginx does.
-import { createServer as createHttpServer, request, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { forward } from './forward.ts';
 import {
   connect,
   createServer as createTcpServer,
@@ -116,29 +117,11 @@ export class IngressProxy extends Restartable {
           .end('404 Not Found (the ingress only routes /alwayshappy)\n');
         return;
       }
-      const upstream = request(
-        {
-          host: service.host,
-          port: service.port,
-          method: req.method,
-          path: req.url,
-          headers: { ...req.headers, 'x-forwarded-for': req.socket.remoteAddress ?? '' },
-          timeout: 10_000,
-        },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        },
-      );
-      upstream.on('timeout', () => upstream.destroy(new Error('upstream timeout')));
-      upstream.on('error', (error) => {
-        if (!res.headersSent)
-          res
-            .writeHead(502, { 'content-type': 'text/plain' })
-            .end(`502 Bad Gateway: service ${service.host}:${service.port}: ${error.message}\n`);
-        else res.destroy();
+      forward(req, res, service, {
+        headers: { ...req.headers, 'x-forwarded-for': req.socket.remoteAddress ?? '' },
+        failure: (error) =>
+          `502 Bad Gateway: service ${service.host}:${service.port}: ${error.message}\n`,
       });
-      req.pipe(upstream);
     });
     this.track();
   }

@@ -6,6 +6,7 @@ import { redactUrls } from '../redact.ts';
 import type { Verdict } from '../verdict.ts';
 import { outcomeText, type Check, type CheckOutcome, type CheckSource } from './types.ts';
 import { dictionary } from '../dictionary.ts';
+import { errorMessage } from '../error-text.ts';
 
 export interface RoundResult {
   readonly startedAt: Date;
@@ -88,7 +89,7 @@ export class RoundRunner {
       return await check.run(signal);
     } catch (error) {
       // Checks promise not to throw; if one does anyway, the round still completes.
-      const message = `check crashed: ${error instanceof Error ? error.message : String(error)}`;
+      const message = `check crashed: ${errorMessage(error)}`;
       return {
         status: 'error',
         event: 'round_trip_error',

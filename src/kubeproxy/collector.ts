@@ -29,6 +29,7 @@ import {
   type ParseLimits,
 } from './parse.ts';
 import { renderFamilies, selectPassthrough, seriesNames } from './render.ts';
+import { errorMessage } from '../error-text.ts';
 
 export const KUBE_PROXY_METRICS_TYPE = 'kube_proxy_metrics';
 export const KUBE_PROXY_HEALTHZ_TYPE = 'kube_proxy_healthz';
@@ -153,11 +154,7 @@ export class KubeProxyCollector implements KubeProxyMonitor {
         });
       } catch (error) {
         this.metricsFailed();
-        return parseErrorOutcome(
-          url,
-          `invalid exposition: ${error instanceof Error ? error.message : String(error)}`,
-          result.outcome,
-        );
+        return parseErrorOutcome(url, `invalid exposition: ${errorMessage(error)}`, result.outcome);
       }
       const ownNames = new Set(
         this.ctx.metrics.registry.getMetricsAsArray().flatMap((metric) => seriesNames(metric.name)),
@@ -188,7 +185,7 @@ export class KubeProxyCollector implements KubeProxyMonitor {
         try {
           health = parseHealthz(result.body);
         } catch (error) {
-          parseError = error instanceof Error ? error.message : String(error);
+          parseError = errorMessage(error);
         }
       }
       const answeredOk = result.outcome.status === 'ok' && health !== undefined;

@@ -14,20 +14,18 @@
 // cheaper, and is used instead; KUBENURSE_NEIGHBOUR_NODE_WATCH=cluster always uses it.
 import type { Registry } from 'prom-client';
 import type { Config } from '../config.ts';
+import { describeError } from '../error-text.ts';
 import type { Logger } from '../log.ts';
 import { registerDiscoveryMetrics, type DiscoveryMetrics } from '../metrics.ts';
 import { connect, inCluster, type ApiConnection } from './connection.ts';
 import type { NodeLookup } from './filter.ts';
 import {
-  describeError,
   ResourceInformer,
   type CachedObject,
   type InformerHooks,
   type InformerTuning,
 } from './informer.ts';
 import { summariseNode, summarisePod, type NodeSummary, type PodSummary } from './objects.ts';
-
-export { describeError };
 
 /** How discovery lists, watches and backs off, and when it watches nodes one by one. */
 export interface DiscoveryTuning extends InformerTuning {

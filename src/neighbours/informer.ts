@@ -23,6 +23,8 @@
 //   once; a watch that times out before it was established counts as a failure.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request, type Dispatcher } from 'undici';
+import { readBounded } from '../bounded-body.ts';
+import { describeError } from '../error-text.ts';
 import type { ApiConnection } from './connection.ts';
 import { LineSplitter, ListDecoder, StreamLimitError } from './stream.ts';
 
@@ -98,28 +100,6 @@ class ProtocolError extends Error {
   }
 }
 
-const MAX_ERROR_TEXT = 300;
-
-/** One line, bounded, with the status code or socket error that matters. */
-export function describeError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error).slice(0, MAX_ERROR_TEXT);
-  const withCode = error as Error & { statusCode?: number; code?: unknown; cause?: unknown };
-  const parts = [error.message || error.name];
-  if (
-    typeof withCode.statusCode === 'number' &&
-    !error.message.includes(String(withCode.statusCode))
-  )
-    parts.push(`HTTP ${withCode.statusCode}`);
-  const cause = withCode.cause;
-  if (cause instanceof Error && !(error instanceof ProtocolError)) {
-    const causeCode = (cause as Error & { code?: unknown }).code;
-    parts.push(
-      typeof causeCode === 'string' ? `${causeCode} ${cause.message}`.trim() : cause.message,
-    );
-  }
-  return parts.join(': ').replace(/\s+/g, ' ').slice(0, MAX_ERROR_TEXT);
-}
-
 /** ±50 % */
 function spread(ms: number): number {
   return Math.round(ms * (0.5 + Math.random()));
@@ -159,17 +139,11 @@ function resourceVersionOf(raw: unknown): string | undefined {
 
 /** The Status message of an error response, bounded; '' when there is none. */
 async function errorReason(body: Dispatcher.ResponseData['body']): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
   try {
-    for await (const chunk of body) {
-      size += (chunk as Buffer).length;
-      if (size > MAX_ERROR_BODY_BYTES) break;
-      chunks.push(chunk as Buffer);
-    }
+    const text = await readBounded(body, MAX_ERROR_BODY_BYTES, true);
     body.destroy();
-    const message = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { message?: unknown })
-      .message;
+    if (text === 'too-large') return '';
+    const message = (JSON.parse(text.toString('utf8')) as { message?: unknown }).message;
     return typeof message === 'string' ? message.slice(0, 120) : '';
   } catch {
     // not a Status object; the code says enough

@@ -1,4 +1,5 @@
 // Which kubenurse `event` a failed probe counts under. Pure, so every case is unit-tested.
+import { errorCode } from '../error-text.ts';
 import type { TraceEvent } from '../metrics.ts';
 
 export interface Progress {
@@ -30,23 +31,6 @@ const CONNECT_CODES = new Set([
   'EADDRNOTAVAIL',
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
-
-function errorCode(error: unknown): string | undefined {
-  let current: unknown = error;
-  // undici wraps the socket error in `cause`; the code we want may be one or two levels down.
-  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
-    const code = (current as NodeJS.ErrnoException).code;
-    if (
-      typeof code === 'string' &&
-      code !== 'UND_ERR_SOCKET' &&
-      code !== 'UND_ERR_ABORTED' &&
-      code !== 'ABORT_ERR'
-    )
-      return code;
-    current = (current as Error & { cause?: unknown }).cause;
-  }
-  return undefined;
-}
 
 function isTlsCode(code: string): boolean {
   return (
@@ -81,16 +65,4 @@ export function classifyFailure(progress: Progress, error: unknown): FailureEven
   }
   if (!reached.has('wrote_request')) return 'wrote_request';
   return 'round_trip_error';
-}
-
-/** A one-line, secret-free description of what went wrong. */
-export function describeError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const code = errorCode(error);
-  let message = error.message;
-  const cause = (error as Error & { cause?: unknown }).cause;
-  if (cause instanceof Error && cause.message && !message.includes(cause.message))
-    message = `${message}: ${cause.message}`;
-  message = message.replace(/\s+/g, ' ').slice(0, 300);
-  return code !== undefined && !message.includes(code) ? `${code}: ${message}` : message;
 }

@@ -2,7 +2,7 @@
 // limit, no redirects followed. Never throws; the failure is described in one line.
 import { Agent, request } from 'undici';
 import { readBounded } from '../bounded-body.ts';
-import { describeError } from '../probe/classify.ts';
+import { describeError } from '../error-text.ts';
 
 export type FetchResult =
   | { readonly ok: true; readonly statusCode: number; readonly json: unknown }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TraceEvent } from '../../src/metrics.ts';
-import { classifyFailure, describeError, type Progress } from '../../src/probe/classify.ts';
+import { classifyFailure, type Progress } from '../../src/probe/classify.ts';
 
 function progress(reached: TraceEvent[], { needsDns = true, isTls = true } = {}): Progress {
   return { needsDns, isTls, reached: new Set(reached) };
@@ -98,26 +98,5 @@ describe('classifyFailure', () => {
         new Error('other side closed'),
       ),
     ).toBe('round_trip_error');
-  });
-});
-
-describe('describeError', () => {
-  it('joins message and cause on one line, without repeating the code', () => {
-    const error = Object.assign(new Error('fetch\nfailed'), {
-      cause: errno('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:1'),
-    });
-    expect(describeError(error)).toBe('fetch failed: connect ECONNREFUSED 127.0.0.1:1');
-  });
-});
-
-describe('describeError codes', () => {
-  it('prefixes the code when the message does not name it', () => {
-    expect(
-      describeError(
-        Object.assign(new Error('self-signed certificate'), {
-          code: 'DEPTH_ZERO_SELF_SIGNED_CERT',
-        }),
-      ),
-    ).toBe('DEPTH_ZERO_SELF_SIGNED_CERT: self-signed certificate');
   });
 });
