@@ -61,6 +61,48 @@ function verdict(node, neighbour, layer, minutes = 30) {
   );
 }
 
+/** The verdicts of several checkers on one neighbour: `{ checker: layer }`. */
+function verdicts(neighbour, layerByChecker, minutes = 30) {
+  return Object.entries(layerByChecker).map(([node, layer]) =>
+    verdict(node, neighbour, layer, minutes),
+  );
+}
+
+/** Request durations of one check type on node a, every one of them `seconds` long. */
+function requestDurations(type, seconds) {
+  return histogram(
+    'kubenurse_httpclient_request_duration_seconds',
+    { job: 'kubenurse', node: 'a', type },
+    ['0.5', '1', '2.5'],
+    seconds,
+    10,
+    40,
+  );
+}
+
+const EVENTS_URL = 'https://10.96.0.1:443/api/v1/namespaces/%7Bnamespace%7D/events';
+
+/** A component's apiserver requests (client-go's histogram), one a minute, each `seconds` long. */
+function apiRequestDurations(labels, seconds) {
+  return histogram(
+    'rest_client_request_duration_seconds',
+    labels,
+    ['30', '60', '120'],
+    seconds,
+    1,
+    40,
+  );
+}
+
+/** A component's apiserver requests answered with `code`, `perMinute` a minute, for 30 minutes. */
+function apiRequests(job, node, code, perMinute) {
+  return series(
+    'rest_client_requests_total',
+    { job, node, code, host: '10.96.0.1:443', method: 'GET' },
+    `0+${perMinute}x30`,
+  );
+}
+
 const SCENARIOS = [
   {
     alert: 'KubenurseProberDown',
@@ -136,32 +178,8 @@ const SCENARIOS = [
   {
     alert: 'KubenurseLatencyHigh',
     // All api_server_dns requests take between 1 and 2.5 s: p99 = 1 + 1.5 × 0.99 = 2.485 s.
-    bad: histogram(
-      'kubenurse_httpclient_request_duration_seconds',
-      { job: 'kubenurse', node: 'a', type: 'api_server_dns' },
-      ['0.5', '1', '2.5'],
-      2,
-      10,
-      40,
-    ),
-    good: [
-      ...histogram(
-        'kubenurse_httpclient_request_duration_seconds',
-        { job: 'kubenurse', node: 'a', type: 'me_service' },
-        ['0.5', '1', '2.5'],
-        0.1,
-        10,
-        40,
-      ),
-      ...histogram(
-        'kubenurse_httpclient_request_duration_seconds',
-        { job: 'kubenurse', node: 'a', type: 'kube_proxy_metrics' },
-        ['0.5', '1', '2.5'],
-        2,
-        10,
-        40,
-      ),
-    ],
+    bad: requestDurations('api_server_dns', 2),
+    good: [...requestDurations('me_service', 0.1), ...requestDurations('kube_proxy_metrics', 2)],
     evalTime: '30m',
     expected: [{ labels: { type: 'api_server_dns' }, value: 2.485 }],
   },
@@ -210,54 +228,36 @@ const SCENARIOS = [
   {
     alert: 'KubenurseNodeUnreachable',
     // Node c: two of its three checkers get no answer on either layer.
-    bad: [
-      verdict('a', 'c', 'node_network'),
-      verdict('b', 'c', 'node_network'),
-      verdict('d', 'c', 'none'),
-    ],
+    bad: verdicts('c', { a: 'node_network', b: 'node_network', d: 'none' }),
     good: [
       // One checker of e alone: a broken pair, not a node.
-      verdict('a', 'e', 'node_network'),
-      verdict('b', 'e', 'none'),
-      verdict('d', 'e', 'none'),
+      ...verdicts('e', { a: 'node_network', b: 'none', d: 'none' }),
       // Most checkers of f blame the pod network: KubenurseNodePodNetworkBroken's case.
-      verdict('a', 'f', 'pod_network'),
-      verdict('b', 'f', 'pod_network'),
+      ...verdicts('f', { a: 'pod_network', b: 'pod_network' }),
       // g has a single checker: it cannot tell node from link.
-      verdict('a', 'g', 'node_network'),
+      ...verdicts('g', { a: 'node_network' }),
     ],
     evalTime: '10m',
     expected: [{ labels: { neighbour: 'c' }, value: 2 / 3 }],
   },
   {
     alert: 'KubenurseNodePodNetworkBroken',
-    bad: [
-      verdict('a', 'c', 'pod_network'),
-      verdict('b', 'c', 'pod_network'),
-      verdict('d', 'c', 'none'),
-    ],
+    bad: verdicts('c', { a: 'pod_network', b: 'pod_network', d: 'none' }),
     good: [
-      verdict('a', 'e', 'node_network'),
-      verdict('b', 'e', 'node_network'),
-      verdict('a', 'f', 'pod_network'),
-      verdict('b', 'f', 'none'),
-      verdict('d', 'f', 'none'),
+      ...verdicts('e', { a: 'node_network', b: 'node_network' }),
+      ...verdicts('f', { a: 'pod_network', b: 'none', d: 'none' }),
       // Pod path down, nothing to compare with: no claim about the CNI.
-      verdict('a', 'g', 'unknown'),
-      verdict('b', 'g', 'unknown'),
+      ...verdicts('g', { a: 'unknown', b: 'unknown' }),
     ],
     evalTime: '10m',
     expected: [{ labels: { neighbour: 'c' }, value: 2 / 3 }],
   },
   {
     alert: 'KubenurseNodeIpFamilyBroken',
-    bad: [verdict('a', 'c', 'ipv6'), verdict('b', 'c', 'ipv6'), verdict('d', 'c', 'none')],
+    bad: verdicts('c', { a: 'ipv6', b: 'ipv6', d: 'none' }),
     good: [
-      verdict('a', 'e', 'ipv4'),
-      verdict('b', 'e', 'none'),
-      verdict('d', 'e', 'none'),
-      verdict('a', 'f', 'pod_network'),
-      verdict('b', 'f', 'pod_network'),
+      ...verdicts('e', { a: 'ipv4', b: 'none', d: 'none' }),
+      ...verdicts('f', { a: 'pod_network', b: 'pod_network' }),
     ],
     evalTime: '10m',
     expected: [{ labels: { neighbour: 'c', layer: 'ipv6' }, value: 2 / 3 }],
@@ -265,19 +265,14 @@ const SCENARIOS = [
   {
     alert: 'KubenursePairBroken',
     // Only a cannot reach c; b and d can.
-    bad: [verdict('a', 'c', 'node_network'), verdict('b', 'c', 'none'), verdict('d', 'c', 'none')],
+    bad: verdicts('c', { a: 'node_network', b: 'none', d: 'none' }),
     good: [
       // The whole node e is down: KubenurseNodeUnreachable, not a pair.
-      verdict('a', 'e', 'node_network'),
-      verdict('b', 'e', 'node_network'),
-      verdict('d', 'e', 'node_network'),
+      ...verdicts('e', { a: 'node_network', b: 'node_network', d: 'node_network' }),
       // A health endpoint that does not answer is not a network fault.
-      verdict('a', 'f', 'node_endpoint'),
-      verdict('b', 'f', 'none'),
+      ...verdicts('f', { a: 'node_endpoint', b: 'none' }),
       // The CNI of node e is broken (see above): its own prober blames g, which nobody else does.
-      verdict('e', 'g', 'pod_network'),
-      verdict('b', 'g', 'none'),
-      verdict('d', 'g', 'none'),
+      ...verdicts('g', { e: 'pod_network', b: 'none', d: 'none' }),
     ],
     evalTime: '10m',
     expected: [{ labels: { node: 'a', neighbour: 'c', layer: 'node_network' }, value: 1 }],
@@ -390,103 +385,31 @@ const SCENARIOS = [
   {
     alert: 'KubeProxyApiRequestsSlow',
     // POSTs of node a take 60–120 s: p99 = 60 + 60 × 0.99 = 119.4 s.
-    bad: histogram(
-      'rest_client_request_duration_seconds',
-      {
-        job: 'kube-proxy',
-        node: 'a',
-        verb: 'POST',
-        url: 'https://10.96.0.1:443/api/v1/namespaces/%7Bnamespace%7D/events',
-      },
-      ['30', '60', '120'],
-      90,
-      1,
-      40,
-    ),
+    bad: apiRequestDurations({ job: 'kube-proxy', node: 'a', verb: 'POST', url: EVENTS_URL }, 90),
     good: [
-      ...histogram(
-        'rest_client_request_duration_seconds',
-        {
-          job: 'kube-proxy',
-          node: 'b',
-          verb: 'POST',
-          url: 'https://10.96.0.1:443/api/v1/namespaces/%7Bnamespace%7D/events',
-        },
-        ['30', '60', '120'],
-        1,
-        1,
-        40,
-      ),
+      ...apiRequestDurations({ job: 'kube-proxy', node: 'b', verb: 'POST', url: EVENTS_URL }, 1),
       // Long watches (GET) are slow by design, and other components are not kube-proxy.
-      ...histogram(
-        'rest_client_request_duration_seconds',
+      ...apiRequestDurations(
         {
           job: 'kube-proxy',
           node: 'b',
           verb: 'GET',
           url: 'https://10.96.0.1:443/apis/discovery.k8s.io/v1/endpointslices',
         },
-        ['30', '60', '120'],
         90,
-        1,
-        40,
       ),
-      ...histogram(
-        'rest_client_request_duration_seconds',
-        {
-          job: 'kubelet',
-          node: 'c',
-          verb: 'POST',
-          url: 'https://10.96.0.1:443/api/v1/namespaces/%7Bnamespace%7D/events',
-        },
-        ['30', '60', '120'],
-        90,
-        1,
-        40,
-      ),
+      ...apiRequestDurations({ job: 'kubelet', node: 'c', verb: 'POST', url: EVENTS_URL }, 90),
     ],
     evalTime: '30m',
-    expected: [
-      {
-        labels: {
-          node: 'a',
-          verb: 'POST',
-          url: 'https://10.96.0.1:443/api/v1/namespaces/%7Bnamespace%7D/events',
-        },
-        value: 119.4,
-      },
-    ],
+    expected: [{ labels: { node: 'a', verb: 'POST', url: EVENTS_URL }, value: 119.4 }],
   },
   {
     alert: 'KubeProxyApiErrors',
-    bad: [
-      series(
-        'rest_client_requests_total',
-        { job: 'kubenurse', node: 'a', code: '500', host: '10.96.0.1:443', method: 'GET' },
-        '0+3x30',
-      ),
-      series(
-        'rest_client_requests_total',
-        { job: 'kubenurse', node: 'a', code: '200', host: '10.96.0.1:443', method: 'GET' },
-        '0+7x30',
-      ),
-    ],
+    bad: [apiRequests('kubenurse', 'a', '500', 3), apiRequests('kubenurse', 'a', '200', 7)],
     good: [
-      series(
-        'rest_client_requests_total',
-        { job: 'kubenurse', node: 'b', code: '503', host: '10.96.0.1:443', method: 'GET' },
-        '0+0.1x30',
-      ),
-      series(
-        'rest_client_requests_total',
-        { job: 'kubenurse', node: 'b', code: '200', host: '10.96.0.1:443', method: 'GET' },
-        '0+10x30',
-      ),
-      series(
-        'rest_client_requests_total',
-        { job: 'kubelet', node: 'c', code: '500', host: '10.96.0.1:443', method: 'GET' },
-        '0+10x30',
-      ),
+      apiRequests('kubenurse', 'b', '503', 0.1),
+      apiRequests('kubenurse', 'b', '200', 10),
+      apiRequests('kubelet', 'c', '500', 10),
     ],
     evalTime: '25m',
     expected: [{ labels: { node: 'a' }, value: 0.3 }],
@@ -581,10 +504,8 @@ const RECORDINGS = [
   {
     name: 'kubenurse.layers: checkers per checked node and layer',
     input: [
-      verdict('a', 'c', 'node_network', 10),
-      verdict('b', 'c', 'node_network', 10),
-      verdict('d', 'c', 'none', 10),
-      verdict('a', 'b', 'none', 10),
+      ...verdicts('c', { a: 'node_network', b: 'node_network', d: 'none' }, 10),
+      ...verdicts('b', { a: 'none' }, 10),
       series(
         'kubenurse_neighbour_verdict',
         { job, node: 'c', neighbour: 'b', layer: 'pod_network' },
