@@ -191,6 +191,22 @@ function quietContext(env: Record<string, string>): ProberContext {
   return proberContext(parseConfig(env), { timeoutMs: 5000 });
 }
 
+/** The environment of the prober pod on node(index) of the synthetic cluster. */
+function clusterProberEnv(
+  api: FakeApiServer,
+  saDir: string,
+  index: number,
+): Record<string, string> {
+  return {
+    ...api.inClusterEnv(saDir),
+    KUBENURSE_NAMESPACE: NAMESPACE,
+    KUBENURSE_POD_NAME: `kubenurse-${index}`,
+    KUBENURSE_NODE_NAME: node(index),
+    KUBENURSE_NEIGHBOUR_FILTER: 'app.kubernetes.io/name=kubenurse',
+    KUBENURSE_NEIGHBOUR_LIMIT: String(K),
+  };
+}
+
 /**
  * What the apiserver sends one prober: its discovery (in this process, with a token of its
  * own) against the cluster, then one minute's worth of node churn — every node updated once,
@@ -203,15 +219,7 @@ async function proberTraffic(
 ): Promise<TrafficFigures> {
   const token = `traffic-${design}-${nodes}`;
   const saDir = api.writeServiceAccountDir(NAMESPACE, undefined, token);
-  const ctx = quietContext({
-    ...api.inClusterEnv(saDir),
-    KUBENURSE_NAMESPACE: NAMESPACE,
-    KUBENURSE_POD_NAME: 'kubenurse-0',
-    KUBENURSE_NODE_NAME: node(0),
-    KUBENURSE_NEIGHBOUR_FILTER: 'app.kubernetes.io/name=kubenurse',
-    KUBENURSE_NEIGHBOUR_LIMIT: String(K),
-    ...DESIGN_ENV[design],
-  });
+  const ctx = quietContext({ ...clusterProberEnv(api, saDir, 0), ...DESIGN_ENV[design] });
   const mesh = createNeighbourhood(ctx);
   if (!mesh) throw new Error('neighbourhood not created');
   api.resetTraffic();
@@ -281,14 +289,7 @@ async function relistStorm(
   try {
     for (let i = 0; i < probers; i++) {
       const saDir = api.writeServiceAccountDir(NAMESPACE, undefined, `relist-${i}`);
-      const ctx = quietContext({
-        ...api.inClusterEnv(saDir),
-        KUBENURSE_NAMESPACE: NAMESPACE,
-        KUBENURSE_POD_NAME: `kubenurse-${i}`,
-        KUBENURSE_NODE_NAME: node(i),
-        KUBENURSE_NEIGHBOUR_FILTER: 'app.kubernetes.io/name=kubenurse',
-        KUBENURSE_NEIGHBOUR_LIMIT: String(K),
-      });
+      const ctx = quietContext(clusterProberEnv(api, saDir, i));
       const mesh = createNeighbourhood(ctx, { relistSpreadMs: spreadMs });
       if (!mesh) throw new Error('neighbourhood not created');
       mesh.start();
@@ -388,15 +389,7 @@ export const scale: Benchmark = async ({ quick, log }) => {
   let initialSyncMs: number;
   try {
     const saDir = api.writeServiceAccountDir(NAMESPACE);
-    const config = parseConfig({
-      ...api.inClusterEnv(saDir),
-      KUBENURSE_NAMESPACE: NAMESPACE,
-      KUBENURSE_POD_NAME: 'kubenurse-0',
-      KUBENURSE_NODE_NAME: node(0),
-      KUBENURSE_NEIGHBOUR_FILTER: 'app.kubernetes.io/name=kubenurse',
-      KUBENURSE_NEIGHBOUR_LIMIT: String(K),
-    });
-    const ctx = proberContext(config, { timeoutMs: 5000 });
+    const ctx = quietContext(clusterProberEnv(api, saDir, 0));
     const mesh = createNeighbourhood(ctx);
     if (!mesh) throw new Error('neighbourhood not created');
     const syncStart = performance.now();

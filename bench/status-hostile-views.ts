@@ -10,23 +10,15 @@ import { createServer, type Server } from 'node:http';
 import { ClusterCollector } from '../src/status/cluster.ts';
 import { JsonFetcher } from '../src/status/fetch.ts';
 import type { SelfStatus } from '../src/status/types.ts';
+import { hostileStatusDocument } from './lib/hostile-status.ts';
 
 const NEIGHBOURS = 50;
 const PORT = 18777;
 const VIEWS = 12;
 
-function hostileDocument(index: number): string {
-  const checks = [];
-  for (let i = 0; i < 10_000; i++) {
-    const type = i % 2 === 0 ? `path_ghost-${i}` : `extra_${index}_${i}`;
-    checks.push({ type, status: 'error', durationMs: 1, event: 'e', message: 'm'.repeat(120) });
-  }
-  return JSON.stringify({ kind: 'kubenurse-ts-status', node: `node-${index}`, checks });
-}
-
 const servers: Server[] = [];
 for (let i = 0; i < NEIGHBOURS; i++) {
-  const body = hostileDocument(i);
+  const body = hostileStatusDocument(i);
   const server = createServer((_req, res) => res.end(body));
   await new Promise<void>((resolve) => server.listen(PORT, `127.0.9.${100 + i}`, resolve));
   servers.push(server);

@@ -11,6 +11,7 @@ import { createServer, type Server } from 'node:http';
 import { parseArgs } from 'node:util';
 import { FakeApiServer } from '../dev/fakes/fake-apiserver.ts';
 import { startProber } from '../dev/process/prober-process.ts';
+import { hostileStatusDocument } from './lib/hostile-status.ts';
 
 const { values } = parseArgs({ options: { entry: { type: 'string' } } });
 const API_HOST = '127.0.9.98';
@@ -22,15 +23,6 @@ const NEIGHBOURS = Array.from({ length: 50 }, (_, i) => ({
   ip: `127.0.9.${100 + i}`,
 }));
 
-function hostileDocument(index: number): string {
-  const checks = [];
-  for (let i = 0; i < 10_000; i++) {
-    const type = i % 2 === 0 ? `path_ghost-${i}` : `extra_${index}_${i}`;
-    checks.push({ type, status: 'error', durationMs: 1, event: 'e', message: 'm'.repeat(120) });
-  }
-  return JSON.stringify({ kind: 'kubenurse-ts-status', node: `node-${index}`, checks });
-}
-
 function memory(pid: number): { rssMiB: number; peakMiB: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kib = (field: string): number =>
@@ -40,7 +32,7 @@ function memory(pid: number): { rssMiB: number; peakMiB: number } {
 
 const servers: Server[] = [];
 for (const [i, neighbour] of NEIGHBOURS.entries()) {
-  const body = hostileDocument(i);
+  const body = hostileStatusDocument(i);
   const server = createServer((req, res) => {
     if (req.url?.startsWith('/status.json'))
       res.writeHead(200, { 'content-type': 'application/json' }).end(body);

@@ -19,17 +19,16 @@ function openssl(args: string[], cwd: string): void {
   execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
+/** openssl req: a new unencrypted P-256 key next to the certificate (CA or leaf). */
+const NEW_P256_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
 export function createTestCa(commonName = 'kubenurse-ts test CA'): TestCa {
   const dir = mkdtempSync(join(tmpdir(), 'kubenurse-pki-'));
   openssl(
     [
       'req',
       '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
+      ...NEW_P256_KEY,
       '-keyout',
       'ca.key',
       '-out',
@@ -57,11 +56,7 @@ export function createTestCa(commonName = 'kubenurse-ts test CA'): TestCa {
       openssl(
         [
           'req',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:prime256v1',
-          '-nodes',
+          ...NEW_P256_KEY,
           '-keyout',
           `${name}.key`,
           '-out',
