@@ -20,7 +20,7 @@ import { fmt, summarize, type Summary } from './lib/stats.ts';
 const TARGET_HOST = '127.0.5.1';
 const BLACKBOX_HOST = '127.0.5.2';
 /** 20 ms: the hold of the side-by-side comparison in issue #17. */
-export const DELAYS_MS = [0, 20, 200] as const;
+const DELAYS_MS = [0, 20, 200] as const;
 const WARMUP = 5;
 /** Probes in one burst: about what a round starts at once (K = 10 neighbours). */
 const BURST = 10;

@@ -16,7 +16,7 @@ const TTL_MS = 3000;
 const INTERVAL_MS = 5000;
 const START_RESOLUTION_MS = 2;
 
-export const aliveLoad: Benchmark = async ({ quick, log }) => {
+const aliveLoad: Benchmark = async ({ quick, log }) => {
   const durationSeconds = quick ? 7 : 30;
   const fleet = await FleetClient.start();
   let result: autocannon.Result;

@@ -45,7 +45,7 @@ export function seriesStats(text: string): { series: number; pathTypes: number }
   return { series, pathTypes: types.size };
 }
 
-export const CAPPED_NODE_OPTIONS = '--max-old-space-size=64 --max-semi-space-size=1';
+const CAPPED_NODE_OPTIONS = '--max-old-space-size=64 --max-semi-space-size=1';
 
 interface ChurnRun {
   readonly samples: Sample[];

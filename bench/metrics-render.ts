@@ -34,7 +34,7 @@ function countSeries(text: string, predicate: (line: string) => boolean = () => 
   return count;
 }
 
-export const metricsRender: Benchmark = async ({ quick, log }) => {
+const metricsRender: Benchmark = async ({ quick, log }) => {
   const renders = quick ? 30 : 300;
   const fleet = await FleetClient.start();
   const kubeProxy = await startFakeKubeProxy({

@@ -79,7 +79,7 @@ const builtinsViaRequirePlugin = {
 };
 
 /** Shared and dynamically imported code: CHUNK_PREFIX<hash>.js next to the entries. */
-export const CHUNK_PREFIX = 'chunk-';
+const CHUNK_PREFIX = 'chunk-';
 
 export async function bundle({ entryPoints = ENTRY_POINTS, outdir = DEFAULT_OUTDIR } = {}) {
   // Chunk names change with their content; drop the previous build's so dist/ holds one build.

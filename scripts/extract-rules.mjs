@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const PROMETHEUS_RULE = resolve(root, 'examples/prometheusrule.yaml');
+const PROMETHEUS_RULE = resolve(root, 'examples/prometheusrule.yaml');
 export const RULES_FILE = resolve(root, 'examples/rules/kubenurse.rules.yaml');
 
 const HEADER = `# Generated from examples/prometheusrule.yaml by scripts/extract-rules.mjs: edit that file.

@@ -43,7 +43,7 @@ export function aliveNeighbour(neighbour: Neighbour): AliveNeighbour {
  * last_check_result: every check type → "ok" | "skipped" | error text, plus neighbourhood_state
  * and, while discovery has a list, neighbourhood (all eligible neighbours, not only the checked).
  */
-export function lastCheckResult(
+function lastCheckResult(
   result: RoundResult,
   neighbourhood: NeighbourhoodView,
 ): Record<string, string | AliveNeighbour[]> {
@@ -72,7 +72,7 @@ function canonicalHeaderName(name: string): string {
 }
 
 /** Go's http.Header of a server request: canonical names → values; Host is not in it (it is Request.Host). */
-export function goHeaders(rawHeaders: readonly string[]): Record<string, string[]> {
+function goHeaders(rawHeaders: readonly string[]): Record<string, string[]> {
   const byName = new Map<string, string[]>();
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = canonicalHeaderName(rawHeaders[i] as string);
@@ -88,7 +88,7 @@ export function goHeaders(rawHeaders: readonly string[]): Record<string, string[
  * Go's Request.RemoteAddr: "ip:port", IPv6 in brackets. Go's dual-stack listener reports IPv4
  * clients as plain IPv4; Node's reports them IPv4-mapped (::ffff:a.b.c.d).
  */
-export function goRemoteAddr(address: string | undefined, port: number | undefined): string {
+function goRemoteAddr(address: string | undefined, port: number | undefined): string {
   if (address === undefined) return '';
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   const host = mapped ? (mapped[1] as string) : address;

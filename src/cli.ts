@@ -6,9 +6,9 @@
 // 2 bad usage or configuration (one line on stderr).
 import { parseArgs } from 'node:util';
 import { createLogger } from './log.ts';
-import { configFromEnvOrExit } from './config.ts';
+import { configFromEnvOrExit, EXIT_BAD_CONFIG } from './config.ts';
 import { runOnce } from './oneshot/run.ts';
-import { EXIT_CONFIG, exitCode, toJson, toTable } from './oneshot/report.ts';
+import { exitCode, toJson, toTable } from './oneshot/report.ts';
 import { errorMessage } from './error-text.ts';
 
 const USAGE = `Usage: kubenurse-ts check [--json]
@@ -26,7 +26,7 @@ Exit: 0 all ok, 1 a check failed, 2 bad usage or configuration.
 
 function usageError(message: string): never {
   process.stderr.write(`kubenurse-ts: ${message}\n${USAGE}`);
-  process.exit(EXIT_CONFIG);
+  process.exit(EXIT_BAD_CONFIG);
 }
 
 function parseCommand(): { json: boolean } {

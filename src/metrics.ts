@@ -37,7 +37,6 @@ export interface ExpositionSource {
  * Duration histogram, requests and errors stay per neighbour in every mode.
  */
 export type NeighbourTraceMode = 'full' | 'aggregated' | 'off';
-export const NEIGHBOUR_TRACE_MODES: readonly NeighbourTraceMode[] = ['full', 'aggregated', 'off'];
 
 const NEIGHBOUR_TYPE = /^(path|node)_/;
 

@@ -36,7 +36,7 @@ export interface ServerDeps {
   readonly extend?: (app: express.Express) => void;
 }
 
-export function createApp(deps: ServerDeps): express.Express {
+function createApp(deps: ServerDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -108,7 +108,7 @@ export interface RunningServer {
 }
 
 /** In-flight responses get this long after the drain window before their connection is cut. */
-export const CLOSE_GRACE_MS = 500;
+const CLOSE_GRACE_MS = 500;
 
 export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const app = createApp(deps);

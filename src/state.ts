@@ -17,8 +17,6 @@ export type NeighbourhoodState =
   /** Neighbours known, but our own pod not seen yet: the ring has no origin, nobody is checked. */
   | { readonly kind: 'own-node-unknown'; readonly reason: string };
 
-export type NeighbourhoodKind = NeighbourhoodState['kind'];
-
 /** An eligible prober pod on another node. */
 export interface Neighbour {
   readonly podName: string;

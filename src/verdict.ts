@@ -12,7 +12,6 @@
 import type { CheckOutcome } from './checks/types.ts';
 
 export type IpFamily = 'ipv4' | 'ipv6';
-export const IP_FAMILIES: readonly IpFamily[] = ['ipv4', 'ipv6'];
 
 /** What one probe of one round says about the layer it crossed. */
 export type Reach =

@@ -7,8 +7,8 @@ import { answers, freePort, startChild, waitFor, type Child } from './children.t
 import { installDebianPackages } from '../../scripts/preflight/apt.ts';
 import { findCommand } from '../../scripts/preflight/components.ts';
 
-export const BLACKBOX_BINARY = '/usr/bin/prometheus-blackbox-exporter';
-export const BLACKBOX_PACKAGE = 'prometheus-blackbox-exporter';
+const BLACKBOX_BINARY = '/usr/bin/prometheus-blackbox-exporter';
+const BLACKBOX_PACKAGE = 'prometheus-blackbox-exporter';
 export const BLACKBOX_PHASES = ['resolve', 'connect', 'tls', 'processing', 'transfer'] as const;
 export type BlackboxPhase = (typeof BLACKBOX_PHASES)[number];
 

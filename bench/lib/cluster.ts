@@ -6,8 +6,8 @@ import type { FleetClient } from './fleet-client.ts';
 
 export const NAMESPACE = 'kube-system';
 export const POD_LABELS = { 'app.kubernetes.io/name': 'kubenurse' } as const;
-export const SELF_NODE = 'node-self';
-export const SELF_POD = 'kubenurse-self';
+const SELF_NODE = 'node-self';
+const SELF_POD = 'kubenurse-self';
 
 export interface SimulatedCluster {
   readonly api: FakeApiServer;

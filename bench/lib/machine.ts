@@ -11,7 +11,7 @@ export interface MachineInfo {
   readonly blackbox: string;
 }
 
-export function blackboxVersion(binary = '/usr/bin/prometheus-blackbox-exporter'): string {
+function blackboxVersion(binary = '/usr/bin/prometheus-blackbox-exporter'): string {
   try {
     const out = execFileSync(binary, ['--version'], {
       encoding: 'utf8',

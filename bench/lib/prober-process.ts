@@ -12,7 +12,7 @@ import { QUIET_PROBER_ENV } from '../../dev/process/prober-process.ts';
 let bundled: string | undefined;
 
 /** Builds the production bundle once per benchmark process; returns the path of main.js. */
-export function buildBundle(): string {
+function buildBundle(): string {
   if (bundled && existsSync(bundled)) return bundled;
   const outdir = mkdtempSync(join(tmpdir(), 'bench-bundle-'));
   execFileSync(NODE, ['scripts/bundle.mjs', '--outdir', outdir], {

@@ -39,7 +39,7 @@ export function parseStatusField(text: string, field: string): number {
 let ticksPerSecond: number | undefined;
 
 /** sysconf(_SC_CLK_TCK); 100 on every mainstream Linux, read once from getconf. */
-export function clockTicksPerSecond(): number {
+function clockTicksPerSecond(): number {
   if (ticksPerSecond === undefined) {
     try {
       ticksPerSecond =

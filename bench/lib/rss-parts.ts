@@ -27,7 +27,7 @@ export function readRss(pid: number): Rss {
 }
 
 /** What the prober imports from each dependency (see src/); kept alive so nothing is dropped. */
-export const DEPENDENCY_ENTRIES: Readonly<Record<string, string>> = {
+const DEPENDENCY_ENTRIES: Readonly<Record<string, string>> = {
   '@kubernetes/client-node (Watch, deep-imported as discovery does in a pod)':
     "import { Watch } from '@kubernetes/client-node/dist/watch.js'; globalThis.keep = [Watch];",
   'undici (Client, buildConnector, request)':
@@ -62,7 +62,7 @@ async function bundleSnippet(code: string): Promise<string> {
 }
 
 /** RSS of an idle process running `args`, read after `settleMs`. */
-export async function idleRss(args: readonly string[], settleMs: number): Promise<Rss> {
+async function idleRss(args: readonly string[], settleMs: number): Promise<Rss> {
   const child = startChild(NODE, args, { name: 'rss part' });
   try {
     await sleep(settleMs);

@@ -27,7 +27,7 @@ export interface Layer {
 }
 
 /** Pod IP :8080 → the node's prober. */
-export const POD_LAYER: Layer = {
+const POD_LAYER: Layer = {
   name: 'pod network',
   listen: (node) => ({ host: node.podIP, port: PROBER_PORT }),
   upstream: (node) => ({ host: node.hostIP, port: PROBER_PORT }),

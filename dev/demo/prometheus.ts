@@ -7,7 +7,7 @@ import { parse, stringify } from 'yaml';
 import { KUBE_PROXY_METRICS_PORT, NAMESPACE, PROBER_PORT, type DemoNode } from './topology.ts';
 import { errorMessage } from '../../src/error-text.ts';
 
-export const PROMETHEUS_CANDIDATES = ['/usr/bin/prometheus', '/usr/local/bin/prometheus'];
+const PROMETHEUS_CANDIDATES = ['/usr/bin/prometheus', '/usr/local/bin/prometheus'];
 
 export function findPrometheus(): string | undefined {
   const onPath = (process.env.PATH ?? '')
@@ -26,14 +26,14 @@ export function findPrometheus(): string | undefined {
 }
 
 /** The groups of the PrometheusRule resource, as a plain rules file. */
-export function rulesFromPrometheusRule(path: string): string {
+function rulesFromPrometheusRule(path: string): string {
   const resource = parse(readFileSync(path, 'utf8')) as { spec?: { groups?: unknown } } | null;
   const groups = resource?.spec?.groups;
   if (!Array.isArray(groups) || groups.length === 0) throw new Error(`${path}: no spec.groups`);
   return stringify({ groups }, { lineWidth: 0 });
 }
 
-export function prometheusConfig(nodes: readonly DemoNode[], ruleFile: string | undefined): string {
+function prometheusConfig(nodes: readonly DemoNode[], ruleFile: string | undefined): string {
   return stringify({
     global: { scrape_interval: '5s', scrape_timeout: '4s', evaluation_interval: '5s' },
     ...(ruleFile === undefined ? {} : { rule_files: [ruleFile] }),

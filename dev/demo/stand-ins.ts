@@ -102,7 +102,7 @@ export class ServiceProxy extends Restartable {
   }
 }
 
-export const INGRESS_PATH = '/alwayshappy';
+const INGRESS_PATH = '/alwayshappy';
 
 export class IngressProxy extends Restartable {
   protected readonly server: HttpServer;

@@ -125,13 +125,13 @@ interface HistoryEntry {
   readonly after: Json | undefined;
 }
 
-export const DEFAULT_POD_LABELS: Readonly<Record<string, string>> = {
+const DEFAULT_POD_LABELS: Readonly<Record<string, string>> = {
   'app.kubernetes.io/name': 'kubenurse',
 };
 const MAX_REQUEST_LOG = 10_000;
 
 /** A core/v1 Pod as the apiserver would return it, from the few fields tests care about. */
-export function makePod(init: PodInit): Json {
+function makePod(init: PodInit): Json {
   const ready = init.ready ?? true;
   return {
     apiVersion: 'v1',
@@ -157,7 +157,7 @@ export function makePod(init: PodInit): Json {
 }
 
 /** A core/v1 Node, including a bulky status.images like real nodes carry. */
-export function makeNode(init: NodeInit): Json {
+function makeNode(init: NodeInit): Json {
   return {
     apiVersion: 'v1',
     kind: 'Node',

@@ -98,7 +98,7 @@ export function goFloat(value: number): string {
 }
 
 /** Go's time.Time.String() with a monotonic reading: "2006-01-02 15:04:05.999999999 -0700 MST m=+1.000000001". */
-export function goTimeString(epochSeconds: number | undefined, monotonicSeconds?: number): string {
+function goTimeString(epochSeconds: number | undefined, monotonicSeconds?: number): string {
   if (epochSeconds === undefined) return '0001-01-01 00:00:00 +0000 UTC';
   const whole = Math.floor(epochSeconds);
   const nanos = Math.round((epochSeconds - whole) * 1e9);

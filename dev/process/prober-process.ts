@@ -8,7 +8,7 @@ import { stopProcess } from './stop-process.ts';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Node 24 as the project runs it, even when the system node is older. */
-export const NODE_BIN = existsSync(`${PROJECT_ROOT}node_modules/.bin/node`)
+const NODE_BIN = existsSync(`${PROJECT_ROOT}node_modules/.bin/node`)
   ? `${PROJECT_ROOT}node_modules/.bin/node`
   : process.execPath;
 

@@ -98,7 +98,7 @@ function componentNamed(command: CommandName): SystemComponent {
   return component;
 }
 
-export function missingCommandMessage(command: CommandName): string {
+function missingCommandMessage(command: CommandName): string {
   const { debianPackage, usedBy } = componentNamed(command);
   return (
     `${command} (${usedBy}) is not installed: it comes with the Debian package ${debianPackage}, ` +

@@ -24,7 +24,7 @@ export type Plan =
 const PREFIX = 'npm test preflight:';
 const ROOT_REASON = 'the end-to-end suite creates network namespaces and iptables rules';
 
-export function aptInstallCommand(packages: readonly string[]): string {
+function aptInstallCommand(packages: readonly string[]): string {
   return `apt-get install -y --no-install-recommends ${packages.join(' ')}`;
 }
 

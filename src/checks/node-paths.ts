@@ -15,8 +15,7 @@ import { urlHost } from '../url-host.ts';
 import { familyOf, type IpFamily } from '../verdict.ts';
 import type { Check, CheckSource } from './types.ts';
 
-export const POD_PATH_PREFIX = 'path_';
-export { NODE_PATH_PREFIX };
+const POD_PATH_PREFIX = 'path_';
 
 /** Which check types carry one family's pod and node path to one neighbour. */
 export interface FamilyPlan {

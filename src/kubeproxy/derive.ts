@@ -1,8 +1,8 @@
 // Derived signals computed from a parsed kube-proxy exposition.
 import type { MetricFamily } from './parse.ts';
 
-export const LAST_SYNC_FAMILY = 'kubeproxy_sync_proxy_rules_last_timestamp_seconds';
-export const LAST_QUEUED_FAMILY = 'kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds';
+const LAST_SYNC_FAMILY = 'kubeproxy_sync_proxy_rules_last_timestamp_seconds';
+const LAST_QUEUED_FAMILY = 'kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds';
 
 /** Only values whose every family exposes this label can exist; kube-proxy uses IPv4/IPv6. */
 const MAX_IP_FAMILIES = 8;

@@ -7,11 +7,6 @@ import { redactUrls } from '../redact.ts';
 import { KubeProxyCollector, type KubeProxyMonitor } from './collector.ts';
 
 export type { KubeProxyMonitor } from './collector.ts';
-export {
-  KUBE_PROXY_HEALTHZ_TYPE,
-  KUBE_PROXY_METRICS_TYPE,
-  PARSE_ERROR_EVENT,
-} from './collector.ts';
 
 /** The monitor for this node's kube-proxy; undefined (after one info log line) when it is turned off or has no target. */
 export function createKubeProxyMonitor(ctx: ProberContext): KubeProxyMonitor | undefined {

@@ -62,7 +62,7 @@ export function nodeBlock(
 }
 
 /** Why `pod` itself (whatever its node) is not a neighbour, or undefined. */
-export function podExclusion(
+function podExclusion(
   pod: PodSummary,
   options: Omit<NeighbourFilterOptions, 'allowUnschedulable'>,
 ): Exclusion | undefined {

@@ -82,7 +82,7 @@ const QUIET_RECONNECT_MAX_MS = 30_000;
 /** An error response (a Status object) is read up to this size for its message. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
-export class ApiError extends Error {
+class ApiError extends Error {
   readonly statusCode: number;
 
   constructor(statusCode: number, message: string) {
@@ -105,12 +105,12 @@ function spread(ms: number): number {
   return Math.round(ms * (0.5 + Math.random()));
 }
 
-export function isGone(error: unknown): boolean {
+function isGone(error: unknown): boolean {
   const withCode = error as { statusCode?: unknown; code?: unknown } | null;
   return withCode?.statusCode === 410 || withCode?.code === 410;
 }
 
-export function isForbidden(error: unknown): boolean {
+function isForbidden(error: unknown): boolean {
   return (error as { statusCode?: unknown } | null)?.statusCode === 403;
 }
 

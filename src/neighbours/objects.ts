@@ -49,7 +49,7 @@ const RELEVANT_TAINTS = new Set([UNSCHEDULABLE_TAINT, TO_BE_DELETED_TAINT]);
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 const MAX_SHORT_TEXT = 128;
 
-export function isValidObjectName(name: unknown): name is string {
+function isValidObjectName(name: unknown): name is string {
   return typeof name === 'string' && DNS_SUBDOMAIN.test(name);
 }
 

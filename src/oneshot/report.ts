@@ -5,12 +5,11 @@ import type { CheckView } from '../status/types.ts';
 import type { OneShotResult } from './run.ts';
 import { neighbourhoodHealthy, neighbourhoodStateText } from '../state.ts';
 
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export { EXIT_BAD_CONFIG as EXIT_CONFIG } from '../config.ts';
+const EXIT_OK = 0;
+const EXIT_FAILED = 1;
 
 /** Request phases as kubenurse's trace events mark their end; each column is the time since the previous mark. */
-export const PHASE_COLUMNS = [
+const PHASE_COLUMNS = [
   ['dns', 'dns_done'],
   ['connect', 'connect_done'],
   ['tls', 'tls_handshake_done'],
@@ -18,9 +17,7 @@ export const PHASE_COLUMNS = [
   ['wait', 'got_first_resp_byte'],
 ] as const;
 
-export function phaseSegments(
-  phases: Readonly<Record<string, number>> | null,
-): Record<string, number> {
+function phaseSegments(phases: Readonly<Record<string, number>> | null): Record<string, number> {
   const out: Record<string, number> = {};
   if (!phases) return out;
   let previous = 0;
@@ -33,7 +30,7 @@ export function phaseSegments(
   return out;
 }
 
-export function checksOf(result: OneShotResult): CheckView[] {
+function checksOf(result: OneShotResult): CheckView[] {
   const none = new LastErrors();
   return [...result.round.outcomes]
     .map(([type, outcome]) => withVerdict(checkView(type, outcome, none), result.round))

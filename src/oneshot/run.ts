@@ -9,7 +9,7 @@ import type { Neighbourhood } from '../neighbours/index.ts';
 import type { NeighbourhoodView } from '../state.ts';
 
 /** Discovery lists pods and nodes once before the round; a slow apiserver gets this long. */
-export const DISCOVERY_WAIT_MS = 10_000;
+const DISCOVERY_WAIT_MS = 10_000;
 
 export interface OneShotResult {
   readonly round: RoundResult;

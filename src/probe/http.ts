@@ -565,7 +565,7 @@ function rejectOnAbort(signal: AbortSignal): Promise<never> {
 }
 
 /** Go's Response.Status: the code and its reason phrase (the standard one; undici does not expose the server's). */
-export function statusText(code: number): string {
+function statusText(code: number): string {
   const reason = STATUS_CODES[code];
   return reason === undefined ? String(code) : `${code} ${reason}`;
 }

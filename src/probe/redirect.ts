@@ -7,7 +7,7 @@
 import { rawUserinfo, redactUserinfo, userinfoProblem, withoutUserinfo } from './userinfo.ts';
 import { bareHost } from '../url-host.ts';
 
-export const MAX_REDIRECTS = 10;
+const MAX_REDIRECTS = 10;
 
 const FOLLOWED = new Set([301, 302, 303, 307, 308]);
 

@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 /** A proxy's answer to CONNECT is a status line and a few headers; anything bigger is not one. */
 const MAX_RESPONSE_BYTES = 16 * 1024;
 
-export class ProxyTunnelError extends Error {
+class ProxyTunnelError extends Error {
   readonly code = 'ERR_PROXY_TUNNEL';
 }
 

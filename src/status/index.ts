@@ -46,7 +46,7 @@ export const CLUSTER_LIMITS = {
 } as const;
 
 /** How long a built /status.json answer is served again (the page refreshes every 2 s or more). */
-export const SNAPSHOT_TTL_MS = 1000;
+const SNAPSHOT_TTL_MS = 1000;
 /** This prober's checks listed on the page; with KUBENURSE_NEIGHBOUR_LIMIT=0 there is one per node. */
 export const MAX_LISTED_CHECKS = 200;
 
@@ -54,7 +54,7 @@ export const MAX_LISTED_CHECKS = 200;
 export const MAX_LISTED_NEIGHBOURS = 1000;
 
 /** At most MAX_LISTED_CHECKS, failures first, in the usual order. */
-export function listedChecks(checks: readonly CheckView[]): CheckView[] {
+function listedChecks(checks: readonly CheckView[]): CheckView[] {
   if (checks.length <= MAX_LISTED_CHECKS) return [...checks];
   const failing = checks.filter((check) => check.status === 'error');
   const others = checks.filter((check) => check.status !== 'error');
