@@ -67,6 +67,9 @@ export interface PodInit {
   readonly nodeName?: string;
   readonly podIP?: string;
   readonly hostIP?: string;
+  /** Dual-stack: the other family's pod and node address (status.podIPs[1], status.hostIPs[1]). */
+  readonly secondaryPodIP?: string;
+  readonly secondaryHostIP?: string;
   /** Default { 'app.kubernetes.io/name': 'kubenurse' }. */
   readonly labels?: Readonly<Record<string, string>>;
   /** Default Running. */
@@ -81,6 +84,8 @@ export interface NodeInit {
   readonly unschedulable?: boolean;
   readonly taints?: readonly { key: string; value?: string; effect: string }[];
   readonly internalIP?: string;
+  /** Dual-stack: a second InternalIP, of the other family. */
+  readonly secondaryInternalIP?: string;
 }
 
 export interface RequestRecord {
@@ -149,11 +154,25 @@ function makePod(init: PodInit): Json {
     },
     status: {
       phase: init.phase ?? 'Running',
-      ...(init.podIP === undefined ? {} : { podIP: init.podIP, podIPs: [{ ip: init.podIP }] }),
-      ...(init.hostIP === undefined ? {} : { hostIP: init.hostIP }),
+      ...(init.podIP === undefined
+        ? {}
+        : { podIP: init.podIP, podIPs: ipList(init.podIP, init.secondaryPodIP) }),
+      ...(init.hostIP === undefined
+        ? {}
+        : {
+            hostIP: init.hostIP,
+            ...(init.secondaryHostIP === undefined
+              ? {}
+              : { hostIPs: ipList(init.hostIP, init.secondaryHostIP) }),
+          }),
       conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
     },
   };
+}
+
+/** status.podIPs / hostIPs: the primary address first, then the other family's. */
+function ipList(primary: string, secondary: string | undefined): { ip: string }[] {
+  return [primary, ...(secondary === undefined ? [] : [secondary])].map((ip) => ({ ip }));
 }
 
 /** A core/v1 Node, including a bulky status.images like real nodes carry. */
@@ -175,7 +194,12 @@ function makeNode(init: NodeInit): Json {
       conditions: [{ type: 'Ready', status: 'True' }],
       ...(init.internalIP === undefined
         ? {}
-        : { addresses: [{ type: 'InternalIP', address: init.internalIP }] }),
+        : {
+            addresses: ipList(init.internalIP, init.secondaryInternalIP).map(({ ip }) => ({
+              type: 'InternalIP',
+              address: ip,
+            })),
+          }),
       images: [{ names: ['registry.example/kubenurse-ts:latest'], sizeBytes: 40_000_000 }],
     },
   };

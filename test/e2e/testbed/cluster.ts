@@ -11,8 +11,8 @@ import { DIST_MAIN } from './build.ts';
 import { NODE_BINARY, PROJECT_ROOT, SYSTEM_PATH, startRpcHelper } from './helpers.ts';
 import { readIngress } from './ingress.ts';
 import { MetricsSnapshot } from './metrics-reader.ts';
-import { Network } from './network.ts';
-import type { NetworkNode } from './network.ts';
+import { Network, SHARED_IPV4 } from './network.ts';
+import type { NetworkNode, NodeAddressing } from './network.ts';
 import { containerEnv, readDaemonSet } from './pod-env.ts';
 import type { DaemonSetContainer } from './pod-env.ts';
 import type { ManagedProcess } from './processes.ts';
@@ -133,17 +133,32 @@ export class Cluster {
   /**
    * `proberEntry` defaults to the shipped bundle; `extraEnv` is for debugging only (the suite
    * passes none, so the probers get the DaemonSet's env and testOverrides() alone).
+   * `addressing`: separate pod addresses and dual stack (network.ts); default one IPv4 address
+   * per node. `containerEnv`: entries added to the DaemonSet container's `env`, as a user who
+   * turns on an opt-in the example leaves commented out (same name: replaced).
+   * `alertHold`: the `for` of the alerts in these rule groups, instead of the example's.
    */
   static async start({
     nodeCount,
     proberEntry = DIST_MAIN,
     extraEnv = {},
+    addressing = SHARED_IPV4,
+    containerEnv: addedEnv = [],
+    alertHold,
   }: {
     nodeCount: number;
     proberEntry?: string;
     extraEnv?: Record<string, string>;
+    addressing?: NodeAddressing;
+    containerEnv?: DaemonSetContainer['env'];
+    alertHold?: AlertHold;
   }): Promise<Cluster> {
-    const daemonSet = readDaemonSet(join(EXAMPLES, 'daemonset.yaml'));
+    const example = readDaemonSet(join(EXAMPLES, 'daemonset.yaml'));
+    const added = new Set(addedEnv.map((entry) => entry.name));
+    const daemonSet: DaemonSetContainer = {
+      ...example,
+      env: [...example.env.filter((entry) => !added.has(entry.name)), ...addedEnv],
+    };
     const ingressRule = readIngress(join(EXAMPLES, 'ingress.yaml'));
     const clusterCa = createTestCa('e2e cluster CA');
     const ingressCa = createTestCa('e2e ingress CA');
@@ -176,6 +191,7 @@ export class Cluster {
       ],
       podNamespace: PROBER_NAMESPACE,
       dnsOptions: daemonSet.dnsOptions,
+      addressing,
       ingress: {
         listen: `${ADDRESSES.ingress}:${INGRESS_HTTPS_PORT}`,
         host: ingressRule.host,
@@ -197,7 +213,9 @@ export class Cluster {
       mkdirSync(serviceAccountDir, { recursive: true });
       const kubeProxies = network.nodes.map((netNode) =>
         startRpcHelper(network.group, netNode.ns, `kube-proxy-${netNode.name}`, 'kube-proxy.ts', [
-          netNode.ip,
+          // kube-proxy's default bind address 0.0.0.0 is Go's wildcard: every address of both
+          // families. One IPv4 address per node: that one.
+          netNode.ipv6 === undefined ? netNode.ip : '::',
         ]),
       );
       const [apiserver] = await Promise.all([
@@ -227,13 +245,19 @@ export class Cluster {
       const nodes: ClusterNode[] = [];
       for (const [index, netNode] of network.nodes.entries()) {
         const podName = `kubenurse-${randomBytes(3).toString('hex').slice(0, 5)}`;
-        await apiserver.addNode({ name: netNode.name, internalIP: netNode.ip });
+        await apiserver.addNode({
+          name: netNode.name,
+          internalIP: netNode.ip,
+          ...(netNode.ipv6 === undefined ? {} : { secondaryInternalIP: netNode.ipv6 }),
+        });
         await apiserver.addPod({
           name: podName,
           namespace: PROBER_NAMESPACE,
           nodeName: netNode.name,
-          podIP: netNode.ip,
+          podIP: netNode.podIp,
           hostIP: netNode.ip,
+          ...(netNode.podIpv6 === undefined ? {} : { secondaryPodIP: netNode.podIpv6 }),
+          ...(netNode.ipv6 === undefined ? {} : { secondaryHostIP: netNode.ipv6 }),
           labels: daemonSet.podLabels,
         });
         const env = {
@@ -245,7 +269,7 @@ export class Cluster {
               namespace: PROBER_NAMESPACE,
               nodeName: netNode.name,
               hostIp: netNode.ip,
-              podIp: netNode.ip,
+              podIp: netNode.podIp,
               serviceAccountName: daemonSet.serviceAccountName,
             },
             KUBERNETES_SERVICE,
@@ -271,10 +295,11 @@ export class Cluster {
         `${ADDRESSES.prometheus}:${PROMETHEUS_PORT}`,
         [
           {
-            // What the example ServiceMonitor produces: job from the app label, node from the pod's node.
+            // What the example ServiceMonitor produces: job from the app label, node from the pod's
+            // node; the target is the pod's endpoint.
             name: daemonSet.podLabels['app.kubernetes.io/name'] ?? 'kubenurse',
             targets: nodes.map((node) => ({
-              address: `${node.ip}:${PROBER_PORT}`,
+              address: `${node.podIp}:${PROBER_PORT}`,
               labels: {
                 namespace: PROBER_NAMESPACE,
                 pod: node.podName,
@@ -285,7 +310,7 @@ export class Cluster {
             })),
           },
         ],
-        readRules(),
+        readRules(alertHold),
       );
       const prometheus = new PrometheusClient(
         network.agent,
@@ -330,7 +355,7 @@ export class Cluster {
 
   /** The ready prober pods behind the kubenurse Service, programmed on every node. */
   async setProberEndpoints(nodes: readonly ClusterNode[]): Promise<void> {
-    await this.network.setServices(clusterServices(nodes.map((node) => node.ip)));
+    await this.network.setServices(clusterServices(nodes.map((node) => node.podIp)));
   }
 
   private static spawnProber(network: Network, node: ProberSpec): ManagedProcess {
@@ -376,7 +401,7 @@ export class Cluster {
           namespace: PROBER_NAMESPACE,
           nodeName: node.name,
           hostIp: node.ip,
-          podIp: node.ip,
+          podIp: node.podIp,
           serviceAccountName: this.daemonSet.serviceAccountName,
         },
         KUBERNETES_SERVICE,
@@ -386,18 +411,21 @@ export class Cluster {
     };
   }
 
-  proberUrl(node: ClusterNode, path: string): string {
-    return `http://${node.ip}:${PROBER_PORT}${path}`;
+  /** The prober on its pod address, or on `address` (it listens on every address of its node). */
+  proberUrl(node: ClusterNode, path: string, address = node.podIp): string {
+    return `http://${address}:${PROBER_PORT}${path}`;
   }
 
-  async metrics(node: ClusterNode): Promise<MetricsSnapshot> {
-    const answer = await this.agent.get(this.proberUrl(node, '/metrics'));
+  async metrics(node: ClusterNode, address?: string): Promise<MetricsSnapshot> {
+    const answer = await this.agent.get(this.proberUrl(node, '/metrics', address));
     if (answer.status !== 200) throw new Error(`${node.name} /metrics answered ${answer.status}`);
     return new MetricsSnapshot(answer.body);
   }
 
-  async alive(node: ClusterNode): Promise<AliveDocument> {
-    const answer = await this.agent.get(this.proberUrl(node, '/alive'), { timeoutMs: 5000 });
+  async alive(node: ClusterNode, address?: string): Promise<AliveDocument> {
+    const answer = await this.agent.get(this.proberUrl(node, '/alive', address), {
+      timeoutMs: 5000,
+    });
     return JSON.parse(answer.body) as AliveDocument;
   }
 
@@ -411,13 +439,36 @@ export class Cluster {
   }
 }
 
+/**
+ * A shorter `for` for the alerts of some rule groups: the expressions stay the example's, but
+ * a test can see them fire (hold for longer than a transition between rounds) without waiting
+ * minutes.
+ */
+export interface AlertHold {
+  readonly groups: readonly string[];
+  readonly for: string;
+}
+
+interface RuleGroup {
+  name?: string;
+  rules?: Record<string, unknown>[];
+}
+
 /** The groups of examples/prometheusrule.yaml as a plain Prometheus rules file. */
-export function readRules(): string {
+export function readRules(hold?: AlertHold): string {
   const resource = parse(readFileSync(join(EXAMPLES, 'prometheusrule.yaml'), 'utf8')) as {
     kind?: string;
-    spec?: { groups?: unknown[] };
+    spec?: { groups?: RuleGroup[] };
   };
   if (resource.kind !== 'PrometheusRule' || !Array.isArray(resource.spec?.groups))
     throw new Error('examples/prometheusrule.yaml: expected a PrometheusRule with spec.groups');
-  return stringify({ groups: resource.spec.groups });
+  const { groups } = resource.spec;
+  if (hold) {
+    for (const name of hold.groups) {
+      const group = groups.find((candidate) => candidate.name === name);
+      if (!group) throw new Error(`examples/prometheusrule.yaml has no rule group ${name}`);
+      for (const rule of group.rules ?? []) if ('alert' in rule) rule.for = hold.for;
+    }
+  }
+  return stringify({ groups });
 }

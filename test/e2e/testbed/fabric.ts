@@ -1,7 +1,13 @@
 // The cluster network: one bridge inside a namespace of its own (the "fabric"), and one veth
 // pair per attached namespace. The root namespace is never attached and gets no route, so
 // nothing sent to a test address can leave the machine.
-import { IPV4_PREFIX_LENGTH, IPV6_PREFIX_LENGTH, type HostAddresses } from './families.ts';
+import {
+  IPV4_PREFIX_LENGTH,
+  IPV6_PREFIX_LENGTH,
+  POD_IPV4_PREFIX_LENGTH,
+  POD_IPV6_PREFIX_LENGTH,
+  type HostAddresses,
+} from './families.ts';
 import { createNamespace } from './netns.ts';
 import { run } from './shell.ts';
 
@@ -27,13 +33,19 @@ export class Fabric {
   /**
    * Plugs `ns` into the bridge as eth0 with `address` (an IPv4 address, or the families of
    * families.ts). `serviceRoute` adds the route a node needs for the (IPv4) Service range:
-   * without it connect() fails before any DNAT rule is seen. Returns the fabric-side
-   * interface name (where traffic towards `ns` can be shaped).
+   * without it connect() fails before any DNAT rule is seen. `podAddresses` are a node's pod
+   * addresses, in the pod ranges of families.ts on the same link: pod peers are reached from
+   * them, node peers from the node addresses, and Service traffic leaves from the pod address
+   * as it would from a pod. Returns the fabric-side interface name (where traffic towards `ns`
+   * can be shaped).
    */
   async attach(
     ns: string,
     address: string | HostAddresses,
-    { serviceRoute = false } = {},
+    {
+      serviceRoute = false,
+      podAddresses,
+    }: { serviceRoute?: boolean; podAddresses?: HostAddresses } = {},
   ): Promise<string> {
     const addresses: HostAddresses =
       typeof address === 'string' ? { ipv4: address, primary: 'ipv4' } : address;
@@ -77,9 +89,51 @@ export class Fabric {
         'eth0',
         'nodad',
       ]);
+    if (podAddresses?.ipv4 !== undefined)
+      await run('ip', [
+        '-n',
+        ns,
+        'addr',
+        'add',
+        `${podAddresses.ipv4}/${POD_IPV4_PREFIX_LENGTH}`,
+        'dev',
+        'eth0',
+      ]);
+    if (podAddresses?.ipv6 !== undefined)
+      await run('ip', [
+        '-n',
+        ns,
+        '-6',
+        'addr',
+        'add',
+        `${podAddresses.ipv6}/${POD_IPV6_PREFIX_LENGTH}`,
+        'dev',
+        'eth0',
+        'nodad',
+      ]);
+    if (addresses.ipv6 !== undefined || podAddresses?.ipv6 !== undefined)
+      // Static IPv6 addresses go when the link goes down unless kept: a node whose link comes
+      // back (a fault of the layers network) must find them again.
+      await run('ip', [
+        'netns',
+        'exec',
+        ns,
+        'sh',
+        '-c',
+        'echo 1 > /proc/sys/net/ipv6/conf/eth0/keep_addr_on_down',
+      ]);
     await run('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
     if (serviceRoute && addresses.ipv4 !== undefined)
-      await run('ip', ['-n', ns, 'route', 'add', SERVICE_CIDR, 'dev', 'eth0']);
+      await run('ip', [
+        '-n',
+        ns,
+        'route',
+        'add',
+        SERVICE_CIDR,
+        'dev',
+        'eth0',
+        ...(podAddresses?.ipv4 === undefined ? [] : ['src', podAddresses.ipv4]),
+      ]);
     return port;
   }
 }

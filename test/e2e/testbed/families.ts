@@ -39,6 +39,24 @@ export function hostAddresses(ipv4: string, layout: FamilyLayout): HostAddresses
   }
 }
 
+/**
+ * Pod addresses apart from the node's (the layers network, docs/e2e.md): IPv4 in a /24 inside
+ * the node range, so it stays on-link for every host while the kernel route of that /24 makes
+ * it the source of pod-to-pod traffic; IPv6 in a /64 of its own, fd00:6b6e:0:2::/64, so source
+ * selection (longest matching prefix) picks the pod address for pod peers and the node address
+ * for node peers.
+ */
+export const POD_IPV4_PREFIX_LENGTH = 24; // 198.18.2.0/24, see topology.ts
+export const POD_IPV6_PREFIX = 'fd00:6b6e:0:2::';
+export const POD_IPV6_PREFIX_LENGTH = 64; // fd00:6b6e:0:2::/64
+
+/** The IPv6 twin of a pod's IPv4 address: 198.18.2.3 → fd00:6b6e:0:2::3 (same last byte). */
+export function podIpv6Twin(podIpv4: string): string {
+  const fourth = podIpv4.split('.')[3];
+  if (fourth === undefined) throw new Error(`not an IPv4 address: ${podIpv4}`);
+  return `${POD_IPV6_PREFIX}${Number(fourth).toString(16)}`;
+}
+
 /** The address Kubernetes would report first for this host (podIP, hostIP). */
 export function primaryAddress(addresses: HostAddresses): string {
   const address = addresses.primary === 'ipv6' ? addresses.ipv6 : addresses.ipv4;

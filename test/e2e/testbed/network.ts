@@ -13,16 +13,36 @@ import { applyServices, installKubeProxy } from './kubeproxy-rules.ts';
 import type { ServicePort } from './kubeproxy-rules.ts';
 import { createNamespace, deleteNamespaceSync, removeStaleNamespaces, runPrefix } from './netns.ts';
 import { ManagedProcess, ProcessGroup } from './processes.ts';
-import { ADDRESSES, VIPS, nodeAddress, nodeName } from './topology.ts';
+import { ADDRESSES, VIPS, nodeAddress, nodeName, podAddress } from './topology.ts';
+import { ipv6Twin, podIpv6Twin } from './families.ts';
 
 export interface NetworkNode {
   readonly index: number;
   readonly name: string;
   readonly ns: string;
+  /** The node's (primary, IPv4) address: status.hostIP. */
   readonly ip: string;
+  /** The prober pod's (primary, IPv4) address: status.podIP; the node's with shared addressing. */
+  readonly podIp: string;
+  /** Dual-stack only: the other family's node and pod address (status.hostIPs[1], podIPs[1]). */
+  readonly ipv6?: string;
+  readonly podIpv6?: string;
   /** The bridge port towards this node, in the fabric namespace. */
   readonly fabricPort: string;
 }
+
+/**
+ * How the nodes are addressed. Default: IPv4 only, and the prober pod's IP is its node's IP
+ * (one address per node, as for a hostNetwork pod). The layers network (docs/layers.md) gives
+ * pods addresses of their own, in the pod ranges (topology.ts podAddress(), families.ts), and
+ * both families to nodes and pods; IPv4 stays primary, like the cluster's Services and DNS.
+ */
+export interface NodeAddressing {
+  readonly separatePodAddresses: boolean;
+  readonly dualStack: boolean;
+}
+
+export const SHARED_IPV4: NodeAddressing = { separatePodAddresses: false, dualStack: false };
 
 export interface NetworkOptions {
   readonly nodeCount: number;
@@ -31,6 +51,8 @@ export interface NetworkOptions {
   readonly podNamespace: string;
   readonly dnsOptions: readonly string[];
   readonly ingress: IngressServer;
+  /** Default SHARED_IPV4. */
+  readonly addressing?: NodeAddressing;
 }
 
 const live = new Set<Network>();
@@ -144,11 +166,39 @@ export class Network {
       attachInfra('prometheus', false),
       attachInfra('client', true),
     ]);
+    const { separatePodAddresses, dualStack } = this.options.addressing ?? SHARED_IPV4;
     for (let index = 0; index < this.options.nodeCount; index++) {
       const ns = await this.addNamespace(`n${index + 1}`);
       const ip = nodeAddress(index);
-      const fabricPort = await this.fabric.attach(ns, ip, { serviceRoute: true });
-      this.nodes.push({ index, name: nodeName(index), ns, ip, fabricPort });
+      const podIp = separatePodAddresses ? podAddress(index) : ip;
+      const ipv6 = dualStack ? ipv6Twin(ip) : undefined;
+      const podIpv6 = dualStack ? (separatePodAddresses ? podIpv6Twin(podIp) : ipv6) : undefined;
+      const fabricPort = await this.fabric.attach(
+        ns,
+        { ipv4: ip, ...(ipv6 === undefined ? {} : { ipv6 }), primary: 'ipv4' },
+        {
+          serviceRoute: true,
+          ...(separatePodAddresses
+            ? {
+                podAddresses: {
+                  ipv4: podIp,
+                  ...(podIpv6 === undefined ? {} : { ipv6: podIpv6 }),
+                  primary: 'ipv4',
+                },
+              }
+            : {}),
+        },
+      );
+      this.nodes.push({
+        index,
+        name: nodeName(index),
+        ns,
+        ip,
+        podIp,
+        ...(ipv6 === undefined ? {} : { ipv6 }),
+        ...(podIpv6 === undefined ? {} : { podIpv6 }),
+        fabricPort,
+      });
     }
     const resolvConf = podResolvConf(
       VIPS.kubeDns,

@@ -1,4 +1,4 @@
-// Who lives where on the emulated cluster network. Nodes and infrastructure in 198.18.0.0/16,
+// Who lives where on the emulated cluster network. Nodes, pods and infrastructure in 198.18.0.0/16,
 // Service ClusterIPs in 198.19.0.0/16 (both RFC 2544 benchmark ranges: never routed on the
 // internet, and the root namespace has no route to them anyway).
 import type { ServicePort } from './kubeproxy-rules.ts';
@@ -27,6 +27,14 @@ export const VIPS = {
 
 export function nodeAddress(index: number): string {
   return `198.18.1.${index + 1}`;
+}
+
+/**
+ * A node's pod address where pods have addresses of their own (the layers network): the
+ * prober pod's IP in 198.18.2.0/24, apart from the node's 198.18.1.N.
+ */
+export function podAddress(index: number): string {
+  return `198.18.2.${index + 1}`;
 }
 
 export function nodeName(index: number): string {
