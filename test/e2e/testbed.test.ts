@@ -2,6 +2,8 @@
 // probers, the queries it sends to Prometheus, and its preflight. Fast, no root needed.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { readRules } from './testbed/cluster.ts';
 import { dashboardQueries, ruleExpressions } from './testbed/grafana.ts';
 import { PROJECT_ROOT } from './testbed/helpers.ts';
 import { renderNginxConf } from './testbed/ingress.ts';
@@ -161,6 +163,27 @@ describe('ingress and Prometheus inputs', () => {
     // `$1` in label_replace is a regex group, not a variable.
     for (const query of queries) expect(query.expr, query.title).not.toMatch(/\$[A-Za-z_{]|\[\[/);
     expect(ruleExpressions().get('KubeProxySyncLagging')).toBeDefined();
+  });
+
+  it("an alert hold changes only the `for` of the named groups' alerts; an unknown group is refused", () => {
+    type Group = { name: string; rules: Record<string, unknown>[] };
+    const groups = (yaml: string) => (parse(yaml) as { groups: Group[] }).groups;
+    const example = groups(readRules());
+    const held = groups(readRules({ groups: ['kubenurse.layers'], for: '10s' }));
+    expect(held.map((group) => group.name)).toEqual(example.map((group) => group.name));
+    for (const [index, group] of held.entries()) {
+      const original = example[index] as Group;
+      for (const [ruleIndex, rule] of group.rules.entries()) {
+        const before = original.rules[ruleIndex] as Record<string, unknown>;
+        const expected =
+          group.name === 'kubenurse.layers' && 'alert' in rule ? { ...before, for: '10s' } : before;
+        expect(rule).toEqual(expected);
+      }
+    }
+    expect(held.find((group) => group.name === 'kubenurse.layers')?.rules).toContainEqual(
+      expect.objectContaining({ alert: 'KubenursePairBroken', for: '10s' }),
+    );
+    expect(() => readRules({ groups: ['no.such.group'], for: '1s' })).toThrow(/no rule group/);
   });
 });
 
