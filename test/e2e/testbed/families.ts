@@ -47,7 +47,7 @@ export function hostAddresses(ipv4: string, layout: FamilyLayout): HostAddresses
  * for node peers.
  */
 export const POD_IPV4_PREFIX_LENGTH = 24; // 198.18.2.0/24, see topology.ts
-export const POD_IPV6_PREFIX = 'fd00:6b6e:0:2::';
+const POD_IPV6_PREFIX = 'fd00:6b6e:0:2::';
 export const POD_IPV6_PREFIX_LENGTH = 64; // fd00:6b6e:0:2::/64
 
 /** The IPv6 twin of a pod's IPv4 address: 198.18.2.3 → fd00:6b6e:0:2::3 (same last byte). */
