@@ -238,9 +238,26 @@ export const accuracy: Benchmark = async ({ quick, log }) => {
   data.bursts = burstData;
 
   const markdown = [
-    `Target: a Node HTTP server in its own process on ${TARGET_HOST} that waits the injected delay (setTimeout) before answering 200; it also records the hold it really applied per request. Probers: **kubenurse-ts** = \`src/probe/http.ts\` \`Prober\` in a driver process (fresh connection per probe, the default); **bare Node** = \`net.connect\`, a hand-written GET and the first \`'data'\` chunk as the first byte, in a second driver process — the floor any Node prober pays for the event loop, libuv and streams; both drivers run with the image's runtime (\`${describeImageRuntime()}\`, read from the Dockerfile). **blackbox_exporter** = Debian's binary on ${BLACKBOX_HOST}, module \`http_2xx\` (Go creates a client per probe, so a fresh connection too), asked through \`/probe\`. They take turns, one probe at a time, the order rotating: ${n} kept probes per delay and prober after ${WARMUP} warm-up rounds. Failures: ours ${failures.ours}, bare ${failures.bare}, blackbox ${failures.blackbox}.`,
+    `Target: a Node HTTP server in its own process on ${TARGET_HOST} that waits the injected ` +
+      `delay (setTimeout) before answering 200; it also records the hold it really applied per ` +
+      `request. Probers: **kubenurse-ts** = \`src/probe/http.ts\` \`Prober\` in a driver process ` +
+      `(fresh connection per probe, the default); **bare Node** = \`net.connect\`, a ` +
+      `hand-written GET and the first \`'data'\` chunk as the first byte, in a second driver ` +
+      `process — the floor any Node prober pays for the event loop, libuv and streams; both ` +
+      `drivers run with the image's runtime (\`${describeImageRuntime()}\`, read from the ` +
+      `Dockerfile). **blackbox_exporter** = Debian's binary on ${BLACKBOX_HOST}, module ` +
+      `\`http_2xx\` (Go creates a client per probe, so a fresh connection too), asked through ` +
+      `\`/probe\`. They take turns, one probe at a time, the order rotating: ${n} kept probes ` +
+      `per delay and prober after ${WARMUP} warm-up rounds. Failures: ours ${failures.ours}, ` +
+      `bare ${failures.bare}, blackbox ${failures.blackbox}.`,
     '',
-    "Errors in ms (nearest-rank percentiles and the mean). *First byte* is like for like: ours = `outcome.durationMs` (start → response headers, what `kubenurse_httpclient_request_duration_seconds` records); blackbox = resolve + connect + tls + processing. *Actual hold* subtracts what the target really waited (its timer fires a little late: last column), so that error is only connect + request + response + prober overhead on loopback: the prober's own floor. *Total* = ours: the whole `probe()` call including reading the body and closing; blackbox: `probe_duration_seconds`.",
+    'Errors in ms (nearest-rank percentiles and the mean). *First byte* is like for like: ours ' +
+      '= `outcome.durationMs` (start → response headers, what ' +
+      '`kubenurse_httpclient_request_duration_seconds` records); blackbox = resolve + connect + ' +
+      'tls + processing. *Actual hold* subtracts what the target really waited (its timer fires ' +
+      'a little late: last column), so that error is only connect + request + response + prober ' +
+      "overhead on loopback: the prober's own floor. *Total* = ours: the whole `probe()` call " +
+      'including reading the body and closing; blackbox: `probe_duration_seconds`.',
     '',
     table(
       [
@@ -258,11 +275,17 @@ export const accuracy: Benchmark = async ({ quick, log }) => {
       rows,
     ),
     '',
-    "Phase breakdown, p50 / p99 in ms, blackbox's phase definitions (`probe_http_duration_seconds{phase}`); ours and bare derived from trace events the same way: connect = got_conn − connect_start, processing = got_first_resp_byte − got_conn, transfer = end of the probe − got_first_resp_byte.",
+    "Phase breakdown, p50 / p99 in ms, blackbox's phase definitions " +
+      '(`probe_http_duration_seconds{phase}`); ours and bare derived from trace events the same ' +
+      'way: connect = got_conn − connect_start, processing = got_first_resp_byte − got_conn, ' +
+      'transfer = end of the probe − got_first_resp_byte.',
     '',
     table(['injected', 'prober', ...BLACKBOX_PHASES], phaseRows),
     '',
-    `**Probes started together.** ${bursts} bursts of ${BURST} probes started at once per prober (${BURST_DELAY_MS} ms hold, fresh connections; blackbox: ${BURST} concurrent \`/probe\` requests), taking turns with the other probers, against the lone probes at ${BURST_DELAY_MS} ms above. First byte − actual hold in ms.`,
+    `**Probes started together.** ${bursts} bursts of ${BURST} probes started at once per ` +
+      `prober (${BURST_DELAY_MS} ms hold, fresh connections; blackbox: ${BURST} concurrent ` +
+      `\`/probe\` requests), taking turns with the other probers, against the lone probes at ` +
+      `${BURST_DELAY_MS} ms above. First byte − actual hold in ms.`,
     '',
     table(
       [

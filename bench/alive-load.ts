@@ -155,7 +155,11 @@ const aliveLoad: Benchmark = async ({ quick, log }) => {
     ['prober RSS at the end', `${fmt(rss, 1)} MiB`],
   ];
   const markdown = [
-    `One prober (production bundle, \`KUBENURSE_CHECK_INTERVAL=${INTERVAL_MS / 1000}s\`, \`KUBENURSE_CACHE_TTL=${TTL_MS / 1000}s\`, one extra check whose target on ${TARGET_HOST} records each request: one request = one round). autocannon in the benchmark process opens ${CONNECTIONS} keep-alive connections to \`/alive\` for ${durationSeconds} s. Both share the machine's CPUs, so latency includes autocannon's own load.`,
+    `One prober (production bundle, \`KUBENURSE_CHECK_INTERVAL=${INTERVAL_MS / 1000}s\`, ` +
+      `\`KUBENURSE_CACHE_TTL=${TTL_MS / 1000}s\`, one extra check whose target on ${TARGET_HOST} ` +
+      `records each request: one request = one round). autocannon in the benchmark process opens ` +
+      `${CONNECTIONS} keep-alive connections to \`/alive\` for ${durationSeconds} s. Both share ` +
+      `the machine's CPUs, so latency includes autocannon's own load.`,
     '',
     table(['figure', 'value'], rows),
   ].join('\n');

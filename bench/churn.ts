@@ -159,7 +159,9 @@ export const churn: Benchmark = async ({ quick, log }) => {
   log(`churn: ${uncappedRounds} rounds without a heap cap`);
   const uncapped = await runChurn(uncappedRounds, '', quick);
   log(
-    `churn: ${targetRounds} rounds at ${INTERVAL_MS} ms with NODE_OPTIONS=${CAPPED_NODE_OPTIONS}, one pod leaves and one joins every ${CHURN_EVERY_MS} ms`,
+    `churn: ${targetRounds} rounds at ${INTERVAL_MS} ms with ` +
+      `NODE_OPTIONS=${CAPPED_NODE_OPTIONS}, one pod leaves and one joins every ${CHURN_EVERY_MS} ` +
+      `ms`,
   );
   const { samples, joins, leaves, errors } = await runChurn(
     targetRounds,
@@ -246,9 +248,23 @@ export const churn: Benchmark = async ({ quick, log }) => {
     .filter((_, i) => i % every === 0 || i === samples.length - 1)
     .map((s) => [s.rounds, fmt(s.seconds, 0), fmt(s.rssMiB, 1), s.series, s.pathTypes, s.pods]);
   const markdown = [
-    `The production bundle (NODE_OPTIONS=\`${CAPPED_NODE_OPTIONS}\`: a heap cap, see the analysis above) as a pod on a simulated node; a pool of ${POOL} neighbour servers on 127.0.5.150–${150 + POOL - 1}, ${INITIAL} of them listed as pods (with their nodes) in the fake apiserver at any time. Every ${CHURN_EVERY_MS} ms one random pod and its node are deleted and one absent one is added (${leaves} leaves, ${joins} joins in total). \`KUBENURSE_NEIGHBOUR_LIMIT=${LIMIT}\`, \`KUBENURSE_CHECK_INTERVAL=${INTERVAL_MS}ms\`, \`KUBENURSE_CACHE_TTL=0s\`; an extra check counts rounds at its target. Every ${SAMPLE_EVERY_MS / 1000} s: RSS (/proc) and a scrape of /metrics (${errors} failed scrapes).`,
+    `The production bundle (NODE_OPTIONS=\`${CAPPED_NODE_OPTIONS}\`: a heap cap, see the ` +
+      `analysis above) as a pod on a simulated node; a pool of ${POOL} neighbour servers on ` +
+      `127.0.5.150–${150 + POOL - 1}, ${INITIAL} of them listed as pods (with their nodes) in ` +
+      `the fake apiserver at any time. Every ${CHURN_EVERY_MS} ms one random pod and its node ` +
+      `are deleted and one absent one is added (${leaves} leaves, ${joins} joins in total). ` +
+      `\`KUBENURSE_NEIGHBOUR_LIMIT=${LIMIT}\`, \`KUBENURSE_CHECK_INTERVAL=${INTERVAL_MS}ms\`, ` +
+      `\`KUBENURSE_CACHE_TTL=0s\`; an extra check counts rounds at its target. Every ` +
+      `${SAMPLE_EVERY_MS / 1000} s: RSS (/proc) and a scrape of /metrics (${errors} failed ` +
+      `scrapes).`,
     '',
-    `Without a heap cap (same setup, ${uncapped.samples.at(-1)?.rounds ?? 0} rounds): RSS ${fmt(uncapped.samples[0]?.rssMiB, 1)} → ${fmt(uncapped.samples.at(-1)?.rssMiB, 1)} MiB. At this benchmark's rate (~${fmt((last.rounds / last.seconds) * (LIMIT + 1), 0)} probes/s, each a fresh connection and a new undici Client) V8 grows its old generation instead of collecting: the live heap after collections stays flat, the committed heap does not. A heap cap keeps it collecting; the capped run below is the leak test: a leak would end in an out-of-memory crash, and RSS would climb.`,
+    `Without a heap cap (same setup, ${uncapped.samples.at(-1)?.rounds ?? 0} rounds): RSS ` +
+      `${fmt(uncapped.samples[0]?.rssMiB, 1)} → ${fmt(uncapped.samples.at(-1)?.rssMiB, 1)} MiB. ` +
+      `At this benchmark's rate (~${fmt((last.rounds / last.seconds) * (LIMIT + 1), 0)} ` +
+      `probes/s, each a fresh connection and a new undici Client) V8 grows its old generation ` +
+      `instead of collecting: the live heap after collections stays flat, the committed heap ` +
+      `does not. A heap cap keeps it collecting; the capped run below is the leak test: a leak ` +
+      `would end in an out-of-memory crash, and RSS would climb.`,
     '',
     plotNote,
     '',

@@ -125,10 +125,21 @@ export const cpu: Benchmark = async ({ quick, log }) => {
     ];
   });
   const markdown = [
-    `Both probe the same target (a Node server on ${TARGET_HOST}, answering at once) at ${PROBES_PER_ROUND} probes per second, fresh connection per probe, one after the other in the same run; CPU = utime + stime of the process from /proc/<pid>/stat (10 ms ticks) over a ${windowMs / 1000} s window after ${warmupMs / 1000} s of warm-up; probes = requests the target received from that process in the window.`,
+    `Both probe the same target (a Node server on ${TARGET_HOST}, answering at once) at ` +
+      `${PROBES_PER_ROUND} probes per second, fresh connection per probe, one after the other in ` +
+      `the same run; CPU = utime + stime of the process from /proc/<pid>/stat (10 ms ticks) over ` +
+      `a ${windowMs / 1000} s window after ${warmupMs / 1000} s of warm-up; probes = requests ` +
+      `the target received from that process in the window.`,
     '',
-    `- **kubenurse-ts**: the production bundle as the image runs it (\`${describeImageRuntime()}\`), \`KUBENURSE_CHECK_INTERVAL=1s\`, \`KUBENURSE_CACHE_TTL=0s\` (the scheduler reuses a result younger than the TTL, like kubenurse, so an interval below the 3 s default TTL needs a shorter TTL), ${PROBES_PER_ROUND} \`KUBENURSE_EXTRA_CHECKS\`, everything else off. Counted: probes, round runner, metrics updates, timers and GC of the whole process.`,
-    `- **blackbox_exporter**: ${PROBES_PER_ROUND} concurrent \`/probe?module=http_2xx\` requests per second from the benchmark. Counted: serving those HTTP requests, the probes and rendering each answer.`,
+    `- **kubenurse-ts**: the production bundle as the image runs it ` +
+      `(\`${describeImageRuntime()}\`), \`KUBENURSE_CHECK_INTERVAL=1s\`, ` +
+      `\`KUBENURSE_CACHE_TTL=0s\` (the scheduler reuses a result younger than the TTL, like ` +
+      `kubenurse, so an interval below the 3 s default TTL needs a shorter TTL), ` +
+      `${PROBES_PER_ROUND} \`KUBENURSE_EXTRA_CHECKS\`, everything else off. Counted: probes, ` +
+      `round runner, metrics updates, timers and GC of the whole process.`,
+    `- **blackbox_exporter**: ${PROBES_PER_ROUND} concurrent \`/probe?module=http_2xx\` ` +
+      `requests per second from the benchmark. Counted: serving those HTTP requests, the probes ` +
+      `and rendering each answer.`,
     '',
     table(
       [

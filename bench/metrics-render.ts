@@ -118,7 +118,12 @@ const metricsRender: Benchmark = async ({ quick, log }) => {
   ]);
   const big = measured.at(-1) as Measured;
   const markdown = [
-    `In-process \`ProbeMetrics.render()\` — exactly what the \`/metrics\` handler sends — after real probes (the prober's \`Prober\`, fresh connections, against a target on ${TARGET_HOST}) created the \`path_\` types, with the kube-proxy passthrough filled by one scrape of the fake kube-proxy (dual stack, realistic families and label sets) on ${KUBE_PROXY_HOST}. Default buckets; ${renders} renders timed after 5 warm-up renders. A series = one sample line.`,
+    `In-process \`ProbeMetrics.render()\` — exactly what the \`/metrics\` handler sends — ` +
+      `after real probes (the prober's \`Prober\`, fresh connections, against a target on ` +
+      `${TARGET_HOST}) created the \`path_\` types, with the kube-proxy passthrough filled by ` +
+      `one scrape of the fake kube-proxy (dual stack, realistic families and label sets) on ` +
+      `${KUBE_PROXY_HOST}. Default buckets; ${renders} renders timed after 5 warm-up renders. A ` +
+      `series = one sample line.`,
     '',
     table(
       [
@@ -135,7 +140,12 @@ const metricsRender: Benchmark = async ({ quick, log }) => {
       rows,
     ),
     '',
-    `Per \`path_\` type: ${fmt(big.pathSeries / big.pathTypes, 0)} series (for a plain-HTTP neighbour: the request histogram and 5 trace-event histograms, ${12 + 2} lines each with the 11 default buckets, plus the requests counter), ≈ ${fmt(big.bytes / big.pathTypes / 1024, 1)} KiB of exposition. With the default limit (10 neighbours) a node stays at the first row; the second row is what \`KUBENURSE_NEIGHBOUR_LIMIT=0\` costs at 1,000 nodes, every scrape.`,
+    `Per \`path_\` type: ${fmt(big.pathSeries / big.pathTypes, 0)} series (for a plain-HTTP ` +
+      `neighbour: the request histogram and 5 trace-event histograms, ${12 + 2} lines each with ` +
+      `the 11 default buckets, plus the requests counter), ≈ ` +
+      `${fmt(big.bytes / big.pathTypes / 1024, 1)} KiB of exposition. With the default limit (10 ` +
+      `neighbours) a node stays at the first row; the second row is what ` +
+      `\`KUBENURSE_NEIGHBOUR_LIMIT=0\` costs at 1,000 nodes, every scrape.`,
   ].join('\n');
   return {
     id: 'metrics-render',

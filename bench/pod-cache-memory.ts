@@ -172,6 +172,8 @@ async function parent(asImage: boolean): Promise<void> {
     );
   const per = (field: Exclude<keyof Figures, 'spaces'>) =>
     (large[field] - small[field]) / (large.pods - small.pods);
+  const cacheDelta = (figures: Figures): number => figures.heapUsed - figures.heapUsedWithoutCache;
+  const cachePerPod = (cacheDelta(large) - cacheDelta(small)) / (large.pods - small.pods);
   for (const r of results)
     console.log(
       `${r.pods} pods: rss ${(r.rssNoGc / MiB).toFixed(1)} MiB (after GC ${(r.rss / MiB).toFixed(1)}), ` +
@@ -183,7 +185,7 @@ async function parent(asImage: boolean): Promise<void> {
     );
   console.log(
     `per pod (50 -> 5000): live heap ${per('heapUsed').toFixed(0)} B, of it the cache ` +
-      `${((large.heapUsed - large.heapUsedWithoutCache - (small.heapUsed - small.heapUsedWithoutCache)) / (large.pods - small.pods)).toFixed(0)} B; ` +
+      `${cachePerPod.toFixed(0)} B; ` +
       `heap before GC ${per('heapUsedNoGc').toFixed(0)} B; heap reserved ${per('heapTotalNoGc').toFixed(0)} B; ` +
       `rss ${per('rssNoGc').toFixed(0)} B (after GC ${per('rss').toFixed(0)} B)`,
   );

@@ -191,7 +191,14 @@ export const rss: Benchmark = async ({ quick, log }) => {
       ) * 1024,
   };
   const markdown = [
-    `The production bundle (built from this tree with scripts/bundle.mjs) as a pod on a simulated node: the fake apiserver (HTTPS, list + watch) lists ${PODS} neighbour prober pods (and their nodes), each a tiny HTTP server on its own loopback address (${NEIGHBOUR_PREFIX}.1–${PODS}), \`KUBENURSE_NEIGHBOUR_LIMIT=${NEIGHBOURS}\` (other counts where the row says so), default 5 s interval, \`api_server_direct\` on. RSS = VmRSS from /proc/<pid>/status every ${sampleEveryMs / 1000} s for ${windowMs / 1000} s; *steady* = median of the second half. Anon = RssAnon (heap, malloc); file = RssFile (mapped node binary and libraries: shared, reclaimable page cache, but counted in RSS).`,
+    `The production bundle (built from this tree with scripts/bundle.mjs) as a pod on a ` +
+      `simulated node: the fake apiserver (HTTPS, list + watch) lists ${PODS} neighbour prober ` +
+      `pods (and their nodes), each a tiny HTTP server on its own loopback address ` +
+      `(${NEIGHBOUR_PREFIX}.1–${PODS}), \`KUBENURSE_NEIGHBOUR_LIMIT=${NEIGHBOURS}\` (other ` +
+      `counts where the row says so), default 5 s interval, \`api_server_direct\` on. RSS = ` +
+      `VmRSS from /proc/<pid>/status every ${sampleEveryMs / 1000} s for ${windowMs / 1000} s; ` +
+      `*steady* = median of the second half. Anon = RssAnon (heap, malloc); file = RssFile ` +
+      `(mapped node binary and libraries: shared, reclaimable page cache, but counted in RSS).`,
     '',
     table(
       [
@@ -228,7 +235,10 @@ export const rss: Benchmark = async ({ quick, log }) => {
       ],
     ),
     '',
-    `What each neighbour costs, as the image runs it (least-squares slope over ${shipped.map((r) => r.neighbours).join(', ')} neighbours): **${fmt(perNeighbour.rssKiB, 0)} KiB RSS** (${fmt(perNeighbour.anonKiB, 0)} KiB anon) per probed neighbour.`,
+    `What each neighbour costs, as the image runs it (least-squares slope over ` +
+      `${shipped.map((r) => r.neighbours).join(', ')} neighbours): ` +
+      `**${fmt(perNeighbour.rssKiB, 0)} KiB RSS** (${fmt(perNeighbour.anonKiB, 0)} KiB anon) per ` +
+      `probed neighbour.`,
     '',
     table(
       ['neighbours probed', 'steady RSS MiB', 'anon MiB', 'file MiB', 'V8 heap used / total MiB'],
@@ -241,7 +251,10 @@ export const rss: Benchmark = async ({ quick, log }) => {
       ]),
     ),
     '',
-    'Where it goes: bare Node 24, and each dependency bundled alone exactly as the production bundle bundles it (esbuild, minified, tree-shaken to the symbols the prober uses), each in a fresh idle process. The deltas overlap (each pulls in Node internals the others share), so they do not add up; they rank the candidates.',
+    'Where it goes: bare Node 24, and each dependency bundled alone exactly as the production ' +
+      'bundle bundles it (esbuild, minified, tree-shaken to the symbols the prober uses), each ' +
+      'in a fresh idle process. The deltas overlap (each pulls in Node internals the others ' +
+      'share), so they do not add up; they rank the candidates.',
     '',
     table(
       ['process', 'RSS MiB', 'over bare Node', 'anon MiB', 'file MiB'],

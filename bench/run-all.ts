@@ -76,7 +76,10 @@ const sections = results.map((result) =>
 const generated = [
   `Machine: ${machineLine(machine)}.`,
   '',
-  `Command: \`npm run bench\`${values.quick ? ' **(--quick: small N, not the recorded figures)**' : ''}${values.only ? ` (this update: --only ${values.only})` : ''}.`,
+  'Command: `npm run bench`' +
+    (values.quick ? ' **(--quick: small N, not the recorded figures)**' : '') +
+    (values.only ? ` (this update: --only ${values.only})` : '') +
+    '.',
   '',
   table(['goal', 'target', 'measured', 'verdict'], goalRows),
   '',

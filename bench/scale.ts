@@ -487,9 +487,19 @@ export const scale: Benchmark = async ({ quick, log }) => {
     mem(largest, design).rssMiB - mem(smallest, design === 'after-off' ? 'after' : design).rssMiB;
   const fleetSeries = (design: Design) => mem(largest, design).series * largest;
   const markdown = [
-    `A synthetic cluster in the fake apiserver (dev/fakes/fake-apiserver.ts): up to ${largest} nodes (each with a status.images entry, like real nodes) and one prober pod per node, pod IPs on loopback. Default limit K = ${K}. *Today* = every node watched and the trace histogram per neighbour (\`KUBENURSE_NEIGHBOUR_NODE_WATCH=cluster\`, \`KUBENURSE_NEIGHBOUR_TRACE_METRICS=full\`, what the prober did before); *after* = the defaults for node watches (\`auto\`: only the nodes the selection depends on) with \`KUBENURSE_NEIGHBOUR_TRACE_METRICS=aggregated\`.`,
+    `A synthetic cluster in the fake apiserver (dev/fakes/fake-apiserver.ts): up to ${largest} ` +
+      `nodes (each with a status.images entry, like real nodes) and one prober pod per node, pod ` +
+      `IPs on loopback. Default limit K = ${K}. *Today* = every node watched and the trace ` +
+      `histogram per neighbour (\`KUBENURSE_NEIGHBOUR_NODE_WATCH=cluster\`, ` +
+      `\`KUBENURSE_NEIGHBOUR_TRACE_METRICS=full\`, what the prober did before); *after* = the ` +
+      `defaults for node watches (\`auto\`: only the nodes the selection depends on) with ` +
+      `\`KUBENURSE_NEIGHBOUR_TRACE_METRICS=aggregated\`.`,
     '',
-    `**Apiserver → one prober** — the prober's Discovery + NeighbourMesh in the benchmark process with a token of its own; the fake counts what it writes to that token's list and watch responses. After the first lists, one minute of churn at one update per node per minute (every node's status changes once: heartbeat-like, as kubelets and controllers write). Pods do not change.`,
+    `**Apiserver → one prober** — the prober's Discovery + NeighbourMesh in the benchmark ` +
+      `process with a token of its own; the fake counts what it writes to that token's list and ` +
+      `watch responses. After the first lists, one minute of churn at one update per node per ` +
+      `minute (every node's status changes once: heartbeat-like, as kubelets and controllers ` +
+      `write). Pods do not change.`,
     '',
     table(
       [
@@ -514,9 +524,16 @@ export const scale: Benchmark = async ({ quick, log }) => {
       ]),
     ),
     '',
-    `From ${smallest} to ${largest} nodes, node events per prober grow ${ratio(flow(largest, 'today').events, flow(smallest, 'today').events)} today and ${ratio(flow(largest, 'after').events, flow(smallest, 'after').events)} after; bytes ${ratio(flow(largest, 'today').bytes, flow(smallest, 'today').bytes)} today, ${ratio(flow(largest, 'after').bytes, flow(smallest, 'after').bytes)} after.`,
+    `From ${smallest} to ${largest} nodes, node events per prober grow ` +
+      `${ratio(flow(largest, 'today').events, flow(smallest, 'today').events)} today and ` +
+      `${ratio(flow(largest, 'after').events, flow(smallest, 'after').events)} after; bytes ` +
+      `${ratio(flow(largest, 'today').bytes, flow(smallest, 'today').bytes)} today, ` +
+      `${ratio(flow(largest, 'after').bytes, flow(smallest, 'after').bytes)} after.`,
     '',
-    `**Memory and series** — the production bundle as a pod of that cluster, as the image runs it (${describeImageRuntime()}; it probes its K neighbours every 5 s against a fleet of answering pods), measured once it lists all neighbours with state ok, plus ${settleMs / 1000} s. A series = one sample line of /metrics.`,
+    `**Memory and series** — the production bundle as a pod of that cluster, as the image runs ` +
+      `it (${describeImageRuntime()}; it probes its K neighbours every 5 s against a fleet of ` +
+      `answering pods), measured once it lists all neighbours with state ok, plus ` +
+      `${settleMs / 1000} s. A series = one sample line of /metrics.`,
     '',
     table(
       [
@@ -541,11 +558,17 @@ export const scale: Benchmark = async ({ quick, log }) => {
       ]),
     ),
     '',
-    `RSS from ${smallest} to ${largest} nodes: +${fmt(memGrowth('today'), 1)} MiB today, +${fmt(memGrowth('after'), 1)} MiB after (one run each: RSS varies by a few MiB between runs).`,
+    `RSS from ${smallest} to ${largest} nodes: +${fmt(memGrowth('today'), 1)} MiB today, ` +
+      `+${fmt(memGrowth('after'), 1)} MiB after (one run each: RSS varies by a few MiB between ` +
+      `runs).`,
     '',
     POD_MEMORY_ANALYSIS,
     '',
-    `**Re-lists after an apiserver restart** — ${relists[0]?.probers ?? 0} probers (Discovery + mesh in this process, 500 nodes) connected; the apiserver goes down, comes back with its watch history gone (every resumed watch gets 410 Gone) and one change. Times from the restart to each pod re-list. Spread 0 = re-list at once after 410, as before; 10 s = the default \`relistSpreadMs\`.`,
+    `**Re-lists after an apiserver restart** — ${relists[0]?.probers ?? 0} probers (Discovery ` +
+      `+ mesh in this process, 500 nodes) connected; the apiserver goes down, comes back with ` +
+      `its watch history gone (every resumed watch gets 410 Gone) and one change. Times from the ` +
+      `restart to each pod re-list. Spread 0 = re-list at once after 410, as before; 10 s = the ` +
+      `default \`relistSpreadMs\`.`,
     '',
     table(
       [
@@ -568,7 +591,12 @@ export const scale: Benchmark = async ({ quick, log }) => {
       ]),
     ),
     '',
-    `**Selection after a change** — the prober's Discovery + NeighbourMesh (defaults) in the benchmark process, ${changes} deletions of a selected neighbour's pod and ${changes} re-additions (ms). *End to end* = from the apiserver change, through the HTTPS watch event and the informer cache, until \`checks()\` (what a round calls) returns the new selection; *recompute* = that \`checks()\` call alone (filters over ${NODES} pods, ring sort, ${K} checks). Initial sync: ${fmt(initialSyncMs, 0)} ms.`,
+    `**Selection after a change** — the prober's Discovery + NeighbourMesh (defaults) in the ` +
+      `benchmark process, ${changes} deletions of a selected neighbour's pod and ${changes} ` +
+      `re-additions (ms). *End to end* = from the apiserver change, through the HTTPS watch ` +
+      `event and the informer cache, until \`checks()\` (what a round calls) returns the new ` +
+      `selection; *recompute* = that \`checks()\` call alone (filters over ${NODES} pods, ring ` +
+      `sort, ${K} checks). Initial sync: ${fmt(initialSyncMs, 0)} ms.`,
     '',
     table(
       ['figure', 'n', 'p50', 'p99', 'max'],
@@ -585,7 +613,9 @@ export const scale: Benchmark = async ({ quick, log }) => {
       ],
     ),
     '',
-    `**In-degree** — every one of the ${NODES} nodes ran \`selectNeighbours\` over the other ${NODES - 1}: in-degree min ${minDegree}, max ${maxDegree} (exactly K = ${K} for all: ${minDegree === K && maxDegree === K ? 'yes' : 'NO'}).`,
+    `**In-degree** — every one of the ${NODES} nodes ran \`selectNeighbours\` over the other ` +
+      `${NODES - 1}: in-degree min ${minDegree}, max ${maxDegree} (exactly K = ${K} for all: ` +
+      `${minDegree === K && maxDegree === K ? 'yes' : 'NO'}).`,
   ].join('\n');
   const eventsFlat = flatness('after', (t) => t.events);
   const bytesFlat = flatness('after', (t) => t.bytes);
@@ -598,13 +628,17 @@ export const scale: Benchmark = async ({ quick, log }) => {
       {
         what: `apiserver node events to one prober per minute, ${largest} vs ${smallest} nodes (after)`,
         target: 'within 2×',
-        measured: `${ratio(flow(largest, 'after').events, flow(smallest, 'after').events)} (today ${ratio(flow(largest, 'today').events, flow(smallest, 'today').events)})`,
+        measured:
+          `${ratio(flow(largest, 'after').events, flow(smallest, 'after').events)} (today ` +
+          `${ratio(flow(largest, 'today').events, flow(smallest, 'today').events)})`,
         met: eventsFlat <= 2,
       },
       {
         what: `apiserver bytes to one prober per minute, ${largest} vs ${smallest} nodes (after)`,
         target: 'within 2×',
-        measured: `${ratio(flow(largest, 'after').bytes, flow(smallest, 'after').bytes)} (today ${ratio(flow(largest, 'today').bytes, flow(smallest, 'today').bytes)})`,
+        measured:
+          `${ratio(flow(largest, 'after').bytes, flow(smallest, 'after').bytes)} (today ` +
+          `${ratio(flow(largest, 'today').bytes, flow(smallest, 'today').bytes)})`,
         met: bytesFlat <= 2,
       },
       {
@@ -616,7 +650,12 @@ export const scale: Benchmark = async ({ quick, log }) => {
       {
         what: `fleet-wide series at ${largest} nodes`,
         target: 'reported; aggregated < today',
-        measured: `today ${fleetSeries('today').toLocaleString('en-US')}, aggregated ${fleetSeries('after').toLocaleString('en-US')}${memory.some((m) => m.design === 'after-off') ? `, off ${fleetSeries('after-off').toLocaleString('en-US')}` : ''}`,
+        measured:
+          `today ${fleetSeries('today').toLocaleString('en-US')}, aggregated ` +
+          `${fleetSeries('after').toLocaleString('en-US')}` +
+          (memory.some((m) => m.design === 'after-off')
+            ? `, off ${fleetSeries('after-off').toLocaleString('en-US')}`
+            : ''),
         met: fleetSeries('after') < fleetSeries('today'),
       },
       {

@@ -38,5 +38,8 @@ export function machineInfo(): MachineInfo {
 }
 
 export function machineLine(info: MachineInfo): string {
-  return `${info.nproc} CPUs (nproc), ${info.memoryGiB} GiB RAM, CPU model "${info.cpuModel}", Node ${info.node}, Linux ${info.kernel}, blackbox_exporter ${info.blackbox}`;
+  return (
+    `${info.nproc} CPUs (nproc), ${info.memoryGiB} GiB RAM, CPU model "${info.cpuModel}", Node ` +
+    `${info.node}, Linux ${info.kernel}, blackbox_exporter ${info.blackbox}`
+  );
 }

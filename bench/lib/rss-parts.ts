@@ -34,7 +34,8 @@ const DEPENDENCY_ENTRIES: Readonly<Record<string, string>> = {
     "import { Client, buildConnector, request } from 'undici'; globalThis.keep = [Client, buildConnector({}), request];",
   'express (app)': "import express from 'express'; globalThis.keep = express();",
   'prom-client (Registry + default metrics)':
-    "import { Registry, Histogram, collectDefaultMetrics } from 'prom-client'; const r = new Registry(); collectDefaultMetrics({ register: r }); globalThis.keep = [r, Histogram];",
+    "import { Registry, Histogram, collectDefaultMetrics } from 'prom-client'; " +
+    'const r = new Registry(); collectDefaultMetrics({ register: r }); globalThis.keep = [r, Histogram];',
   'pino (logger)': "import { pino } from 'pino'; globalThis.keep = pino({ level: 'warn' });",
 };
 

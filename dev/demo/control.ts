@@ -30,25 +30,34 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
 }
 
+const STYLE =
+  'body{font:14px system-ui,sans-serif;margin:2em;color:#1d2330}table{border-collapse:collapse}' +
+  'td{padding:.3em .8em .3em 0;border-bottom:1px solid #ddd}\n' +
+  'tr.on td{background:#fde8e7}button{font:inherit;padding:.2em 1em}code{font-size:1em}';
+
 function page(board: FaultBoard, nodes: readonly DemoNode[], self: string): string {
   const probers = nodes
-    .map(
-      (node) =>
-        `<li><a href="${proberUrl(node, '/')}" target="_blank">${node.name}</a> <small>(<a href="${proberUrl(node, '/alive')}" target="_blank">/alive</a> · <a href="${proberUrl(node, '/metrics')}" target="_blank">/metrics</a>)</small></li>`,
-    )
+    .map((node) => {
+      const link = (path: string, text: string): string =>
+        `<a href="${proberUrl(node, path)}" target="_blank">${text}</a>`;
+      return `<li>${link('/', node.name)} <small>(${link('/alive', '/alive')} · ${link('/metrics', '/metrics')})</small></li>`;
+    })
     .join('');
   const faults = board
     .list()
-    .map(
-      (
-        fault,
-      ) => `<tr class="${fault.active ? 'on' : ''}"><td><code>${escapeHtml(fault.spec)}</code></td><td>${escapeHtml(fault.description)}</td>
-<td><form method="post" action="/toggle"><input type="hidden" name="spec" value="${escapeHtml(fault.spec)}"><button>${fault.active ? 'heal' : 'break'}</button></form></td></tr>`,
-    )
+    .map((fault) => {
+      const spec = escapeHtml(fault.spec);
+      const toggle =
+        `<form method="post" action="/toggle"><input type="hidden" name="spec" value="${spec}">` +
+        `<button>${fault.active ? 'heal' : 'break'}</button></form>`;
+      return (
+        `<tr class="${fault.active ? 'on' : ''}"><td><code>${spec}</code></td>` +
+        `<td>${escapeHtml(fault.description)}</td>\n<td>${toggle}</td></tr>`
+      );
+    })
     .join('\n');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>kubenurse-ts demo controls</title>
-<style>body{font:14px system-ui,sans-serif;margin:2em;color:#1d2330}table{border-collapse:collapse}td{padding:.3em .8em .3em 0;border-bottom:1px solid #ddd}
-tr.on td{background:#fde8e7}button{font:inherit;padding:.2em 1em}code{font-size:1em}</style></head><body>
+<style>${STYLE}</style></head><body>
 <h1>kubenurse-ts demo controls</h1>
 <p>Status pages (each prober serves one; they refresh by themselves):</p><ul>${probers}</ul>
 <h2>Faults</h2><table>${faults}</table>

@@ -191,7 +191,8 @@ async function main(): Promise<void> {
     await Promise.all(children);
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
     say(
-      `stopped ${probers.length} probers${prometheus ? ' and Prometheus' : ''}, and the fake apiserver, kube-proxies, Service, Ingress and pod network. Logs stay in ${dir}`,
+      `stopped ${probers.length} probers${prometheus ? ' and Prometheus' : ''}, ` +
+        `and the fake apiserver, kube-proxies, Service, Ingress and pod network. Logs stay in ${dir}`,
     );
     process.exit(code);
   };
@@ -331,7 +332,8 @@ async function main(): Promise<void> {
       const binary = findPrometheus();
       if (binary === undefined) {
         say(
-          '--prometheus: no prometheus binary found (looked in /usr/bin, /usr/local/bin and PATH). Install it (Debian: apt-get install prometheus); the demo runs without it.',
+          '--prometheus: no prometheus binary found (looked in /usr/bin, /usr/local/bin and PATH). ' +
+            'Install it (Debian: apt-get install prometheus); the demo runs without it.',
         );
       } else {
         prometheus = startPrometheus(
@@ -373,17 +375,20 @@ async function main(): Promise<void> {
     say('');
     for (const node of NODES) {
       say(
-        `  ${node.name}  ${proberUrl(node, '/')}  /alive  /metrics   pod IP ${node.podIP}   kube-proxy :${KUBE_PROXY_METRICS_PORT}/metrics :${KUBE_PROXY_HEALTHZ_PORT}/healthz`,
+        `  ${node.name}  ${proberUrl(node, '/')}  /alive  /metrics   pod IP ${node.podIP}   ` +
+          `kube-proxy :${KUBE_PROXY_METRICS_PORT}/metrics :${KUBE_PROXY_HEALTHZ_PORT}/healthz`,
       );
     }
     say('');
     say(
-      `  apiserver ${apiserver.url}   Service ${url(SERVICE)}   Ingress ${url(INGRESS, '/alwayshappy')}${prometheus ? `   Prometheus ${url(PROMETHEUS, '/alerts')}` : ''}`,
+      `  apiserver ${apiserver.url}   Service ${url(SERVICE)}   Ingress ${url(INGRESS, '/alwayshappy')}` +
+        (prometheus ? `   Prometheus ${url(PROMETHEUS, '/alerts')}` : ''),
     );
     say(`  logs, kubeconfig and service-account files: ${dir}`);
     say('');
     say(
-      `  One-shot check from here: KUBECONFIG=${kubeconfig} KUBENURSE_POD_NAME=${NODES[0]!.podName} KUBENURSE_NODE_NAME=${NODES[0]!.name} KUBENURSE_NAMESPACE=${NAMESPACE} \\`,
+      `  One-shot check from here: KUBECONFIG=${kubeconfig} KUBENURSE_POD_NAME=${NODES[0]!.podName} ` +
+        `KUBENURSE_NODE_NAME=${NODES[0]!.name} KUBENURSE_NAMESPACE=${NAMESPACE} \\`,
     );
     say(
       `    KUBENURSE_NEIGHBOUR_FILTER=${NEIGHBOUR_FILTER} KUBENURSE_SERVICE_URL=${url(SERVICE)} node_modules/.bin/node src/cli.ts check`,
@@ -433,7 +438,8 @@ async function main(): Promise<void> {
     if (stopping) return;
     say(
       green
-        ? `\nall ${NODES.length * (NODES.length - 1)} paths between the nodes are green (${((Date.now() - started) / 1000).toFixed(1)} s after start)`
+        ? `\nall ${NODES.length * (NODES.length - 1)} paths between the nodes are green ` +
+            `(${((Date.now() - started) / 1000).toFixed(1)} s after start)`
         : '\nnot every path is green yet: see the status page and the logs',
     );
     for (const spec of options.faults) {

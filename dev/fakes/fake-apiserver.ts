@@ -898,7 +898,8 @@ export class FakeApiServer {
         status(
           403,
           'Forbidden',
-          `${route.kind} is forbidden: User "system:serviceaccount:fake" cannot ${watch ? 'watch' : 'list'} resource "${route.kind}" in API group "" at the cluster scope`,
+          `${route.kind} is forbidden: User "system:serviceaccount:fake" cannot ` +
+            `${watch ? 'watch' : 'list'} resource "${route.kind}" in API group "" at the cluster scope`,
         ),
       );
     const override = this.overrides.get(`${watch ? 'watch' : 'list'} ${route.kind}`);
@@ -975,7 +976,8 @@ export class FakeApiServer {
             status(
               410,
               'Expired',
-              'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
+              'The provided continue parameter is too old to display a consistent list result. ' +
+                'You can start a new list without the continue parameter.',
             ),
           );
         listRv = token.rv;

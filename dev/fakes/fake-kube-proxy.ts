@@ -394,7 +394,9 @@ export async function startFakeKubeProxy(
     out.family(
       'kubernetes_build_info',
       'gauge',
-      "[ALPHA] A metric with a constant '1' value labeled by major, minor, git version, git commit, git tree state, build date, Go version, and compiler from which Kubernetes was built, and platform on which it is running.",
+      "[ALPHA] A metric with a constant '1' value labeled by major, minor, git version, " +
+        'git commit, git tree state, build date, Go version, and compiler from which ' +
+        'Kubernetes was built, and platform on which it is running.',
     );
     out.sample(
       'kubernetes_build_info',
@@ -524,9 +526,11 @@ export async function startFakeKubeProxy(
       reported,
       reported === undefined ? undefined : monotonic(reported),
     );
-    const body = isHealthz
-      ? `{"lastUpdated": ${JSON.stringify(updatedText)},"currentTime": ${JSON.stringify(goTimeString(current, monotonic(current)))}, "nodeEligible": ${nodeEligible}}`
-      : `{"lastUpdated": ${JSON.stringify(updatedText)},"currentTime": ${JSON.stringify(goTimeString(current, monotonic(current)))}}`;
+    // kube-proxy's spacing, which is not JSON.stringify's.
+    const times =
+      `"lastUpdated": ${JSON.stringify(updatedText)},` +
+      `"currentTime": ${JSON.stringify(goTimeString(current, monotonic(current)))}`;
+    const body = isHealthz ? `{${times}, "nodeEligible": ${nodeEligible}}` : `{${times}}`;
     res
       .writeHead(code, { 'content-type': 'application/json', 'x-content-type-options': 'nosniff' })
       .end(body);

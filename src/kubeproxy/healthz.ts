@@ -24,10 +24,18 @@ export class HealthzParseError extends Error {
   }
 }
 
-// date, time, optional fraction, optional numeric offset or Z, optional zone name, optional
-// Go monotonic clock reading ("m=+123.45"), in any of the spellings Go or RFC 3339 produce.
-const TIME =
-  /^(\d{4,6})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))? ?(?:([Zz])|([+-])(\d{2}):?(\d{2})(?::?(\d{2}))?)?(?: +(?:[A-Za-z][A-Za-z0-9_/+-]*|[+-]\d{2,6}))?(?: +m=[+-]\d+(?:\.\d+)?)?$/;
+// A time in any of the spellings Go's time.Time.String() or RFC 3339 produce, part by part.
+const DATE = /(\d{4,6})-(\d{2})-(\d{2})/;
+const CLOCK_WITH_FRACTION = /[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?/;
+/** Z, or a numeric offset (+hh:mm, +hhmm, +hh:mm:ss), or none. */
+const OFFSET = / ?(?:([Zz])|([+-])(\d{2}):?(\d{2})(?::?(\d{2}))?)?/;
+/** Go appends the zone's abbreviation ("UTC", "CET") or, when it has none, the offset again. */
+const ZONE_NAME = /(?: +(?:[A-Za-z][A-Za-z0-9_/+-]*|[+-]\d{2,6}))?/;
+/** Go's monotonic clock reading, "m=+123.45". */
+const MONOTONIC = /(?: +m=[+-]\d+(?:\.\d+)?)?/;
+const TIME = new RegExp(
+  `^${[DATE, CLOCK_WITH_FRACTION, OFFSET, ZONE_NAME, MONOTONIC].map((part) => part.source).join('')}$`,
+);
 
 /** Go's zero time.Time, 0001-01-01T00:00:00Z, in seconds since the epoch. */
 const GO_ZERO_TIME = -62135596800;

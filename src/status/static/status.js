@@ -233,7 +233,8 @@
     const notes = [];
     if (cluster.truncated)
       notes.push(
-        `Showing ${cluster.truncated.shown} of ${cluster.truncated.total} neighbours (those this prober checks first). Open another prober's page for its part of the cluster.`,
+        `Showing ${cluster.truncated.shown} of ${cluster.truncated.total} neighbours ` +
+          "(those this prober checks first). Open another prober's page for its part of the cluster.",
       );
     const hidden = cluster.hiddenColumns;
     if (hidden.nodes > 0 || hidden.checks > 0)
@@ -267,7 +268,8 @@
         el('span', null, [swatch('var(--red)', 'failed'), document.createTextNode('failed')]),
         el('span', null, [
           document.createTextNode(
-            'failed, layer at fault: CNI = pod network · node = node or underlay · IPv4/IPv6 = that family only · pod = prober answered an error',
+            'failed, layer at fault: CNI = pod network · node = node or underlay · ' +
+              'IPv4/IPv6 = that family only · pod = prober answered an error',
           ),
         ]),
         el('span', null, [
