@@ -1,5 +1,5 @@
 // Environment → validated Config. The single source of truth for every variable name:
-// the README table, the DaemonSet test and the demo all read ENV_VARS from here.
+// the README table (scripts/env-table.ts) and the manifest tests read ENV_VARS from here.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
@@ -515,7 +515,7 @@ function parseProxy(env: Env): ProxySettings {
  * KUBENURSE_PORT=tcp://<ClusterIP>:<port> in every pod (docker-link variables, on unless
  * enableServiceLinks: false). That value is the kubelet's, not the operator's: it is ignored.
  */
-function kubeletServiceLink(value: string | undefined): boolean {
+function isKubeletServiceLink(value: string | undefined): boolean {
   return value !== undefined && /^(tcp|udp|sctp):\/\//.test(value);
 }
 
@@ -579,7 +579,7 @@ export function parseConfig(env: Env): Config {
     shutdownDurationMs: reader.duration('KUBENURSE_SHUTDOWN_DURATION', 5000, { allowZero: true }),
 
     bindAddress: parseBindAddress(reader),
-    port: kubeletServiceLink(reader.raw('KUBENURSE_PORT'))
+    port: isKubeletServiceLink(reader.raw('KUBENURSE_PORT'))
       ? 8080
       : reader.integer('KUBENURSE_PORT', 8080, 1, 65535),
     tlsPort: reader.integer('KUBENURSE_TLS_PORT', 8443, 1, 65535),

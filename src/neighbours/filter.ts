@@ -127,7 +127,7 @@ export function eligibleNeighbours(
     if (exclusion(pod, nodes, options) !== undefined) continue;
     const nodeName = pod.spec.nodeName as string;
     const current = byNode.get(nodeName);
-    if (!current || preferred(pod, current)) byNode.set(nodeName, pod);
+    if (!current || isPreferredOver(pod, current)) byNode.set(nodeName, pod);
   }
   return [...byNode.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
@@ -145,7 +145,7 @@ export function eligibleNeighbours(
     }));
 }
 
-function preferred(candidate: PodSummary, current: PodSummary): boolean {
+function isPreferredOver(candidate: PodSummary, current: PodSummary): boolean {
   if (candidate.status.ready !== current.status.ready) return candidate.status.ready;
   return candidate.metadata.name < current.metadata.name;
 }

@@ -250,7 +250,7 @@ export class ResourceInformer<T extends CachedObject> {
 
   private run(): void {
     this.quietReconnectMs = 0;
-    this.loop().catch((error: unknown) => this.failed(error, true));
+    this.loop().catch((error: unknown) => this.failed(error, { restart: true }));
   }
 
   /** List when needed, then watch, until a failure that needs a restart (thrown) or stop(). */
@@ -282,7 +282,7 @@ export class ResourceInformer<T extends CachedObject> {
         // never got its headers is a failure worth showing.
         this.quietReconnectMs = 0;
         if (!established)
-          this.failed(new Error('watch: no response within the watch timeout'), false);
+          this.failed(new Error('watch: no response within the watch timeout'), { restart: false });
       } else if (error instanceof ProtocolError) {
         // Events may have been lost: the cache is re-listed (after the backoff) before it is trusted again.
         this.resourceVersion = '';
@@ -439,7 +439,8 @@ export class ResourceInformer<T extends CachedObject> {
     this.options.hooks.onStatusChange();
   }
 
-  private failed(error: unknown, restart: boolean): void {
+  /** Records a failure; with `restart`, the list-and-watch loop starts again after the backoff. */
+  private failed(error: unknown, { restart }: { restart: boolean }): void {
     if (this.stopped) return;
     const message = describeError(error);
     this.lastError = message;

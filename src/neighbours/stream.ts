@@ -12,7 +12,11 @@ const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 const COMMA = 0x2c;
+const COLON = 0x3a;
 const NEWLINE = 0x0a;
+const SPACE = 0x20;
+const CARRIAGE_RETURN = 0x0d;
+const TAB = 0x09;
 /** Top-level keys are short ("items", "metadata", "kind"); longer ones are skipped unread. */
 const MAX_KEY_BYTES = 64;
 /** The list's own metadata: resourceVersion, continue token, remainingItemCount. */
@@ -26,7 +30,7 @@ export class StreamLimitError extends Error {
 }
 
 function isSpace(byte: number): boolean {
-  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+  return byte === SPACE || byte === NEWLINE || byte === CARRIAGE_RETURN || byte === TAB;
 }
 
 /** A growing byte range that may span chunks, bounded. */
@@ -137,7 +141,7 @@ export class ListDecoder {
         this.expectKey = true;
         continue;
       }
-      if (this.depth === 1 && byte === 0x3a /* : */) {
+      if (this.depth === 1 && byte === COLON) {
         this.section =
           this.currentKey === 'items'
             ? 'items'

@@ -159,7 +159,7 @@ function defaultPort(url: URL): string {
   return url.port || (url.protocol === 'https:' ? '443' : '80');
 }
 
-function excluded(rule: NoProxyRule, host: string, port: string): boolean {
+function noProxyRuleMatches(rule: NoProxyRule, host: string, port: string): boolean {
   switch (rule.kind) {
     case 'all':
       return true;
@@ -187,5 +187,5 @@ export function proxyFor(target: URL, settings: ProxySettings): URL | undefined 
   if (host === 'localhost' || host.endsWith('.localhost') || /^127\./.test(host) || host === '::1')
     return undefined;
   const port = defaultPort(target);
-  return settings.noProxy.some((rule) => excluded(rule, host, port)) ? undefined : proxy;
+  return settings.noProxy.some((rule) => noProxyRuleMatches(rule, host, port)) ? undefined : proxy;
 }

@@ -32,13 +32,15 @@ export function userinfoProblem(userinfo: string): string | undefined {
   return undefined;
 }
 
+const PERCENT_SIGN = 0x25;
+
 /** Percent-decodes to raw bytes, like Go's url.unescape (which allows any byte, even non-UTF-8). */
 function percentDecode(encoded: string): Buffer {
   if (!encoded.includes('%')) return Buffer.from(encoded, 'latin1');
   const bytes: number[] = [];
   for (let i = 0; i < encoded.length; i++) {
     const char = encoded.charCodeAt(i);
-    const escape = char === 0x25 ? encoded.slice(i + 1, i + 3) : '';
+    const escape = char === PERCENT_SIGN ? encoded.slice(i + 1, i + 3) : '';
     if (/^[0-9A-Fa-f]{2}$/.test(escape)) {
       bytes.push(parseInt(escape, 16));
       i += 2;

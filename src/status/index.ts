@@ -1,12 +1,8 @@
 // The status page: served by every prober at `/` to browsers (anything else still gets
 // kubenurse's redirect to /alive), plus `/status.json`, which the page polls and which
 // neighbours read from each other (`?view=self`) to fill the cluster matrix.
-//
-// Wiring (app.ts):
-//   const status = new StatusPage({ config, logger, metrics, state });
-//   new Scheduler({ executor: status.observe(runner), … })    // remembers last errors
-//   startServer({ …, extend: (app) => status.mount(app, scheduler) })
-//   status.close() on stop
+// app.ts puts observe() around the round runner, so the page can show each check's last
+// error after it recovered, and mount()s the routes on the prober's server.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type express from 'express';
