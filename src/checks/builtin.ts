@@ -29,49 +29,58 @@ function httpCheck(ctx: ProberContext, type: string, url: string, withToken = fa
   };
 }
 
+/** Where a built-in check goes, or why it cannot run although it is on. */
+type Target = { readonly url: string; readonly withToken?: boolean } | { readonly missing: string };
+
+/** Skipped when its KUBENURSE_CHECK_* variable is false, or when its target is not configured. */
+function builtinCheck(
+  ctx: ProberContext,
+  type: string,
+  toggle: { readonly enabled: boolean; readonly variable: string },
+  target: Target,
+): Check {
+  if (!toggle.enabled) return skipped(type, `${toggle.variable}=false`);
+  if ('missing' in target) return skipped(type, target.missing);
+  return httpCheck(ctx, type, target.url, target.withToken);
+}
+
 export function builtinChecks(ctx: ProberContext): CheckSource {
   const { config } = ctx;
-  const list: Check[] = [];
   const port = config.apiServerPort ?? '443';
-
-  if (!config.checkApiServerDirect)
-    list.push(skipped('api_server_direct', 'KUBENURSE_CHECK_API_SERVER_DIRECT=false'));
-  else if (config.apiServerHost === undefined)
-    list.push(skipped('api_server_direct', 'KUBERNETES_SERVICE_HOST is not set'));
-  else
-    list.push(
-      httpCheck(
-        ctx,
-        'api_server_direct',
-        `https://${hostPort(config.apiServerHost, port)}/version`,
-        true,
-      ),
-    );
-
-  if (!config.checkApiServerDns)
-    list.push(skipped('api_server_dns', 'KUBENURSE_CHECK_API_SERVER_DNS=false'));
-  else if (config.apiServerPort === undefined)
-    list.push(skipped('api_server_dns', 'KUBERNETES_SERVICE_PORT is not set'));
-  else
-    list.push(
-      httpCheck(
-        ctx,
-        'api_server_dns',
-        `https://${hostPort(config.apiServerDns, port)}/version`,
-        true,
-      ),
-    );
-
-  if (!config.checkMeIngress) list.push(skipped('me_ingress', 'KUBENURSE_CHECK_ME_INGRESS=false'));
-  else if (config.ingressUrl === '')
-    list.push(skipped('me_ingress', 'KUBENURSE_INGRESS_URL is empty'));
-  else list.push(httpCheck(ctx, 'me_ingress', `${config.ingressUrl}/alwayshappy`));
-
-  if (!config.checkMeService) list.push(skipped('me_service', 'KUBENURSE_CHECK_ME_SERVICE=false'));
-  else if (config.serviceUrl === '')
-    list.push(skipped('me_service', 'KUBENURSE_SERVICE_URL is empty'));
-  else list.push(httpCheck(ctx, 'me_service', `${config.serviceUrl}/alwayshappy`));
-
+  const list: Check[] = [
+    builtinCheck(
+      ctx,
+      'api_server_direct',
+      { enabled: config.checkApiServerDirect, variable: 'KUBENURSE_CHECK_API_SERVER_DIRECT' },
+      config.apiServerHost === undefined
+        ? { missing: 'KUBERNETES_SERVICE_HOST is not set' }
+        : { url: `https://${hostPort(config.apiServerHost, port)}/version`, withToken: true },
+    ),
+    builtinCheck(
+      ctx,
+      'api_server_dns',
+      { enabled: config.checkApiServerDns, variable: 'KUBENURSE_CHECK_API_SERVER_DNS' },
+      config.apiServerPort === undefined
+        ? { missing: 'KUBERNETES_SERVICE_PORT is not set' }
+        : { url: `https://${hostPort(config.apiServerDns, port)}/version`, withToken: true },
+    ),
+    builtinCheck(
+      ctx,
+      'me_ingress',
+      { enabled: config.checkMeIngress, variable: 'KUBENURSE_CHECK_ME_INGRESS' },
+      config.ingressUrl === ''
+        ? { missing: 'KUBENURSE_INGRESS_URL is empty' }
+        : { url: `${config.ingressUrl}/alwayshappy` },
+    ),
+    builtinCheck(
+      ctx,
+      'me_service',
+      { enabled: config.checkMeService, variable: 'KUBENURSE_CHECK_ME_SERVICE' },
+      config.serviceUrl === ''
+        ? { missing: 'KUBENURSE_SERVICE_URL is empty' }
+        : { url: `${config.serviceUrl}/alwayshappy` },
+    ),
+  ];
   for (const extra of config.extraChecks) list.push(httpCheck(ctx, extra.name, extra.url));
 
   return { checks: () => list };
