@@ -38,6 +38,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { urlHost } from '../../src/url-host.ts';
 import { createTestCa } from './pki.ts';
 
 type Json = Record<string, unknown>;
@@ -424,7 +425,7 @@ export class FakeApiServer {
   }
 
   get url(): string {
-    return `https://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.boundPort}`;
+    return `https://${urlHost(this.host)}:${this.boundPort}`;
   }
 
   /** The token currently written to service-account dirs and kubeconfigs. */

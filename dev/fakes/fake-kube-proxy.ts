@@ -5,6 +5,7 @@
 // JSON with Go time.Time strings. Tests move its sync timestamps and health; see the setters.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { urlHost } from '../../src/url-host.ts';
 
 export interface FakeKubeProxyOptions {
   /** Loopback address to bind, e.g. 127.0.3.1. */
@@ -538,15 +539,15 @@ export async function startFakeKubeProxy(
 
   const metricsPort = await serve(metricsServer, options.metricsPort ?? 0);
   const healthzPort = await serve(healthServer, options.healthzPort ?? 0);
-  const urlHost = host.includes(':') ? `[${host}]` : host;
+  const origin = urlHost(host);
 
   return {
     host,
     metricsPort,
     healthzPort,
-    metricsUrl: `http://${urlHost}:${metricsPort}/metrics`,
-    healthzUrl: `http://${urlHost}:${healthzPort}/healthz`,
-    livezUrl: `http://${urlHost}:${healthzPort}/livez`,
+    metricsUrl: `http://${origin}:${metricsPort}/metrics`,
+    healthzUrl: `http://${origin}:${healthzPort}/healthz`,
+    livezUrl: `http://${origin}:${healthzPort}/livez`,
     get lastMetricsBody() {
       return lastMetricsBody;
     },
