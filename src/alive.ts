@@ -92,6 +92,8 @@ function goRemoteAddr(address: string | undefined, port: number | undefined): st
   if (address === undefined) return '';
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   const host = mapped ? (mapped[1] as string) : address;
+  // Go's net.JoinHostPort brackets any host with a colon (an IPv6 address with a zone too),
+  // which is not quite urlHost()'s isIP() test.
   return `${host.includes(':') ? `[${host}]` : host}:${port ?? ''}`;
 }
 
