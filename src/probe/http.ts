@@ -9,10 +9,10 @@
 // each lent to one probe at a time.
 import diagnostics from 'node:diagnostics_channel';
 import { STATUS_CODES } from 'node:http';
-import { isIP, type Socket } from 'node:net';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { Client, buildConnector, errors } from 'undici';
+import { connect as tlsConnect, createSecureContext, type SecureContext } from 'node:tls';
+import { Client, errors, type buildConnector } from 'undici';
 import type { ProbeMetrics, TraceEvent } from '../metrics.ts';
 import type { CheckOutcome } from '../checks/types.ts';
 import { startDeadline, type Deadline } from './deadline.ts';
@@ -64,11 +64,18 @@ interface Trace {
   /** Set when the request is handed to undici: creating our per-probe dispatcher is not network time. */
   start: number;
   readonly marks: Map<TraceEvent, number>;
+  /**
+   * When undici had parsed the response headers: the end of Go's RoundTrip, what the request
+   * duration records. got_first_resp_byte is earlier: the first response bytes on the socket.
+   */
+  headersAt?: number;
 }
 
 /** Which probe is using a dispatcher right now; one holder per dispatcher, updated per probe. */
 interface TraceHolder {
   current: Trace | undefined;
+  /** The dispatcher's connection, once our connector opened it: destroyed with the probe. */
+  socket?: Socket;
 }
 
 /** Socket → its dispatcher's holder; filled by our connector, read by the diagnostics hook. */
@@ -93,21 +100,34 @@ diagnostics.subscribe('undici:client:sendHeaders', (message) => {
   }
 });
 
-// Published by the HTTP parser the moment the response headers are complete: the first byte
-// as closely as undici lets us see it, before any promise or event-loop turn in between.
+// Published by the HTTP parser the moment the response headers are complete, before any
+// promise or event-loop turn in between: the end of the round trip.
 diagnostics.subscribe('undici:request:headers', (message) => {
   const trace = requestTraces.get((message as { request: object }).request);
-  if (trace) mark(trace, 'got_first_resp_byte');
+  if (trace) trace.headersAt ??= performance.now() - trace.start;
 });
 
-type ConnectorFn = ReturnType<typeof buildConnector>;
-// undici's connector returns the socket it creates, though its typings say void.
-type SocketReturningConnector = (...args: Parameters<ConnectorFn>) => Socket;
+/**
+ * Go's GotFirstResponseByte fires when the first byte of the response is read from the
+ * connection, before the headers are parsed. The socket's first 'readable' with data after the
+ * request was written is that moment; undici's parser runs after us (BENCHMARKS.md 1).
+ */
+function stampFirstByte(socket: Socket, holder: TraceHolder): void {
+  socket.prependListener('readable', () => {
+    const trace = holder.current;
+    if (trace?.marks.has('wrote_request') && socket.readableLength > 0)
+      mark(trace, 'got_first_resp_byte');
+  });
+}
+
+type ConnectorFn = buildConnector.connector;
 
 /** Go's client reads at most this much of a redirect's body before following it (maxBodySlurpSize). */
 const REDIRECT_BODY_SLURP = 2 * 1024;
 /** Go's DefaultMaxIdleConnsPerHost: keep-alive connections kept idle per origin. */
 const MAX_IDLE_PER_ORIGIN = 2;
+/** TCP keep-alive on kept connections (undici's default), so a dead peer is noticed while idle. */
+const KEEP_ALIVE_PROBE_MS = 60_000;
 
 type ResponseData = Awaited<ReturnType<Client['request']>>;
 
@@ -123,7 +143,8 @@ interface SentHop {
 }
 
 export class Prober {
-  private readonly connector: ConnectorFn;
+  /** Parsed once: handing the CA list to every tls.connect would parse every root per probe. */
+  private readonly secureContext: SecureContext;
   /** KUBENURSE_REUSE_CONNECTIONS: idle clients per origin; a client serves one probe at a time. */
   private readonly idle = new Map<string, Pooled[]>();
   private readonly live = new Set<Client>();
@@ -133,13 +154,7 @@ export class Prober {
 
   constructor(options: ProberOptions) {
     this.options = options;
-    this.connector = buildConnector({
-      ca: options.trust.ca,
-      rejectUnauthorized: !options.trust.insecure,
-      minVersion: 'TLSv1.2',
-      // Our own abort signal enforces the deadline; undici's connect timeout fires late.
-      timeout: options.timeoutMs * 4,
-    });
+    this.secureContext = createSecureContext({ ca: options.trust.ca, minVersion: 'TLSv1.2' });
   }
 
   /**
@@ -191,6 +206,7 @@ export class Prober {
         if ('hop' in next) {
           // The next hop's phases replace this one's; the clock keeps running from the start.
           trace.marks.clear();
+          trace.headersAt = undefined;
           hop = next.hop;
           continue;
         }
@@ -236,12 +252,16 @@ export class Prober {
           : `${url.pathname}${url.search}`,
         method: 'GET',
         headers,
+        // Go's Transport with DisableKeepAlives (upstream's default) sends Connection: close.
+        reset: !this.options.reuseConnections,
         signal: abort,
       });
       // undici does not give up a pending connect or TLS handshake when the request is
       // aborted, so the deadline races the request; release() then destroys the connection.
       request.catch(() => undefined);
       const response = await Promise.race([request, rejectOnAbort(abort)]);
+      trace.headersAt ??= performance.now() - trace.start;
+      // A connection we did not open ourselves has no first-byte stamp: the headers are it.
       mark(trace, 'got_first_resp_byte');
       return { response, release };
     } catch (error) {
@@ -257,7 +277,7 @@ export class Prober {
     trace: Trace,
     response: ResponseData,
   ): Promise<ProbeResult> {
-    const headersAt = trace.marks.get('got_first_resp_byte') as number;
+    const headersAt = trace.headersAt as number;
     // The first byte is stamped; what is left (body, metrics, teardown) can wait until the
     // event loop has handled the other sockets that are readable now, so that probes of one
     // round do not add their tail to each other's first byte (BENCHMARKS.md 1).
@@ -313,7 +333,7 @@ export class Prober {
     statusCode: number,
     message: string,
   ): ProbeResult {
-    const headersAt = trace.marks.get('got_first_resp_byte') as number;
+    const headersAt = trace.headersAt as number;
     this.recordPhases(type, trace);
     this.options.metrics.observeResponse(type, statusCode, headersAt / 1000);
     return {
@@ -391,7 +411,14 @@ export class Prober {
     if (!this.options.reuseConnections) {
       const holder: TraceHolder = { current: trace };
       const client = this.newClient(url, holder, proxy);
-      return { client, release: () => void client.destroy(PROBE_OVER).catch(() => {}) };
+      return {
+        client,
+        release: () => {
+          void client.destroy(PROBE_OVER).catch(() => {});
+          // undici hands a socket still connecting (or in its TLS handshake) to nobody yet.
+          holder.socket?.destroy();
+        },
+      };
     }
     // Like Go's Transport: a busy connection is never shared, so two probes of one origin at
     // the same time each get their own client, and each socket's phases belong to one probe.
@@ -413,6 +440,7 @@ export class Prober {
         if (broken || this.closed || (idle !== undefined && idle.length >= MAX_IDLE_PER_ORIGIN)) {
           this.live.delete(taken.client);
           void taken.client.destroy(PROBE_OVER).catch(() => {});
+          taken.holder.socket?.destroy();
           return;
         }
         if (idle === undefined) {
@@ -439,42 +467,69 @@ export class Prober {
     });
   }
 
-  /** Connects to `hop` (the target, or the proxy) and records dns/connect/tls phases of that connection. */
+  /**
+   * Connects to `hop` (the target, or the proxy) and records dns/connect/tls phases of that
+   * connection. Our own rather than undici's buildConnector: the trust is parsed once, there is
+   * no TLS session cache (Go's client, without a ClientSessionCache, does a full handshake on
+   * every fresh connection, and so must we for tls_handshake to mean the same), no connect
+   * timer (the probe's deadline destroys the socket), and we hold the socket for the phase
+   * stamps. TCP keep-alive only on connections that are kept (BENCHMARKS.md 1).
+   */
   private tracedConnector(hop: URL, holder: TraceHolder, finalHop = true): ConnectorFn {
     const hopIsTls = hop.protocol === 'https:';
+    const defaultPort = hopIsTls ? 443 : 80;
     return (opts, callback) => {
       const trace = holder.current;
-      if (trace) {
-        if (isIP(bareHost(opts.hostname)) === 0) mark(trace, 'dns_start');
-        else mark(trace, 'connect_start');
-      }
-      const socket = (this.connector as unknown as SocketReturningConnector)(
-        opts,
-        (error, connected) => {
-          if (!error && connected && trace) {
-            // undici's own secureConnect listener runs before ours: keep the phases in order.
-            mark(trace, 'connect_done');
-            if (hopIsTls && finalHop) mark(trace, 'tls_handshake_done');
-            if (finalHop) mark(trace, 'got_conn');
-          }
-          if (error) callback(error, null);
-          else callback(null, connected);
-        },
-      );
+      const host = bareHost(opts.hostname);
+      const port = Number(opts.port) || defaultPort;
+      const named = isIP(host) === 0;
+      if (trace) mark(trace, named ? 'dns_start' : 'connect_start');
+      const socket: Socket = hopIsTls
+        ? tlsConnect({
+            host,
+            port,
+            // No SNI for an IP literal; the certificate is then checked against the IP (as Go).
+            servername: named ? host : undefined,
+            secureContext: this.secureContext,
+            rejectUnauthorized: !this.options.trust.insecure,
+            ALPNProtocols: ['http/1.1'],
+          })
+        : netConnect({ host, port });
+      holder.socket = socket;
       socketTraces.set(socket, holder);
+      socket.setNoDelay(true);
+      if (this.options.reuseConnections) socket.setKeepAlive(true, KEEP_ALIVE_PROBE_MS);
       if (trace) {
-        socket.once('lookup', (error: Error | null) => {
-          if (error) return;
-          mark(trace, 'dns_done');
-          mark(trace, 'connect_start');
-        });
+        if (named)
+          socket.once('lookup', (error: Error | null) => {
+            if (error) return;
+            mark(trace, 'dns_done');
+            mark(trace, 'connect_start');
+          });
         socket.once('connect', () => {
           mark(trace, 'connect_done');
           if (hopIsTls && finalHop) mark(trace, 'tls_handshake_start');
         });
-        if (finalHop)
-          (socket as TLSSocket).once('secureConnect', () => mark(trace, 'tls_handshake_done'));
       }
+      let settled = false;
+      const onError = (error: Error) => {
+        if (settled) return;
+        settled = true;
+        callback(error, null);
+      };
+      socket.once('error', onError);
+      socket.once(hopIsTls ? 'secureConnect' : 'connect', () => {
+        if (settled) return;
+        settled = true;
+        socket.off('error', onError);
+        const current = holder.current;
+        if (current && finalHop) {
+          if (hopIsTls) mark(current, 'tls_handshake_done');
+          mark(current, 'got_conn');
+        }
+        if (finalHop) stampFirstByte(socket, holder);
+        callback(null, socket);
+      });
       return socket;
     };
   }
@@ -511,17 +566,18 @@ export class Prober {
               const secure = tlsConnect({
                 socket: proxySocket,
                 servername: isIP(targetHost) === 0 ? targetHost : undefined,
-                ca: this.options.trust.ca,
+                secureContext: this.secureContext,
                 rejectUnauthorized: !this.options.trust.insecure,
-                minVersion: 'TLSv1.2',
                 ALPNProtocols: ['http/1.1'],
               });
+              holder.socket = secure;
               socketTraces.set(secure, holder);
               secure.once('secureConnect', () => {
                 if (trace) {
                   mark(trace, 'tls_handshake_done');
                   mark(trace, 'got_conn');
                 }
+                stampFirstByte(secure, holder);
                 finish(null, secure);
               });
               secure.once('error', (tlsError: Error) => finish(tlsError));

@@ -49,6 +49,8 @@ let hangPort = 0;
 let refusedPort = 0;
 let ca: ReturnType<typeof createTestCa>;
 let seenAuthorization: string | undefined;
+/** Per TLS connection the HTTPS server accepted: whether it resumed an earlier session. */
+const resumedHandshakes: boolean[] = [];
 
 beforeAll(async () => {
   ca = createTestCa();
@@ -66,7 +68,9 @@ beforeAll(async () => {
   };
   httpPort = await listen(createHttpServer(app));
   const own = ca.issue('server', ['localhost', HOST, '127.0.0.1', '::1']);
-  httpsPort = await listen(createHttpsServer({ cert: own.cert, key: own.key }, app));
+  const https = createHttpsServer({ cert: own.cert, key: own.key }, app);
+  https.on('secureConnection', (socket) => resumedHandshakes.push(socket.isSessionReused()));
+  httpsPort = await listen(https);
   const foreign = other.issue('foreign', [HOST]);
   untrustedPort = await listen(createHttpsServer({ cert: foreign.cert, key: foreign.key }, app));
   // Accepts the connection and the request but never answers: a deadline has to end it.
@@ -130,6 +134,20 @@ describe('Prober.probe', () => {
     await prober.close();
   });
 
+  it('does a full TLS handshake on every fresh connection, as Go without a session cache', async () => {
+    const { prober } = makeProber({ ca: ca.caCert });
+    resumedHandshakes.length = 0;
+    for (let i = 0; i < 3; i++) {
+      const { outcome } = await prober.probe({ type: 't', url: `https://${HOST}:${httpsPort}/` });
+      expect(outcome.status).toBe('ok');
+      // First byte read (Go's GotFirstResponseByte) is no later than the parsed headers.
+      if (outcome.status === 'ok')
+        expect(outcome.phases?.got_first_resp_byte).toBeLessThanOrEqual(outcome.durationMs);
+    }
+    expect(resumedHandshakes).toEqual([false, false, false]);
+    await prober.close();
+  });
+
   it('resolves names: dns_start and dns_done appear for a hostname', async () => {
     const { prober } = makeProber({ ca: ca.caCert });
     // localhost may resolve to ::1 first; the server only listens on 127.0.1.1, so use HTTP on 127.0.0.1.
@@ -148,7 +166,11 @@ describe('Prober.probe', () => {
   });
 
   it('opens a fresh connection for every probe by default, and reuses one when asked', async () => {
-    const counted = createHttpServer((_req, res) => res.writeHead(200).end());
+    const connectionHeaders: (string | undefined)[] = [];
+    const counted = createHttpServer((req, res) => {
+      connectionHeaders.push(req.headers.connection);
+      res.writeHead(200).end();
+    });
     let connections = 0;
     counted.on('connection', () => connections++);
     const port = await listen(counted);
@@ -158,6 +180,8 @@ describe('Prober.probe', () => {
         (await fresh.prober.probe({ type: 't', url: `http://${HOST}:${port}/` })).outcome.status,
       ).toBe('ok');
     expect(connections).toBe(3);
+    // As Go's Transport with DisableKeepAlives, upstream's default.
+    expect(connectionHeaders).toEqual(['close', 'close', 'close']);
     const reuse = makeProber({ reuse: true });
     for (let i = 0; i < 3; i++) {
       const { outcome } = await reuse.prober.probe({ type: 't', url: `http://${HOST}:${port}/` });
@@ -166,6 +190,7 @@ describe('Prober.probe', () => {
       if (outcome.status === 'ok') expect(outcome.phases?.got_conn).toBeDefined();
     }
     expect(connections).toBe(4);
+    expect(connectionHeaders.slice(3)).toEqual(['keep-alive', 'keep-alive', 'keep-alive']);
     await reuse.prober.close();
   });
 
