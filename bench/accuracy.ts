@@ -37,6 +37,8 @@ const LABELS: Record<ProberName, string> = {
 interface Sample {
   readonly key: string;
   readonly firstByteMs: number;
+  /** ours: headers parsed (the request duration); undefined for the others. */
+  readonly headersMs?: number;
   readonly totalMs: number;
   holdMs: number;
   readonly phases: Record<'resolve' | 'connect' | 'tls' | 'processing' | 'transfer', number>;
@@ -68,6 +70,7 @@ function driverSample(key: string, result: DriverProbe): Sample {
   return {
     key,
     firstByteMs: result.firstByteMs,
+    headersMs: result.headersMs,
     totalMs: result.totalMs,
     holdMs: Number.NaN,
     phases: oursAsBlackboxPhases(result.phases, result.totalMs),
@@ -179,6 +182,9 @@ export const accuracy: Benchmark = async ({ quick, log }) => {
       const s = {
         firstByteVsInjected: summarize(list.map((x) => x.firstByteMs - delay)),
         firstByteVsHold: overHold(list),
+        headersVsHold: summarize(
+          list.map((x) => (x.headersMs ?? Number.NaN) - x.holdMs).filter(Number.isFinite),
+        ),
         totalVsInjected: summarize(list.map((x) => x.totalMs - delay)),
         holdSlack: summarize(list.map((x) => x.holdMs - delay).filter(Number.isFinite)),
         ...Object.fromEntries(
@@ -197,6 +203,9 @@ export const accuracy: Benchmark = async ({ quick, log }) => {
         fmt(s.totalVsInjected?.p50, 3),
         fmt(s.totalVsInjected?.mean, 3),
         fmt(s.holdSlack?.p50, 3),
+        s.headersVsHold?.n
+          ? `${fmt(s.headersVsHold.p50, 3)} / ${fmt(s.headersVsHold.mean, 3)}`
+          : '–',
       ]);
       phaseRows.push([
         `${delay} ms`,
@@ -251,13 +260,18 @@ export const accuracy: Benchmark = async ({ quick, log }) => {
       `per delay and prober after ${WARMUP} warm-up rounds. Failures: ours ${failures.ours}, ` +
       `bare ${failures.bare}, blackbox ${failures.blackbox}.`,
     '',
-    'Errors in ms (nearest-rank percentiles and the mean). *First byte* is like for like: ours ' +
-      '= `outcome.durationMs` (start → response headers, what ' +
-      '`kubenurse_httpclient_request_duration_seconds` records); blackbox = resolve + connect + ' +
-      'tls + processing. *Actual hold* subtracts what the target really waited (its timer fires ' +
-      'a little late: last column), so that error is only connect + request + response + prober ' +
-      "overhead on loopback: the prober's own floor. *Total* = ours: the whole `probe()` call " +
-      'including reading the body and closing; blackbox: `probe_duration_seconds`.',
+    'Errors in ms (nearest-rank percentiles and the mean). *First byte* is like for like, ' +
+      "Go's `GotFirstResponseByte` (the first response byte read from the connection): ours = " +
+      "the `got_first_resp_byte` trace event (the connection's first readable data after the " +
+      'request was written); blackbox = resolve + connect + tls + processing (its processing ' +
+      "phase ends at `GotFirstResponseByte`); bare = the first `'data'` chunk. *Request " +
+      'duration* (last column, ours only) = `outcome.durationMs`, start → headers parsed by ' +
+      'undici, what `kubenurse_httpclient_request_duration_seconds` records (Go: until ' +
+      '`RoundTrip` returns). *Actual hold* subtracts what the target really waited (its timer ' +
+      'fires a little late: the column before the last), so that error is only connect + ' +
+      "request + response + prober overhead on loopback: the prober's own floor. *Total* = " +
+      'ours: the whole `probe()` call including reading the body and closing; blackbox: ' +
+      '`probe_duration_seconds`.',
     '',
     table(
       [
@@ -271,6 +285,7 @@ export const accuracy: Benchmark = async ({ quick, log }) => {
         'total − injected p50',
         'mean',
         'target hold − injected p50',
+        'request duration − actual hold p50 / mean',
       ],
       rows,
     ),

@@ -20,8 +20,13 @@ export type DriverMode = 'ours' | 'bare';
 export interface DriverProbe {
   readonly ok: boolean;
   readonly error?: string;
-  /** ours: outcome.durationMs, probe start → response headers (what the request histogram records). */
+  /**
+   * Probe start → the first response byte read from the connection: got_first_resp_byte, what
+   * Go's GotFirstResponseByte (and so blackbox_exporter's processing phase) ends at.
+   */
   readonly firstByteMs: number;
+  /** ours: outcome.durationMs, probe start → headers parsed (what the request histogram records). */
+  readonly headersMs?: number;
   /** probe() call start → body read and connection released. */
   readonly totalMs: number;
   /** Trace events, ms since probe start. */
@@ -55,9 +60,10 @@ async function probeOurs(url: string): Promise<DriverProbe> {
   if (outcome.status === 'skipped')
     return { ok: false, error: 'skipped', firstByteMs: Number.NaN, totalMs, phases: {} };
   const phases = (outcome.phases ?? {}) as Record<string, number>;
+  const firstByteMs = phases.got_first_resp_byte ?? outcome.durationMs;
   if (outcome.status === 'error')
-    return { ok: false, error: outcome.message, firstByteMs: outcome.durationMs, totalMs, phases };
-  return { ok: true, firstByteMs: outcome.durationMs, totalMs, phases };
+    return { ok: false, error: outcome.message, firstByteMs, totalMs, phases };
+  return { ok: true, firstByteMs, headersMs: outcome.durationMs, totalMs, phases };
 }
 
 /** Every URL as one check of one round, the way the prober runs its checks. */
@@ -80,9 +86,10 @@ async function roundOurs(urls: readonly string[]): Promise<DriverProbe[]> {
     if (outcome === undefined || outcome.status === 'skipped')
       return { ok: false, error: 'no outcome', firstByteMs: Number.NaN, totalMs, phases: {} };
     const phases = (outcome.phases ?? {}) as Record<string, number>;
+    const firstByteMs = phases.got_first_resp_byte ?? outcome.durationMs;
     return outcome.status === 'ok'
-      ? { ok: true, firstByteMs: outcome.durationMs, totalMs, phases }
-      : { ok: false, error: outcome.message, firstByteMs: outcome.durationMs, totalMs, phases };
+      ? { ok: true, firstByteMs, headersMs: outcome.durationMs, totalMs, phases }
+      : { ok: false, error: outcome.message, firstByteMs, totalMs, phases };
   });
 }
 
