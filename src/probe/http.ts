@@ -24,7 +24,7 @@ import { proxyFor, type ProxySettings } from './proxy.ts';
 import { isFollowedRedirect, RedirectChain, type Hop } from './redirect.ts';
 import { basicAuthorization, withoutUserinfo } from './userinfo.ts';
 import { bareHost } from '../url-host.ts';
-import { readBounded } from '../bounded-body.ts';
+import { exchange, type Exchange } from './exchange.ts';
 
 export interface ProbeTarget {
   /** The `type` label under which timings and codes are recorded. */
@@ -85,26 +85,14 @@ function mark(trace: Trace, event: TraceEvent): void {
   if (!trace.marks.has(event)) trace.marks.set(event, performance.now() - trace.start);
 }
 
-/** undici's request object → the probe it belongs to, from sendHeaders until its headers arrive. */
-const requestTraces = new WeakMap<object, Trace>();
-
 // undici publishes when it has written a request's headers; a GET has no body, so that is
 // kubenurse's wrote_request.
 diagnostics.subscribe('undici:client:sendHeaders', (message) => {
-  const { socket, request } = message as { socket: Socket; request: object };
-  const trace = socketTraces.get(socket)?.current;
+  const trace = socketTraces.get((message as { socket: Socket }).socket)?.current;
   if (trace) {
     mark(trace, 'got_conn');
     mark(trace, 'wrote_request');
-    requestTraces.set(request, trace);
   }
-});
-
-// Published by the HTTP parser the moment the response headers are complete, before any
-// promise or event-loop turn in between: the end of the round trip.
-diagnostics.subscribe('undici:request:headers', (message) => {
-  const trace = requestTraces.get((message as { request: object }).request);
-  if (trace) trace.headersAt ??= performance.now() - trace.start;
 });
 
 /**
@@ -129,8 +117,6 @@ const MAX_IDLE_PER_ORIGIN = 2;
 /** TCP keep-alive on kept connections (undici's default), so a dead peer is noticed while idle. */
 const KEEP_ALIVE_PROBE_MS = 60_000;
 
-type ResponseData = Awaited<ReturnType<Client['request']>>;
-
 /** One client (one connection) and the probe currently using it. */
 interface Pooled {
   readonly client: Client;
@@ -138,7 +124,7 @@ interface Pooled {
 }
 
 interface SentHop {
-  readonly response: ResponseData;
+  readonly response: Exchange;
   readonly release: (broken: boolean) => void;
 }
 
@@ -188,7 +174,10 @@ export class Prober {
       const url = withoutUserinfo(hop.url);
       let release: SentHop['release'] | undefined;
       try {
-        const sent = await this.send(hop, url, trace, abort, chain.redirects === 0);
+        const sent = await this.send(hop, url, trace, abort, {
+          first: chain.redirects === 0,
+          bufferLimit: Math.max(REDIRECT_BODY_SLURP, target.bodyLimit ?? DISCARDED_BODY_LIMIT),
+        });
         release = sent.release;
         const { response } = sent;
         const location = isFollowedRedirect(response.statusCode)
@@ -199,7 +188,7 @@ export class Prober {
           release(abort.aborted);
           return result;
         }
-        await readBounded(response.body, REDIRECT_BODY_SLURP, false);
+        await response.body(REDIRECT_BODY_SLURP, false);
         release(abort.aborted);
         release = undefined;
         const next = chain.follow(location);
@@ -230,7 +219,7 @@ export class Prober {
     url: URL,
     trace: Trace,
     abort: AbortSignal,
-    first: boolean,
+    { first, bufferLimit }: { first: boolean; bufferLimit: number },
   ): Promise<SentHop> {
     const proxy = this.options.proxy ? proxyFor(url, this.options.proxy) : undefined;
     const forwardProxy = proxy !== undefined && url.protocol === 'http:';
@@ -245,22 +234,28 @@ export class Prober {
     try {
       // Creating our per-probe dispatcher is not network time.
       if (first) trace.start = performance.now();
-      const request = client.request({
-        origin: url.origin,
-        path: forwardProxy
-          ? `${url.origin}${url.pathname}${url.search}`
-          : `${url.pathname}${url.search}`,
-        method: 'GET',
-        headers,
-        // Go's Transport with DisableKeepAlives (upstream's default) sends Connection: close.
-        reset: !this.options.reuseConnections,
-        signal: abort,
-      });
-      // undici does not give up a pending connect or TLS handshake when the request is
-      // aborted, so the deadline races the request; release() then destroys the connection.
-      request.catch(() => undefined);
-      const response = await Promise.race([request, rejectOnAbort(abort)]);
-      trace.headersAt ??= performance.now() - trace.start;
+      // A deadline rejects at once, even during a connect or TLS handshake that undici would
+      // not give up; release() then destroys the connection.
+      const response = await exchange(
+        client,
+        {
+          origin: url.origin,
+          path: forwardProxy
+            ? `${url.origin}${url.pathname}${url.search}`
+            : `${url.pathname}${url.search}`,
+          method: 'GET',
+          headers,
+          // Go's Transport with DisableKeepAlives (upstream's default) sends Connection: close.
+          reset: !this.options.reuseConnections,
+        },
+        {
+          bufferLimit,
+          signal: abort,
+          onHeaders: () => {
+            trace.headersAt ??= performance.now() - trace.start;
+          },
+        },
+      );
       // A connection we did not open ourselves has no first-byte stamp: the headers are it.
       mark(trace, 'got_first_resp_byte');
       return { response, release };
@@ -275,7 +270,7 @@ export class Prober {
     target: ProbeTarget,
     url: URL,
     trace: Trace,
-    response: ResponseData,
+    response: Exchange,
   ): Promise<ProbeResult> {
     const headersAt = trace.headersAt as number;
     // The first byte is stamped; what is left (body, metrics, teardown) can wait until the
@@ -283,7 +278,7 @@ export class Prober {
     // round do not add their tail to each other's first byte (BENCHMARKS.md 1).
     await afterReadableSockets();
     const bodyLimit = target.bodyLimit ?? DISCARDED_BODY_LIMIT;
-    const body = await readBounded(response.body, bodyLimit, target.bodyLimit !== undefined);
+    const body = await response.body(bodyLimit, target.bodyLimit !== undefined);
     this.recordPhases(target.type, trace);
     this.options.metrics.observeResponse(target.type, response.statusCode, headersAt / 1000);
     const phases = Object.fromEntries(trace.marks);
@@ -609,15 +604,6 @@ function firstValue(header: string | string[] | undefined): string | undefined {
 /** Resolves in the event loop's check phase, after the poll phase has run every ready I/O callback. */
 function afterReadableSockets(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
-}
-
-function rejectOnAbort(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    const abortReason = (): Error =>
-      signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason));
-    if (signal.aborted) reject(abortReason());
-    else signal.addEventListener('abort', () => reject(abortReason()), { once: true });
-  });
 }
 
 /** Go's Response.Status: the code and its reason phrase (the standard one; undici does not expose the server's). */
