@@ -7,6 +7,13 @@ import { FleetClient } from './lib/fleet-client.ts';
 import { describeImageRuntime, IMAGE_RUNTIME } from './lib/image-runtime.ts';
 import { startProber } from './lib/prober-process.ts';
 import { bareNodeRss, dependencyRss, readRss, type Rss } from './lib/rss-parts.ts';
+import {
+  createMemoryCgroup,
+  privateNodeBinary,
+  type CgroupMemory,
+  type MemoryCgroup,
+} from './lib/cgroup.ts';
+import { NODE } from './lib/children.ts';
 import { isMain, runStandalone, table, type Benchmark } from './lib/report.ts';
 import { fmt, percentile, slope } from './lib/stats.ts';
 
@@ -29,6 +36,10 @@ interface Steady {
   readonly last: Rss;
   readonly probesPerRound: number;
   readonly heap?: Record<string, number>;
+  /** Last reading of the prober's own memory cgroup, for the runs in one. */
+  readonly cgroup?: CgroupMemory;
+  /** Median working set (usage − inactive file) over the second half. */
+  readonly workingSetMiB?: number;
 }
 
 function heapFigures(metricsText: string): Record<string, number> {
@@ -54,6 +65,7 @@ export const rss: Benchmark = async ({ quick, log }) => {
   const fleet = await FleetClient.start();
   const runs: Steady[] = [];
   let idleBundle: Rss | undefined;
+  let cgroupSkipped: string | undefined;
   try {
     const port = await freePort(SELF_IP);
     const cluster = await startCluster({
@@ -89,6 +101,8 @@ export const rss: Benchmark = async ({ quick, log }) => {
         nodeFlags: readonly string[];
         env: Readonly<Record<string, string>>;
         fromSource: boolean;
+        /** Run in a memory cgroup of its own; 'private' with a never-read copy of node. */
+        cgroup?: 'shared-binary' | 'private-binary';
       }[] = [
         {
           label: `production bundle as the image runs it (${describeImageRuntime()})`,
@@ -114,15 +128,43 @@ export const rss: Benchmark = async ({ quick, log }) => {
           neighbours,
           ...asShipped,
         })),
+        {
+          label:
+            'as the image runs it, in a memory cgroup of its own; node binary already in page ' +
+            'cache (charged elsewhere)',
+          neighbours: NEIGHBOURS,
+          ...asShipped,
+          cgroup: 'shared-binary',
+        },
+        {
+          label:
+            'as the image runs it, in a memory cgroup of its own; private node binary never ' +
+            'read before (the pod faults it in)',
+          neighbours: NEIGHBOURS,
+          ...asShipped,
+          cgroup: 'private-binary',
+        },
       ];
       for (const variant of variants) {
         log(`rss: ${variant.label}, ${variant.neighbours} neighbours, ${windowMs / 1000} s`);
+        let memcg: MemoryCgroup | undefined;
+        if (variant.cgroup !== undefined) {
+          try {
+            memcg = createMemoryCgroup(`bench-rss-${process.pid}-${runs.length}`);
+          } catch (error) {
+            cgroupSkipped = `not measured: ${String(error)}`;
+            log(`rss: ${cgroupSkipped}`);
+            continue;
+          }
+        }
         await fleet.stats(true);
         const prober = await startProber({
           host: SELF_IP,
           port,
           fromSource: variant.fromSource,
           nodeFlags: variant.nodeFlags,
+          cgroupProcs: memcg?.procsFile,
+          nodeBinary: variant.cgroup === 'private-binary' ? privateNodeBinary(NODE) : undefined,
           env: {
             ...cluster.proberEnv,
             KUBENURSE_NEIGHBOUR_LIMIT: String(variant.neighbours),
@@ -131,11 +173,17 @@ export const rss: Benchmark = async ({ quick, log }) => {
           },
         });
         const samples: Rss[] = [];
+        const workingSets: number[] = [];
+        let cgroup: CgroupMemory | undefined;
         const started = Date.now();
         try {
           while (Date.now() - started < windowMs) {
             await sleep(sampleEveryMs);
             samples.push(readRss(prober.pid));
+            if (memcg) {
+              cgroup = memcg.read();
+              workingSets.push(cgroup.workingSetMiB);
+            }
           }
           const heap = heapFigures(await (await fetch(`${prober.baseUrl}/metrics`)).text());
           const stats = await fleet.stats(true);
@@ -151,6 +199,10 @@ export const rss: Benchmark = async ({ quick, log }) => {
             last: samples.at(-1) as Rss,
             probesPerRound: hits / rounds,
             heap,
+            cgroup,
+            workingSetMiB: memcg
+              ? percentile(workingSets.slice(Math.floor(workingSets.length / 2)), 50)
+              : undefined,
           });
           if (Object.keys(stats.neighbourHits).length < variant.neighbours)
             throw new Error(
@@ -158,6 +210,7 @@ export const rss: Benchmark = async ({ quick, log }) => {
             );
         } finally {
           await prober.stop();
+          memcg?.remove();
         }
       }
     } finally {
@@ -175,8 +228,13 @@ export const rss: Benchmark = async ({ quick, log }) => {
     fmt(r.anonMiB, 1),
     fmt(r.fileMiB, 1),
   ]);
+  const inCgroup = runs.filter((r) => r.workingSetMiB !== undefined);
   const shipped = runs
-    .filter((r) => r === production || r.label.startsWith('as the image runs it'))
+    .filter(
+      (r) =>
+        r.workingSetMiB === undefined &&
+        (r === production || r.label.startsWith('as the image runs it')),
+    )
     .sort((a, b) => a.neighbours - b.neighbours);
   const perNeighbour = {
     rssKiB:
@@ -250,6 +308,39 @@ export const rss: Benchmark = async ({ quick, log }) => {
         `${fmt(r.heap?.heapUsedMiB, 1)} / ${fmt(r.heap?.heapTotalMiB, 1)}`,
       ]),
     ),
+    '',
+    '**What an operator sees.** Kubernetes reports `container_memory_working_set_bytes` = ' +
+      "the container cgroup's usage − its inactive file pages (cAdvisor), not RSS. The prober " +
+      `as the image runs it, ${NEIGHBOURS} neighbours, started inside a memory cgroup of its ` +
+      "own (created under the benchmark's; cgroup v1 or v2), read every " +
+      `${sampleEveryMs / 1000} s like RSS. Page cache is charged to the cgroup that faulted a ` +
+      "page in first, so the node binary's pages can count only if the pod touched them first. " +
+      'Two cases: the binary already cached by another process (another pod on the node runs ' +
+      'the same image layer, or the pull just wrote it), and a private copy of the binary no ' +
+      "one has read (the only pod running the image, once the pull's page cache is gone).",
+    '',
+    cgroupSkipped !== undefined
+      ? `Working set ${cgroupSkipped}`
+      : table(
+          [
+            'process',
+            'steady RSS MiB',
+            'steady working set MiB',
+            'cgroup usage MiB',
+            'anon MiB',
+            'active file MiB',
+            'inactive file MiB',
+          ],
+          inCgroup.map((r) => [
+            r.label,
+            fmt(r.steadyMiB, 1),
+            fmt(r.workingSetMiB, 1),
+            fmt(r.cgroup?.usageMiB, 1),
+            fmt(r.cgroup?.anonMiB, 1),
+            fmt(r.cgroup?.activeFileMiB, 1),
+            fmt(r.cgroup?.inactiveFileMiB, 1),
+          ]),
+        ),
     '',
     'Where it goes: bare Node 24, and each dependency bundled alone exactly as the production ' +
       'bundle bundles it (esbuild, minified, tree-shaken to the symbols the prober uses), each ' +

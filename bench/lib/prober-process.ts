@@ -41,6 +41,10 @@ export interface ProberProcessOptions {
   readonly fromSource?: boolean;
   /** Node flags before the script, e.g. the image's (bench/lib/image-runtime.ts). */
   readonly nodeFlags?: readonly string[];
+  /** Start the prober inside this cgroup (its cgroup.procs file), before it runs a line. */
+  readonly cgroupProcs?: string;
+  /** Another node binary than this process's (e.g. a private copy: bench/lib/cgroup.ts). */
+  readonly nodeBinary?: string;
 }
 
 /** Nothing external: no apiserver, no kube-proxy, no neighbours unless `env` turns them on. */
@@ -61,11 +65,17 @@ export async function startProber(options: ProberProcessOptions): Promise<Prober
     ...options.env,
   };
   const entry = options.fromSource ? join(PROJECT_ROOT, 'src/main.ts') : buildBundle();
-  const child = startChild(NODE, [...(options.nodeFlags ?? []), entry], {
-    env,
-    cwd: PROJECT_ROOT,
-    name: 'prober',
-  });
+  const node = options.nodeBinary ?? NODE;
+  const argv = [...(options.nodeFlags ?? []), entry];
+  // The shell joins the cgroup, then becomes node: every page node touches is charged there.
+  const child =
+    options.cgroupProcs === undefined
+      ? startChild(node, argv, { env, cwd: PROJECT_ROOT, name: 'prober' })
+      : startChild(
+          '/bin/sh',
+          ['-c', 'echo $$ > "$0" && exec "$@"', options.cgroupProcs, node, ...argv],
+          { env, cwd: PROJECT_ROOT, name: 'prober' },
+        );
   const baseUrl = `http://${options.host}:${port}`;
   try {
     await waitFor(`prober on ${baseUrl}/ready`, () => answers(`${baseUrl}/ready`, 200), 30_000);
