@@ -56,9 +56,9 @@ try {
         await sleep(windowMs);
         const used = cpuMs(prober.pid) - before;
         const probes = (await fleet.stats(true)).counts.flags ?? 0;
-        lines.push(
-          `| ${pair + 1} | ${extra ? values.extra.join(' ') : 'image'} | ${probes} | ${fmt(used / probes, 3)} | ${fmt(rssBytes(prober.pid) / MiB, 1)} |`,
-        );
+        const flags = extra ? values.extra.join(' ') : 'image';
+        const rss = fmt(rssBytes(prober.pid) / MiB, 1);
+        lines.push(`| ${pair + 1} | ${flags} | ${probes} | ${fmt(used / probes, 3)} | ${rss} |`);
       } finally {
         await prober.stop();
       }

@@ -247,9 +247,9 @@ try {
   for (const name of names) {
     const list = (samples.get(name) ?? []).map(({ result }) => result.phases ?? {});
     const events = [...new Set(list.flatMap((phases) => Object.keys(phases)))];
-    lines.push(
-      `${name}: ${events.map((event) => `${event} ${fmt(summarize(list.map((phases) => phases[event] ?? Number.NaN).filter(Number.isFinite)).p50, 3)}`).join(', ')}`,
-    );
+    const p50 = (event: string) =>
+      summarize(list.map((phases) => phases[event] ?? Number.NaN).filter(Number.isFinite)).p50;
+    lines.push(`${name}: ${events.map((event) => `${event} ${fmt(p50(event), 3)}`).join(', ')}`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {
