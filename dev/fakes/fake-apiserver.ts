@@ -732,6 +732,12 @@ export class FakeApiServer {
     this.extraTokens.add(token);
   }
 
+  /** `token` is answered 401 from now on (expired, or its service account deleted). */
+  revokeToken(token: string): void {
+    this.extraTokens.delete(token);
+    this.tokens.delete(token);
+  }
+
   // --- internals ---------------------------------------------------------------------------
 
   private trafficOf(token: string | undefined): Traffic | undefined {

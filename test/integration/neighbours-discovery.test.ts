@@ -1,28 +1,33 @@
 // Neighbour discovery in-process against the fake apiserver over real HTTPS: the selection
 // follows pods and nodes, survives dropped watches, 410 Gone, 5xx, hangs and an apiserver
-// that is down at start, and rounds never cause API requests.
+// that is down at start, rereads a rotated token, and rounds never cause API requests.
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { CheckOutcome } from '../../src/checks/types.ts';
-import { parseConfig } from '../../src/config.ts';
-import type { ProberContext } from '../../src/context.ts';
-import { createLogger } from '../../src/log.ts';
-import { ProbeMetrics } from '../../src/metrics.ts';
-import { createNeighbourhood, type Neighbourhood } from '../../src/neighbours/index.ts';
-import { Discovery, type DiscoveryTuning } from '../../src/neighbours/discovery.ts';
-import { nodeHash, selectNeighbours } from '../../src/neighbours/limit.ts';
-import { Prober, type ProbeTarget } from '../../src/probe/http.ts';
-import { FakeApiServer } from '../../dev/fakes/fake-apiserver.ts';
-import { proberContext } from '../../dev/prober-context.ts';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
 import { aliveNeighbour } from '../../src/alive.ts';
-import { neighbourhoodStateText } from '../../src/state.ts';
+import { parseConfig } from '../../src/config.ts';
+import { TOKEN_REFRESH_MS } from '../../src/neighbours/connection.ts';
+import { Discovery, type DiscoveryTuning } from '../../src/neighbours/discovery.ts';
+import { createNeighbourhood } from '../../src/neighbours/index.ts';
+import { nodeHash, selectNeighbours } from '../../src/neighbours/limit.ts';
+import type { Prober, ProbeTarget } from '../../src/probe/http.ts';
+import type { RequestRecord } from '../../dev/fakes/fake-apiserver.ts';
+import { proberContext } from '../../dev/prober-context.ts';
+import {
+  NAMESPACE,
+  PROBER_SELECTOR,
+  RecordingProber,
+  addWorker,
+  checkedNodes,
+  discoveryHarness,
+  metricValue,
+  seed,
+  stateText as state,
+} from '../support/discovery-harness.ts';
 import { eventually as waitFor } from '../support/eventually.ts';
 
-const API_HOST = '127.0.2.1';
-const NAMESPACE = 'kube-system';
-const SELECTOR = 'app.kubernetes.io/name=kubenurse';
 const TUNING: Partial<DiscoveryTuning> = {
   listTimeoutMs: 1000,
   watchTimeoutMs: 1500,
@@ -32,93 +37,19 @@ const TUNING: Partial<DiscoveryTuning> = {
   // The fleet-wide spread of re-lists after 410 (10 s by default) would outlast the waits here.
   relistSpreadMs: 200,
 };
-
-class RecordingProber {
-  readonly targets: ProbeTarget[] = [];
-
-  async probe(target: ProbeTarget): Promise<{ outcome: CheckOutcome }> {
-    this.targets.push(target);
-    return { outcome: { status: 'ok', durationMs: 1 } };
-  }
-}
-
-interface Harness {
-  readonly api: FakeApiServer;
-  readonly mesh: Neighbourhood;
-  readonly metrics: ProbeMetrics;
-  readonly prober: RecordingProber;
-}
-
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function startApi(): Promise<FakeApiServer> {
-  const api = await FakeApiServer.start({ host: API_HOST });
-  cleanups.push(() => api.close());
-  return api;
-}
-
-function startMesh(
-  api: FakeApiServer,
-  env: Record<string, string> = {},
-  options: { kubeconfig?: boolean; prober?: unknown } = {},
-): Harness {
-  const connection = options.kubeconfig
-    ? { KUBECONFIG: api.writeKubeconfig() }
-    : api.inClusterEnv(api.writeServiceAccountDir(NAMESPACE));
-  const config = parseConfig({
-    ...connection,
-    KUBENURSE_POD_NAME: 'kubenurse-me',
-    KUBENURSE_NAMESPACE: NAMESPACE,
-    KUBENURSE_NEIGHBOUR_FILTER: SELECTOR,
-    KUBENURSE_LOG_LEVEL: 'silent',
-    ...env,
-  });
-  const prober = new RecordingProber();
-  const ctx: ProberContext = {
-    ...proberContext(config),
-    prober: (options.prober ?? prober) as Prober,
-  };
-  const { metrics } = ctx;
-  const mesh = createNeighbourhood(ctx, TUNING);
-  if (!mesh) throw new Error('neighbourhood should be enabled');
-  mesh.start();
-  cleanups.push(() => mesh.stop());
-  return { api, mesh, metrics, prober };
-}
+const { defer, startApi, startMesh } = discoveryHarness({ tuning: TUNING });
 
 const eventually = (assertion: () => void | Promise<void>, timeoutMs = 10_000) =>
   waitFor(assertion, timeoutMs, 25);
 
-const checkedNodes = (mesh: Neighbourhood) =>
-  mesh
-    .checks()
-    .map((check) => check.type.replace(/^path_/, ''))
-    .sort();
-const state = (mesh: Neighbourhood) => neighbourhoodStateText(mesh.view().state);
+/** A prober context from `env` whose prober only records (for meshes that never probe). */
+const recordingContext = (env: Record<string, string>) => ({
+  ...proberContext(parseConfig({ KUBENURSE_LOG_LEVEL: 'silent', ...env })),
+  prober: new RecordingProber() as unknown as Prober,
+});
 
-async function metricValue(metrics: ProbeMetrics, series: string): Promise<number | undefined> {
-  const line = (await metrics.render())
-    .split('\n')
-    .find((candidate) => candidate.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.split(' ')[1]);
-}
-
-/** A small cluster: one prober pod per node, ours on worker-0. */
-function seed(api: FakeApiServer, nodes: number): void {
-  for (let i = 0; i < nodes; i++) {
-    api.addNode({ name: `worker-${i}` });
-    api.addPod({
-      name: i === 0 ? 'kubenurse-me' : `kubenurse-${i}`,
-      namespace: NAMESPACE,
-      nodeName: `worker-${i}`,
-      podIP: `10.1.0.${i + 1}`,
-      hostIP: `192.168.1.${i + 1}`,
-    });
-  }
-}
+/** What a request asked for, e.g. "watch /api/v1/nodes". */
+const described = (request: RequestRecord) => `${request.watch ? 'watch' : 'list'} ${request.path}`;
 
 describe('neighbour discovery follows the cluster', () => {
   it('discovers the other probers, learns its own node from its pod, and follows adds, deletes, cordons and taints', async () => {
@@ -152,13 +83,7 @@ describe('neighbour discovery follows the cluster', () => {
     });
     expect(neighbourhood.map((n) => n.PodName)).not.toContain('kubenurse-me');
 
-    api.addNode({ name: 'worker-4' });
-    api.addPod({
-      name: 'kubenurse-4',
-      namespace: NAMESPACE,
-      nodeName: 'worker-4',
-      podIP: '10.1.0.5',
-    });
+    addWorker(api, 4);
     await eventually(() =>
       expect(checkedNodes(mesh)).toEqual(['worker-1', 'worker-2', 'worker-3', 'worker-4']),
     );
@@ -201,19 +126,24 @@ describe('neighbour discovery follows the cluster', () => {
     const api = await startApi();
     seed(api, 3);
     const strict = startMesh(api).mesh;
-    const lenient = startMesh(api, { KUBENURSE_ALLOW_UNSCHEDULABLE: 'true' }).mesh;
     await eventually(() => expect(checkedNodes(strict)).toEqual(['worker-1', 'worker-2']));
-    await eventually(() => expect(checkedNodes(lenient)).toEqual(['worker-1', 'worker-2']));
 
     api.cordon('worker-0');
     api.cordon('worker-1');
     await eventually(() => expect(strict.nodeReady()).toBe(false));
     await eventually(() => expect(checkedNodes(strict)).toEqual(['worker-2']));
-    // allowUnschedulable keeps both the cordoned neighbour and our readiness.
-    // Both informers watch the same stream; give the lenient one a moment to see the cordon too.
-    await sleep(300);
-    expect(lenient.nodeReady()).toBe(true);
-    expect(checkedNodes(lenient)).toEqual(['worker-1', 'worker-2']);
+
+    // allowUnschedulable keeps both the cordoned neighbour and our readiness. Started after the
+    // cordons, its node lists carry them; its node watches start once those lists are read.
+    const lenient = startMesh(api, { KUBENURSE_ALLOW_UNSCHEDULABLE: 'true' });
+    const watchesNodes = () =>
+      api.requests.some((r) => r.watch && r.path === '/api/v1/nodes' && r.token === lenient.token);
+    await eventually(() => {
+      expect(watchesNodes()).toBe(true);
+      expect(state(lenient.mesh)).toBe('ok');
+    });
+    expect(lenient.mesh.nodeReady()).toBe(true);
+    expect(checkedNodes(lenient.mesh)).toEqual(['worker-1', 'worker-2']);
 
     api.cordon('worker-0', false);
     await eventually(() => expect(strict.nodeReady()).toBe(true));
@@ -328,8 +258,8 @@ describe('path_ checks', () => {
       KUBENURSE_CERT_KEY: '/dev/null',
       KUBENURSE_TLS_PORT: '18443',
     });
-    await eventually(() => expect(plain.mesh.checks()).toHaveLength(2));
-    await eventually(() => expect(tls.mesh.checks()).toHaveLength(2));
+    await eventually(() => expect(checkedNodes(plain.mesh)).toEqual(['worker-1', 'worker-6']));
+    await eventually(() => expect(checkedNodes(tls.mesh)).toEqual(['worker-1', 'worker-6']));
     const signal = new AbortController().signal;
     for (const check of [...plain.mesh.checks(), ...tls.mesh.checks()])
       expect(await check.run(signal)).toEqual({ status: 'ok', durationMs: 1 });
@@ -361,7 +291,7 @@ describe('path_ checks', () => {
       response.writeHead(request.url === '/alwayshappy' ? 200 : 404).end();
     });
     await new Promise<void>((resolve) => neighbour.listen(0, '127.0.2.10', resolve));
-    cleanups.push(() => new Promise((resolve) => neighbour.close(() => resolve())));
+    defer(() => new Promise((resolve) => neighbour.close(() => resolve())));
     const port = (neighbour.address() as AddressInfo).port;
 
     const api = await startApi();
@@ -379,20 +309,12 @@ describe('path_ checks', () => {
       nodeName: 'worker-1',
       podIP: '127.0.2.10',
     });
-    const metrics = new ProbeMetrics({
-      buckets: [0.1, 1],
-      legacyMetrics: false,
-      incomingChecks: () => 0,
-    });
-    const prober = new Prober({
-      metrics,
-      trust: { ca: [], insecure: false },
-      timeoutMs: 2000,
-      reuseConnections: false,
-    });
-    cleanups.push(() => prober.close());
-    const { mesh } = startMesh(api, { KUBENURSE_PORT: String(port) }, { prober });
-    await eventually(() => expect(mesh.checks()).toHaveLength(1));
+    const { mesh, metrics } = startMesh(
+      api,
+      { KUBENURSE_PORT: String(port) },
+      { realProber: true },
+    );
+    await eventually(() => expect(checkedNodes(mesh)).toEqual(['worker-1']));
     const [check] = mesh.checks();
     expect(await check?.run(new AbortController().signal)).toMatchObject({ status: 'ok' });
     expect(seen).toEqual(['kubenurse-me']);
@@ -405,7 +327,9 @@ describe('path_ checks', () => {
     const api = await startApi();
     seed(api, 5);
     const { mesh } = startMesh(api);
-    await eventually(() => expect(checkedNodes(mesh)).toHaveLength(4));
+    await eventually(() =>
+      expect(checkedNodes(mesh)).toEqual(['worker-1', 'worker-2', 'worker-3', 'worker-4']),
+    );
     await eventually(() => expect(api.watchCount()).toBe(2));
     const requestsBefore = api.requests.length;
     const first = mesh.checks();
@@ -414,8 +338,14 @@ describe('path_ checks', () => {
       mesh.view();
       mesh.nodeReady();
     }
-    await sleep(200);
-    expect(api.requests.length).toBe(requestsBefore);
+    // Dropped watches make discovery send its next requests: a request the rounds had caused
+    // would have gone out before these re-watches, so the log holds the re-watches and nothing else.
+    api.dropWatches();
+    await eventually(() => expect(api.watchCount()).toBe(2));
+    expect(api.requests.slice(requestsBefore).map(described).sort()).toEqual([
+      `watch /api/v1/namespaces/${NAMESPACE}/pods`,
+      'watch /api/v1/nodes',
+    ]);
   });
 });
 
@@ -426,21 +356,13 @@ describe('discovery caches', () => {
     const config = parseConfig({
       ...api.inClusterEnv(api.writeServiceAccountDir(NAMESPACE)),
       KUBENURSE_POD_NAME: 'kubenurse-me',
-      KUBENURSE_NEIGHBOUR_FILTER: SELECTOR,
+      KUBENURSE_NEIGHBOUR_FILTER: PROBER_SELECTOR,
+      KUBENURSE_LOG_LEVEL: 'silent',
     });
-    const metrics = new ProbeMetrics({
-      buckets: [1],
-      legacyMetrics: false,
-      incomingChecks: () => 0,
-    });
-    const discovery = new Discovery({
-      config,
-      logger: createLogger('silent'),
-      registry: metrics.registry,
-      tuning: TUNING,
-    });
+    const { logger, metrics } = proberContext(config);
+    const discovery = new Discovery({ config, logger, registry: metrics.registry, tuning: TUNING });
     discovery.start();
-    cleanups.push(() => discovery.stop());
+    defer(() => discovery.stop());
     await eventually(() => expect(discovery.status().kind).toBe('ok'));
     await eventually(() => expect(api.watchCount('nodes')).toBe(1));
     await eventually(() => expect(discovery.nodeLookup().get('worker-2')).toBeDefined());
@@ -481,9 +403,7 @@ describe('watch requests', () => {
       expect(Number(watch.query.timeoutSeconds)).toBeLessThanOrEqual(600);
       expect(watch.query.resourceVersion).toMatch(/^\d+$/);
     }
-    const lists = () => api.requests.filter((r) => !r.watch).length;
-    const listsBefore = lists();
-    const watchesBefore = api.requests.filter((r) => r.watch).length;
+    const requestsBefore = api.requests.length;
 
     // Changes nobody watches (another namespace) move the resourceVersion on; the bookmark tells us.
     for (let i = 0; i < 5; i++)
@@ -494,14 +414,21 @@ describe('watch requests', () => {
         podIP: '10.9.9.9',
       });
     api.sendBookmarks();
-    await sleep(200);
+    const bookmarked = api.resourceVersion;
+    // The bookmarks are on the streams before their end: each watch has read its bookmark when
+    // it resumes, from a resourceVersion the compacted history still serves.
     api.compact();
     api.dropWatches();
-    await eventually(() =>
-      expect(api.requests.filter((r) => r.watch).length).toBeGreaterThanOrEqual(watchesBefore + 2),
-    );
     await eventually(() => expect(api.watchCount()).toBe(2));
-    expect(lists()).toBe(listsBefore);
+    const resumed = api.requests.slice(requestsBefore);
+    expect(resumed.map(described).sort()).toEqual([
+      `watch /api/v1/namespaces/${NAMESPACE}/pods`,
+      'watch /api/v1/nodes',
+    ]);
+    expect(resumed.map((r) => [r.query.resourceVersion, r.status])).toEqual([
+      [bookmarked, 200],
+      [bookmarked, 200],
+    ]);
     expect(state(mesh)).toBe('ok');
   });
 });
@@ -515,13 +442,7 @@ describe('discovery survives the apiserver', () => {
     await eventually(() => expect(api.watchCount()).toBe(2));
 
     api.dropWatches();
-    api.addNode({ name: 'worker-3' });
-    api.addPod({
-      name: 'kubenurse-3',
-      namespace: NAMESPACE,
-      nodeName: 'worker-3',
-      podIP: '10.1.0.4',
-    });
+    addWorker(api, 3);
     await eventually(() =>
       expect(checkedNodes(mesh)).toEqual(['worker-1', 'worker-2', 'worker-3']),
     );
@@ -553,13 +474,7 @@ describe('discovery survives the apiserver', () => {
       expire();
       api.dropWatches();
       const n = 3 + index;
-      api.addNode({ name: `worker-${n}` });
-      api.addPod({
-        name: `kubenurse-${n}`,
-        namespace: NAMESPACE,
-        nodeName: `worker-${n}`,
-        podIP: `10.1.0.${n + 1}`,
-      });
+      addWorker(api, n);
       await eventually(() => expect(checkedNodes(mesh)).toContain(`worker-${n}`));
     }
     expect(lists()).toBeGreaterThan(listsBefore);
@@ -658,69 +573,91 @@ describe('discovery survives the apiserver', () => {
     );
     expect(await metricValue(metrics, 'kubenurse_neighbourhood_discovery_stale')).toBe(1);
     api.heal();
-    api.addNode({ name: 'worker-3' });
-    api.addPod({
-      name: 'kubenurse-3',
-      namespace: NAMESPACE,
-      nodeName: 'worker-3',
-      podIP: '10.1.0.4',
-    });
+    addWorker(api, 3);
     await eventually(() =>
       expect(checkedNodes(mesh)).toEqual(['worker-1', 'worker-2', 'worker-3']),
     );
     await eventually(() => expect(state(mesh)).toBe('ok'));
   });
 
-  it('reports a wrong token (401) and a missing configuration as the neighbourhood state', async () => {
+  it('reports a revoked token (401) and a missing configuration as the neighbourhood state', async () => {
     const api = await startApi();
     seed(api, 2);
-    const { mesh } = startMesh(api);
+    const { mesh, token } = startMesh(api);
     await eventually(() => expect(state(mesh)).toBe('ok'));
-    api.setToken('a-token-the-prober-does-not-have-yet-in-its-token-cache');
+    api.revokeToken(token);
     api.dropWatches();
     await eventually(() => expect(state(mesh)).toMatch(/stale since .*(401|Unauthorized)/));
 
-    const config = parseConfig({
-      KUBENURSE_POD_NAME: 'x',
-      KUBENURSE_LOG_LEVEL: 'silent',
-      KUBENURSE_SERVICE_ACCOUNT_DIR: '/nonexistent',
-    });
-    const metrics = new ProbeMetrics({
-      buckets: [1],
-      legacyMetrics: false,
-      incomingChecks: () => 0,
-    });
-    const unconfigured = createNeighbourhood({
-      config,
-      metrics,
-      logger: createLogger('silent'),
-      prober: new RecordingProber() as unknown as Prober,
-    });
-    unconfigured?.start();
-    expect(state(unconfigured as Neighbourhood)).toMatch(
-      /not running: no Kubernetes API configured/,
+    const unconfigured = createNeighbourhood(
+      recordingContext({ KUBENURSE_POD_NAME: 'x', KUBENURSE_SERVICE_ACCOUNT_DIR: '/nonexistent' }),
     );
-    expect(unconfigured?.checks()).toEqual([]);
-    await unconfigured?.stop();
+    if (!unconfigured) throw new Error('neighbourhood should be enabled');
+    unconfigured.start();
+    defer(() => unconfigured.stop());
+    expect(state(unconfigured)).toMatch(/not running: no Kubernetes API configured/);
+    expect(unconfigured.checks()).toEqual([]);
   });
 
   it('is off when KUBENURSE_CHECK_NEIGHBOURHOOD=false', () => {
-    const config = parseConfig({
-      KUBENURSE_CHECK_NEIGHBOURHOOD: 'false',
-      KUBENURSE_LOG_LEVEL: 'silent',
-    });
-    const metrics = new ProbeMetrics({
-      buckets: [1],
-      legacyMetrics: false,
-      incomingChecks: () => 0,
-    });
     expect(
-      createNeighbourhood({
-        config,
-        metrics,
-        logger: createLogger('silent'),
-        prober: new RecordingProber() as unknown as Prober,
-      }),
+      createNeighbourhood(recordingContext({ KUBENURSE_CHECK_NEIGHBOURHOOD: 'false' })),
     ).toBeUndefined();
+  });
+});
+
+describe('the service-account token', () => {
+  it('is read again once older than the refresh period: the next list and watch present the rotated token', async () => {
+    // Only Date is faked (and keeps running): the token's age is read from Date.now().
+    vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
+    defer(async () => void vi.useRealTimers());
+    const api = await startApi();
+    seed(api, 3);
+    const { mesh, token, serviceAccountDir } = startMesh(api);
+    await eventually(() => expect(state(mesh)).toBe('ok'));
+    await eventually(() => expect(api.watchCount()).toBe(2));
+
+    // The kubelet rotates the projected token: the file changes, the old token stays valid
+    // until it expires.
+    api.addToken('rotated-token');
+    writeFileSync(join(serviceAccountDir, 'token'), 'rotated-token');
+    // Within the refresh period the token read at start is still the one presented.
+    let since = api.requests.length;
+    api.dropWatches();
+    await eventually(() => expect(api.watchCount()).toBe(2));
+    expect(api.requests.slice(since).map((r) => [described(r), r.token])).toEqual(
+      expect.arrayContaining([
+        ['watch /api/v1/nodes', token],
+        [`watch /api/v1/namespaces/${NAMESPACE}/pods`, token],
+      ]),
+    );
+    expect(api.requests.slice(since)).toHaveLength(2);
+
+    // Past it, the next requests read the file again. A change the watches do not see, then
+    // compaction: the watches resume from a resourceVersion that is gone and re-list.
+    vi.setSystemTime(Date.now() + TOKEN_REFRESH_MS);
+    since = api.requests.length;
+    api.addPod({
+      name: 'elsewhere',
+      namespace: 'default',
+      nodeName: 'worker-1',
+      podIP: '10.9.9.9',
+    });
+    api.compact();
+    api.dropWatches();
+    await eventually(() => {
+      expect(api.watchCount()).toBe(2);
+      expect(
+        api.requests
+          .slice(since)
+          .filter((r) => !r.watch)
+          .map(described)
+          .sort(),
+      ).toEqual([`list /api/v1/namespaces/${NAMESPACE}/pods`, 'list /api/v1/nodes']);
+    });
+    expect(new Set(api.requests.slice(since).map((r) => r.token))).toEqual(
+      new Set(['rotated-token']),
+    );
+    expect(state(mesh)).toBe('ok');
   });
 });

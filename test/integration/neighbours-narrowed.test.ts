@@ -3,24 +3,20 @@
 // cordons, taints, deletions and apiserver restarts, degrades cleanly without node access,
 // pages its lists, and survives hostile responses (endless watch lines, huge lists).
 import type { ServerResponse } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { CheckOutcome } from '../../src/checks/types.ts';
-import { parseConfig } from '../../src/config.ts';
-import type { ProberContext } from '../../src/context.ts';
-import type { ProbeMetrics } from '../../src/metrics.ts';
+import { describe, expect, it } from 'vitest';
 import type { DiscoveryTuning } from '../../src/neighbours/discovery.ts';
-import { createNeighbourhood, type Neighbourhood } from '../../src/neighbours/index.ts';
 import { nodeHash, ringDistance } from '../../src/neighbours/limit.ts';
-import type { Prober } from '../../src/probe/http.ts';
-import { neighbourhoodStateText } from '../../src/state.ts';
-import { FakeApiServer } from '../../dev/fakes/fake-apiserver.ts';
-import { proberContext } from '../../dev/prober-context.ts';
+import type { FakeApiServer } from '../../dev/fakes/fake-apiserver.ts';
+import {
+  NAMESPACE,
+  checkedNodes,
+  discoveryHarness,
+  metricValue,
+  seed,
+  stateText as state,
+} from '../support/discovery-harness.ts';
 import { eventually as waitFor } from '../support/eventually.ts';
 
-const API_HOST = '127.0.2.1';
-const NAMESPACE = 'kube-system';
-const SELECTOR = 'app.kubernetes.io/name=kubenurse';
 const TUNING: Partial<DiscoveryTuning> = {
   listTimeoutMs: 2000,
   watchTimeoutMs: 2000,
@@ -29,67 +25,13 @@ const TUNING: Partial<DiscoveryTuning> = {
   reconnectJitterMs: 30,
   relistSpreadMs: 50,
 };
-
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+const { startApi, startMesh } = discoveryHarness({
+  tuning: TUNING,
+  env: { KUBENURSE_NEIGHBOUR_LIMIT: '3' },
 });
 
 const eventually = (assertion: () => void | Promise<void>, timeoutMs = 15_000) =>
   waitFor(assertion, timeoutMs, 25);
-
-async function startApi(): Promise<FakeApiServer> {
-  const api = await FakeApiServer.start({ host: API_HOST });
-  cleanups.push(() => api.close());
-  return api;
-}
-
-interface Harness {
-  readonly mesh: Neighbourhood;
-  readonly metrics: ProbeMetrics;
-  /** The bearer token only this prober uses: api.traffic(token) is its share. */
-  readonly token: string;
-}
-
-let tokens = 0;
-function startMesh(
-  api: FakeApiServer,
-  env: Record<string, string> = {},
-  tuning: Partial<DiscoveryTuning> = {},
-): Harness {
-  const token = `prober-token-${++tokens}`;
-  const config = parseConfig({
-    ...api.inClusterEnv(api.writeServiceAccountDir(NAMESPACE, undefined, token)),
-    KUBENURSE_POD_NAME: 'kubenurse-me',
-    KUBENURSE_NAMESPACE: NAMESPACE,
-    KUBENURSE_NEIGHBOUR_FILTER: SELECTOR,
-    KUBENURSE_NEIGHBOUR_LIMIT: '3',
-    ...env,
-  });
-  const prober = {
-    probe: (): Promise<{ outcome: CheckOutcome }> =>
-      Promise.resolve({ outcome: { status: 'ok', durationMs: 1 } }),
-  };
-  const ctx: ProberContext = { ...proberContext(config), prober: prober as unknown as Prober };
-  const { metrics } = ctx;
-  const mesh = createNeighbourhood(ctx, { ...TUNING, ...tuning });
-  if (!mesh) throw new Error('neighbourhood should be enabled');
-  mesh.start();
-  cleanups.push(() => mesh.stop());
-  return { mesh, metrics, token };
-}
-
-function seed(api: FakeApiServer, nodes: number): void {
-  for (let i = 0; i < nodes; i++) {
-    api.addNode({ name: `worker-${i}` });
-    api.addPod({
-      name: i === 0 ? 'kubenurse-me' : `kubenurse-${i}`,
-      namespace: NAMESPACE,
-      nodeName: `worker-${i}`,
-      podIP: `10.1.${i >> 8}.${(i & 255) + 1}`,
-    });
-  }
-}
 
 /** The other nodes in ring order from worker-0 (what kubenurse's selection walks). */
 function ringFrom(own: string, nodes: number): string[] {
@@ -100,12 +42,6 @@ function ringFrom(own: string, nodes: number): string[] {
     );
 }
 
-const checkedNodes = (mesh: Neighbourhood) =>
-  mesh
-    .checks()
-    .map((check) => check.type.replace(/^path_/, ''))
-    .sort();
-const state = (mesh: Neighbourhood) => neighbourhoodStateText(mesh.view().state);
 const sorted = (names: readonly (string | undefined)[]) => [...names].map(String).sort();
 
 /** Nodes watched one by one; 'ALL' for a cluster-wide node watch. */
@@ -114,13 +50,6 @@ function watchedNodes(api: FakeApiServer): string[] {
     .watchQueries('nodes')
     .map((query) => /^metadata\.name=(.+)$/.exec(query.fieldSelector ?? '')?.[1] ?? 'ALL')
     .sort();
-}
-
-async function metricValue(metrics: ProbeMetrics, series: string): Promise<number | undefined> {
-  const line = (await metrics.render())
-    .split('\n')
-    .find((candidate) => candidate.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.split(' ')[1]);
 }
 
 describe('narrowed node watches', () => {
@@ -175,7 +104,7 @@ describe('narrowed node watches', () => {
     const { mesh } = startMesh(api);
     const [a, b, c, d] = ring as [string, string, string, string];
     await eventually(() => expect(checkedNodes(mesh)).toEqual(sorted([a, b, c])));
-    await eventually(() => expect(watchedNodes(api)).toHaveLength(4));
+    await eventually(() => expect(watchedNodes(api)).toEqual(sorted(['worker-0', a, b, c])));
 
     await api.close();
     await eventually(() => expect(state(mesh)).toMatch(/stale since/));
@@ -195,8 +124,10 @@ describe('narrowed node watches', () => {
     const api = await startApi();
     seed(api, 30);
     const ring = ringFrom('worker-0', 30);
-    const { mesh } = startMesh(api, {}, { maxNodeWatches: 6 });
-    await eventually(() => expect(watchedNodes(api)).toHaveLength(4));
+    const { mesh } = startMesh(api, {}, { tuning: { maxNodeWatches: 6 } });
+    await eventually(() =>
+      expect(watchedNodes(api)).toEqual(sorted(['worker-0', ...ring.slice(0, 3)])),
+    );
     for (const name of ring.slice(0, 4)) api.cordon(name);
     // Window: own + 4 skipped + 3 chosen = 8 > 6.
     await eventually(() => {
@@ -224,17 +155,30 @@ describe('without access to nodes (403)', () => {
     api.deny('nodes');
     const ring = ringFrom('worker-0', 30);
     api.cordon(ring[0] as string);
-    const { mesh, metrics } = startMesh(api, { KUBENURSE_ALLOW_UNSCHEDULABLE: 'true' });
+    const { mesh, metrics, token } = startMesh(api, { KUBENURSE_ALLOW_UNSCHEDULABLE: 'true' });
     await eventually(() => {
       expect(checkedNodes(mesh)).toEqual(sorted(ring.slice(0, 3)));
       expect(state(mesh)).toBe('ok');
     });
-    const nodeRequests = () => api.requests.filter((r) => r.path === '/api/v1/nodes').length;
-    await eventually(() => expect(nodeRequests()).toBeGreaterThan(0));
-    const before = nodeRequests();
-    // Many backoff periods (50–400 ms) later: no new attempt.
-    await sleep(1500);
-    expect(nodeRequests()).toBe(before);
+    const sentBy = (who: string) => api.requests.filter((r) => r.token === who);
+    const askedNodes = () =>
+      sentBy(token)
+        .filter((r) => r.path === '/api/v1/nodes')
+        .map((r) => r.query.fieldSelector);
+    await eventually(() => expect(askedNodes()).not.toEqual([]));
+
+    // The clock: a prober with the same backoff whose token is refused retries in a loop.
+    // Once it has retried five times, a loop of ours would have shown too.
+    const looping = startMesh(api);
+    api.revokeToken(looping.token);
+    await eventually(() => expect(sentBy(looping.token).length).toBeGreaterThanOrEqual(6));
+    // Each node of the window was asked for at most once (the node watches started together).
+    const asked = askedNodes();
+    expect(asked).toEqual([...new Set(asked)]);
+    for (const fieldSelector of asked)
+      expect(['worker-0', ...ring.slice(0, 3)].map((node) => `metadata.name=${node}`)).toContain(
+        fieldSelector,
+      );
     expect(api.watchCount('nodes')).toBe(0);
     expect(await metricValue(metrics, 'kubenurse_neighbourhood_discovery_stale')).toBe(0);
   });
@@ -245,7 +189,7 @@ describe('without access to nodes (403)', () => {
     api.deny('nodes');
     const ring = ringFrom('worker-0', 30);
     api.cordon(ring[0] as string);
-    const { mesh, metrics } = startMesh(api, {}, { forbiddenRetryMs: 500 });
+    const { mesh, metrics } = startMesh(api, {}, { tuning: { forbiddenRetryMs: 500 } });
     await eventually(() => {
       expect(checkedNodes(mesh)).toEqual(sorted(ring.slice(0, 3)));
       expect(state(mesh)).toMatch(
@@ -299,7 +243,7 @@ describe('hostile apiserver responses', () => {
   it('an endless watch line fails the watch with a clear error and a metric, then re-lists', async () => {
     const api = await startApi();
     seed(api, 5);
-    const { mesh, metrics } = startMesh(api, {}, { maxObjectBytes: 1024 * 1024 });
+    const { mesh, metrics } = startMesh(api, {}, { tuning: { maxObjectBytes: 1024 * 1024 } });
     await eventually(() => expect(state(mesh)).toBe('ok'));
     const podLists = () => api.requests.filter((r) => !r.watch && r.path.endsWith('/pods')).length;
     const listsBefore = podLists();
@@ -312,22 +256,26 @@ describe('hostile apiserver responses', () => {
     );
     expect(
       await metricValue(metrics, 'kubenurse_neighbourhood_discovery_errors_total{resource="pods"}'),
-    ).toBeGreaterThan(0);
+    ).toBe(1);
     await eventually(() => expect(state(mesh)).toBe('ok'));
-    expect(podLists()).toBeGreaterThan(listsBefore);
-    expect(checkedNodes(mesh)).toHaveLength(3);
+    expect(podLists()).toBe(listsBefore + 1);
+    expect(checkedNodes(mesh)).toEqual(sorted(ringFrom('worker-0', 5).slice(0, 3)));
   });
 
   it('a list with more items than the bound, or one item too large, is refused and retried', async () => {
     const api = await startApi();
     seed(api, 5);
     api.overrideNext('list', 'pods', hugeList(200_000, '{}'));
-    const { mesh } = startMesh(api, {}, { maxObjects: 10_000, maxObjectBytes: 64 * 1024 });
+    const { mesh } = startMesh(
+      api,
+      {},
+      { tuning: { maxObjects: 10_000, maxObjectBytes: 64 * 1024 } },
+    );
     await eventually(() =>
       expect(state(mesh)).toMatch(/failed: pods: list pods: list has more than 10000 items/),
     );
     await eventually(() => expect(state(mesh)).toBe('ok'));
-    expect(checkedNodes(mesh)).toHaveLength(3);
+    expect(checkedNodes(mesh)).toEqual(sorted(ringFrom('worker-0', 5).slice(0, 3)));
 
     api.overrideNext(
       'list',
@@ -355,8 +303,12 @@ describe('hostile apiserver responses', () => {
   it('lists in pages (limit/continue) and gets every item', async () => {
     const api = await startApi();
     seed(api, 9);
-    const { mesh } = startMesh(api, { KUBENURSE_NEIGHBOUR_LIMIT: '0' }, { pageSize: 2 });
-    await eventually(() => expect(checkedNodes(mesh)).toHaveLength(8));
+    const { mesh } = startMesh(
+      api,
+      { KUBENURSE_NEIGHBOUR_LIMIT: '0' },
+      { tuning: { pageSize: 2 } },
+    );
+    await eventually(() => expect(checkedNodes(mesh)).toEqual(sorted(ringFrom('worker-0', 9))));
     const pages = api.requests.filter((r) => !r.watch && r.path.endsWith('/pods'));
     expect(pages.length).toBe(5);
     expect(pages.every((page) => page.query.limit === '2')).toBe(true);

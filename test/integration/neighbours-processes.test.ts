@@ -2,7 +2,6 @@
 // other through the fake apiserver and probe each other pod IP to pod IP. The cluster
 // changes under them; /alive, /metrics and /ready follow within a few rounds, stale
 // path_ series disappear, and watch drops and 410 Gone are survived without restarts.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeHash, selectNeighbours } from '../../src/neighbours/limit.ts';
 import { FakeApiServer } from '../../dev/fakes/fake-apiserver.ts';
@@ -212,9 +211,11 @@ describe('a mesh of real prober processes', () => {
 
   it('survives dropped watches and 410 Gone without a restart', async () => {
     const pids = new Map([...probers].map(([i, prober]) => [i, prober.child.pid]));
+    const open = api.watchCount();
     api.expireNextWatch('event');
     api.dropWatches();
-    await sleep(300);
+    // Every watch is back, the one answered 410 after its re-list: then the second blow.
+    await eventually(() => expect(api.watchCount()).toBe(open));
     api.compact();
     api.dropWatches({ abrupt: true });
     api.addPod({
