@@ -432,14 +432,27 @@ describe('KUBENURSE_REUSE_CONNECTIONS=true with probes of one origin at once', (
     expect(again.outcome.phases?.connect_done).toBeUndefined();
     expect(again.outcome.phases?.got_conn).toBeDefined();
 
-    // Three at once again: two idle connections are reused, one is new.
+    // Three at once again: two idle connections are reused, one is new. Only the probe on the
+    // new one has connect phases; each has its own request written and its own first byte.
     const second = await Promise.all([probeHold(), probeHold(), probeHold()]);
     expect(second.map((r) => r.outcome.status)).toEqual(['ok', 'ok', 'ok']);
     expect(connections).toBe(4);
-    const fresh = second.filter(
-      (r) => r.outcome.status === 'ok' && r.outcome.phases?.connect_done !== undefined,
-    );
-    expect(fresh.length).toBe(1);
+    const phasesOf = second.map((r) => (r.outcome.status === 'ok' ? r.outcome.phases : {}) ?? {});
+    expect(phasesOf.filter((phases) => phases.connect_start !== undefined)).toHaveLength(1);
+    expect(phasesOf.filter((phases) => phases.connect_done !== undefined)).toHaveLength(1);
+    for (const phases of phasesOf)
+      for (const event of ['got_conn', 'wrote_request', 'got_first_resp_byte'])
+        expect(phases[event], event).toBeDefined();
+    // Every probe's phases were recorded once, under its own type.
+    const after = await metrics.render();
+    for (const [event, count] of [
+      ['connect_done', 4],
+      ['wrote_request', 7],
+      ['got_first_resp_byte', 7],
+    ] as const)
+      expect(after).toContain(
+        `kubenurse_httpclient_trace_request_duration_seconds_count{type="path_n",event="${event}"} ${count}`,
+      );
     waitingFor = 0;
     await prober.close();
   });

@@ -17,14 +17,19 @@ function metricsWithLegacy() {
 describe('RoundRunner', () => {
   it('runs all checks in parallel and reports each by type', async () => {
     const metrics = metricsWithLegacy();
+    // Each check ends only once all three run: one run after another would never get there
+    // (the round times out instead).
     let running = 0;
     let maxRunning = 0;
+    let allRunning!: () => void;
+    const together = new Promise<void>((resolve) => (allRunning = resolve));
     const slow = (type: string): Check => ({
       type,
       async run() {
         running++;
         maxRunning = Math.max(maxRunning, running);
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        if (running === 3) allRunning();
+        await together;
         running--;
         return { status: 'ok', durationMs: 20 };
       },
