@@ -14,11 +14,11 @@ import {
 import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix, relative } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_OUTDIR, ENTRY_POINTS, STATIC_ASSETS, bundle } from '../../scripts/bundle.mjs';
 import { parseConfig } from '../../src/config.ts';
 import { ROUTES } from '../../src/server.ts';
+import { readUntil } from '../support/eventually.ts';
 import { ROOT } from './support.ts';
 import {
   dockerignorePatterns,
@@ -269,14 +269,17 @@ describe('image build replayed without Docker', () => {
       child?.once('exit', (code) => resolve(code)),
     );
 
-    let ready = false;
-    for (let attempt = 0; attempt < 100 && !ready && child.exitCode === null; attempt++) {
-      ready = await fetch(`${base}${ROUTES.ready}`).then(
-        (response) => response.status === 200,
-        () => false,
-      );
-      if (!ready) await sleep(100);
-    }
+    // Until it answers 200, or exits (waiting longer cannot help then).
+    const ready = await readUntil(
+      () =>
+        fetch(`${base}${ROUTES.ready}`).then(
+          (response) => response.status === 200,
+          () => false,
+        ),
+      (answered) => answered || child?.exitCode !== null,
+      10_000,
+      100,
+    ).catch(() => false);
     expect(ready, `the bundled prober never became ready:\n${output}`).toBe(true);
     expect((await fetch(`${base}${ROUTES.alwaysHappy}`)).status).toBe(200);
     const metrics = await (await fetch(`${base}${ROUTES.metrics}`)).text();

@@ -2,10 +2,10 @@
 // rotation, the incoming-check gauge, SIGTERM, and bad configuration.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeApiServer } from '../../dev/fakes/fake-apiserver.ts';
 import { startProber, type ProberProcess } from '../../dev/process/prober-process.ts';
+import { readUntil } from '../support/eventually.ts';
 
 const PROBER_HOST = '127.0.1.20';
 const PROBER_PORT = 18080;
@@ -26,30 +26,6 @@ async function getJson(path: string): Promise<Record<string, unknown>> {
 
 async function metricsText(): Promise<string> {
   return (await fetch(`${prober.baseUrl}/metrics`)).text();
-}
-
-/**
- * Reads until `accept` holds; a read that throws (e.g. /alive's 500 before the first round ends)
- * is retried like a value not yet accepted. At the deadline the last failure is thrown.
- */
-async function eventually<T>(
-  read: () => Promise<T>,
-  accept: (value: T) => boolean,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    let failure: unknown;
-    try {
-      const value = await read();
-      if (accept(value)) return value;
-      failure = new Error(`condition not met; last value: ${JSON.stringify(value)?.slice(0, 500)}`);
-    } catch (error) {
-      failure = error;
-    }
-    if (Date.now() > until) throw failure;
-    await sleep(200);
-  }
 }
 
 beforeAll(async () => {
@@ -88,7 +64,7 @@ afterAll(async () => {
 
 describe('prober process', () => {
   it("/alive has kubenurse's JSON shape and every check result", async () => {
-    const alive = await eventually(
+    const alive = await readUntil(
       () => getJson('/alive?x=1'),
       (body) => (body.last_check_result as Record<string, string>).api_server_dns === 'ok',
     );
@@ -116,7 +92,7 @@ describe('prober process', () => {
   });
 
   it("/metrics exposes kubenurse's families with the right labels", async () => {
-    const text = await eventually(metricsText, (body) =>
+    const text = await readUntil(metricsText, (body) =>
       body.includes('kubenurse_errors_total{type="broken",event="status_code_503"}'),
     );
     expect(text).toMatch(/kubenurse_errors_total\{type="broken",event="status_code_503"\} \d+/);
@@ -139,7 +115,7 @@ describe('prober process', () => {
     const before = api.requests.filter((r) => r.path === '/version').at(-1);
     expect(before?.token).toBe(api.token);
     api.setToken('rotated-token-value');
-    const alive = await eventually(
+    const alive = await readUntil(
       async () => {
         const last = api.requests.filter((r) => r.path === '/version').at(-1);
         return last?.token === 'rotated-token-value' && last.status === 200;
@@ -149,7 +125,7 @@ describe('prober process', () => {
     expect(alive).toBe(true);
     // A round that started before the rotation may still answer /alive (401 then); the next one
     // carries the rotated token.
-    const body = await eventually(
+    const body = await readUntil(
       () => getJson('/alive'),
       (b) => (b.last_check_result as Record<string, string>).api_server_direct === 'ok',
     );
@@ -199,7 +175,7 @@ describe('prober process', () => {
     const signalledAt = Date.now();
     prober.child.kill('SIGTERM');
     // "At once" on a loaded machine means: before the shutdown duration is over.
-    const status = await eventually(
+    const status = await readUntil(
       async () => (await fetch(`${prober.baseUrl}/ready`)).status,
       (code) => code === 503,
       2500,

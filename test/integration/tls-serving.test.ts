@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
 import { createTestCa } from '../../dev/fakes/pki.ts';
 import { startProber, type ProberProcess } from '../../dev/process/prober-process.ts';
+import { readUntil } from '../support/eventually.ts';
 
 const HOST = '127.0.1.30';
 let prober: ProberProcess;
@@ -41,15 +42,20 @@ describe('TLS serving', () => {
     expect(response.statusCode).toBe(200);
     await response.body.dump();
     // The first round may race the server start on a loaded machine; a later round must be ok.
-    let body: { last_check_result: Record<string, string> } = { last_check_result: {} };
-    for (let attempt = 0; attempt < 20 && body.last_check_result.me_service !== 'ok'; attempt++) {
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 500));
-      const alive = await request(`https://${HOST}:18443/alive`, { dispatcher });
-      // 500 (empty) until the first round has finished, as kubenurse.
-      if (alive.statusCode === 200) body = (await alive.body.json()) as typeof body;
-      else await alive.body.dump();
-    }
-    expect(body.last_check_result.me_service).toBe('ok');
+    const body = await readUntil<{ last_check_result: Record<string, string> }>(
+      async () => {
+        const alive = await request(`https://${HOST}:18443/alive`, { dispatcher });
+        // 500 (empty) until the first round has finished, as kubenurse.
+        if (alive.statusCode !== 200) {
+          await alive.body.dump();
+          return { last_check_result: {} };
+        }
+        return (await alive.body.json()) as { last_check_result: Record<string, string> };
+      },
+      (alive) => alive.last_check_result.me_service === 'ok',
+      10_000,
+      500,
+    );
     expect(body.last_check_result.api_server_direct).toBe('skipped');
     await dispatcher.close();
   });
