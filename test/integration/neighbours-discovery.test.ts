@@ -22,6 +22,7 @@ import {
   addWorker,
   checkedNodes,
   discoveryHarness,
+  forceRelist,
   metricValue,
   seed,
   stateText as state,
@@ -633,18 +634,10 @@ describe('the service-account token', () => {
     );
     expect(api.requests.slice(since)).toHaveLength(2);
 
-    // Past it, the next requests read the file again. A change the watches do not see, then
-    // compaction: the watches resume from a resourceVersion that is gone and re-list.
+    // Past it, the next requests (re-lists and watches) read the file again.
     vi.setSystemTime(Date.now() + TOKEN_REFRESH_MS);
     since = api.requests.length;
-    api.addPod({
-      name: 'elsewhere',
-      namespace: 'default',
-      nodeName: 'worker-1',
-      podIP: '10.9.9.9',
-    });
-    api.compact();
-    api.dropWatches();
+    forceRelist(api);
     await eventually(() => {
       expect(api.watchCount()).toBe(2);
       expect(

@@ -11,6 +11,7 @@ import {
   NAMESPACE,
   checkedNodes,
   discoveryHarness,
+  forceRelist,
   metricValue,
   seed,
   stateText as state,
@@ -285,15 +286,7 @@ describe('hostile apiserver responses', () => {
         JSON.stringify({ metadata: { name: 'big', annotations: { a: 'x'.repeat(100_000) } } }),
       ),
     );
-    // A change the prober does not see (another namespace), then compaction: its watch is 410 Gone.
-    api.addPod({
-      name: 'elsewhere',
-      namespace: 'default',
-      nodeName: 'worker-1',
-      podIP: '10.9.9.9',
-    });
-    api.compact();
-    api.dropWatches();
+    forceRelist(api);
     await eventually(() =>
       expect(state(mesh)).toMatch(/pods: list pods: list item larger than 65536 bytes/),
     );

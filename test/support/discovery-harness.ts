@@ -122,6 +122,16 @@ export function addWorker(api: FakeApiServer, i: number): void {
   });
 }
 
+/**
+ * Makes every watch re-list: a change no prober watches (another namespace), then compaction,
+ * then the streams end. Each watch resumes from a resourceVersion that is gone: 410 Gone.
+ */
+export function forceRelist(api: FakeApiServer): void {
+  api.addPod({ name: 'elsewhere', namespace: 'default', nodeName: 'worker-1', podIP: '10.9.9.9' });
+  api.compact();
+  api.dropWatches();
+}
+
 /** The nodes the mesh runs path_ checks for, sorted. */
 export const checkedNodes = (mesh: Neighbourhood): string[] =>
   mesh
