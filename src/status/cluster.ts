@@ -3,7 +3,8 @@
 // of rows) and cached for the TTL, so a page left open in many browsers costs the neighbours
 // one request per TTL window from this prober, however many viewers there are.
 import { isIP } from 'node:net';
-import type { FetchResult } from './fetch.ts';
+import { AliveReader } from './alive-stream.ts';
+import type { FetchResult, StreamingDecoder } from './fetch.ts';
 import {
   PeerFormatError,
   isStatusDocument,
@@ -12,7 +13,6 @@ import {
   type PeerChecks,
 } from './parse.ts';
 import { compareTypes } from './snapshot.ts';
-import { NODE_PATH_PREFIX } from '../config.ts';
 import {
   PATH_PREFIX,
   type Cell,
@@ -25,16 +25,24 @@ import {
 import { urlHost } from '../url-host.ts';
 import { dictionary } from '../dictionary.ts';
 import { boundRowCells, matrixColumns, onlyColumns } from './bound.ts';
+import { isLayerProbe, rowQuery } from './row-view.ts';
 
 export interface JsonGetter {
-  get(url: string): Promise<FetchResult>;
+  get(url: string, maxBytes: number, decoder?: StreamingDecoder): Promise<FetchResult>;
 }
 
 export interface ClusterOptions {
   readonly fetcher: JsonGetter;
   /** The neighbours' HTTP port (KUBENURSE_PORT: every prober of a DaemonSet uses the same). */
   readonly port: number;
+  /** Neighbours read at once: each answer is held whole while it is parsed. */
   readonly concurrency: number;
+  /** A neighbour's row answer (`?view=self&cells=row`) is read up to this many bytes. */
+  readonly rowMaxBytes: number;
+  /** A plain kubenurse's /alive (which lists the whole neighbourhood) up to this many. */
+  readonly aliveMaxBytes: number;
+  /** Of which its last_check_result without the neighbour list is kept up to this many. */
+  readonly aliveKeptMaxBytes: number;
   /** Neighbour rows shown at most; this prober's own row comes on top. */
   readonly maxRows: number;
   readonly cacheTtlMs: number;
@@ -55,22 +63,6 @@ function cellOf(view: CheckView): Cell {
     message: view.message,
     ...(view.verdict ? { verdict: view.verdict } : {}),
   };
-}
-
-/**
- * node_<t> and path_<t>_<family> (docs/layers.md) are the evidence behind path_<t>'s verdict,
- * which its cell shows; as columns of their own they would add one per node. Node names have
- * no "_", so a type is one of them only when the row also has path_<t>.
- */
-function isLayerProbe(type: string, types: ReadonlySet<string>): boolean {
-  const base = type.startsWith(NODE_PATH_PREFIX)
-    ? type.slice(NODE_PATH_PREFIX.length)
-    : type.startsWith(PATH_PREFIX)
-      ? type.slice(PATH_PREFIX.length)
-      : undefined;
-  if (base === undefined) return false;
-  const node = base.replace(/_ipv[46]$/, '');
-  return (node !== base || type.startsWith(NODE_PATH_PREFIX)) && types.has(`${PATH_PREFIX}${node}`);
 }
 
 function splitChecks(checks: Iterable<[string, Cell]>): {
@@ -218,7 +210,11 @@ export class ClusterCollector {
       return unreachable('the pod has no valid IP');
     const origin = `http://${urlHost(entry.podIP)}:${this.options.port}`;
     try {
-      const status = await this.options.fetcher.get(`${origin}${STATUS_PATH}?view=${SELF_VIEW}`);
+      // Only the cells our matrix can show, path cells to its rows first (row-view.ts).
+      const status = await this.options.fetcher.get(
+        `${origin}${STATUS_PATH}?${rowQuery([...rowNodes])}`,
+        this.options.rowMaxBytes,
+      );
       let peer: PeerChecks;
       let source: 'status' | 'alive';
       // No answer, or one too large to be anyone's status: nothing else to try.
@@ -229,14 +225,20 @@ export class ClusterCollector {
         source = 'status';
       } else {
         // It answered, but not with our document: a plain kubenurse (redirects / to /alive).
-        const alive = await this.options.fetcher.get(`${origin}/alive`);
+        // Streamed: only last_check_result without the neighbour list is kept (alive-stream.ts).
+        const alive = await this.options.fetcher.get(
+          `${origin}/alive`,
+          this.options.aliveMaxBytes,
+          new AliveReader(this.options.aliveKeptMaxBytes),
+        );
         if (!alive.ok) return unreachable(`/alive: ${alive.error}`);
         peer = parseAliveDocument(alive.json);
         source = 'alive';
       }
       const { paths, other } = splitChecks(peer.checks);
       // Cut before caching: only what the matrix can show stays in memory.
-      return { ...base, source, error: null, ...boundRowCells(paths, other, rowNodes) };
+      const bounded = boundRowCells(paths, other, rowNodes);
+      return { ...base, source, error: null, ...bounded, more: bounded.more + peer.more };
     } catch (error) {
       if (error instanceof PeerFormatError) return unreachable(`invalid answer: ${error.message}`);
       throw error;

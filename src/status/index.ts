@@ -15,6 +15,7 @@ import { ClusterCollector, SELF_VIEW, STATUS_PATH } from './cluster.ts';
 import { JsonFetcher } from './fetch.ts';
 import { LastErrors } from './last-errors.ts';
 import { neighbourEntry, selfStatus, type OwnState } from './snapshot.ts';
+import { ROW_ANSWER_MAX_BYTES, ROW_CELLS, rowAnswer, wantedNodes } from './row-view.ts';
 import type { CheckView, FullStatus, SelfStatus } from './types.ts';
 
 export { STATUS_PATH } from './cluster.ts';
@@ -33,11 +34,19 @@ const ASSETS: Readonly<Record<string, string>> = {
   'status.js': 'text/javascript; charset=utf-8',
 };
 
-/** Neighbours read at once, their deadline and answer size, and how many rows the page shows. */
+/** Neighbours read at once, their deadline and answer sizes, and how many rows the page shows. */
 export const CLUSTER_LIMITS = {
-  concurrency: 8,
+  /** Each answer is held whole while it is parsed: a few at once keep that to a few hundred KB. */
+  concurrency: 4,
   timeoutMs: 1000,
-  maxBytes: 2 * 1024 * 1024,
+  /** A row answer is at most ROW_ANSWER_BUDGET; more is an older prober's whole self view or worse. */
+  rowMaxBytes: ROW_ANSWER_MAX_BYTES,
+  /**
+   * A plain kubenurse's /alive lists every neighbour (~200 B each): 4 MiB is ~20,000 of them.
+   * It is read as it streams and only its check results are kept, up to aliveKeptMaxBytes.
+   */
+  aliveMaxBytes: 4 * 1024 * 1024,
+  aliveKeptMaxBytes: 256 * 1024,
   maxRows: 50,
 } as const;
 
@@ -95,19 +104,45 @@ function readAssets(logger: Logger): Map<string, string> | undefined {
   }
 }
 
+/**
+ * The serialized answer for one view. Requests that arrive while it is being built, or within
+ * SNAPSHOT_TTL_MS after, with the same key get the same string: concurrent page views cost one
+ * build and one copy in memory, not one each. One slot: a different key replaces it.
+ */
+class SharedAnswer {
+  private entry: { key: string; at: number; done: boolean; body: Promise<string> } | undefined;
+
+  get(key: string, build: () => Promise<unknown>): Promise<string> {
+    const cached = this.entry;
+    if (cached?.key === key && (!cached.done || Date.now() - cached.at < SNAPSHOT_TTL_MS))
+      return cached.body;
+    const entry = { key, at: Date.now(), done: false, body: Promise.resolve('') };
+    entry.body = build()
+      .then((value) => `${JSON.stringify(value)}\n`)
+      .finally(() => {
+        entry.done = true;
+        entry.at = Date.now();
+      });
+    entry.body.catch(() => {
+      if (this.entry === entry) this.entry = undefined;
+    });
+    this.entry = entry;
+    return entry.body;
+  }
+}
+
 export class StatusPage {
   private readonly options: StatusPageOptions;
   private readonly lastErrors = new LastErrors();
-  private readonly fetcher = new JsonFetcher({
-    timeoutMs: CLUSTER_LIMITS.timeoutMs,
-    maxBytes: CLUSTER_LIMITS.maxBytes,
-  });
+  private readonly fetcher = new JsonFetcher({ timeoutMs: CLUSTER_LIMITS.timeoutMs });
   private readonly cluster: ClusterCollector;
   private readonly assets: Map<string, string> | undefined;
-  private readonly snapshots = new Map<
-    string,
-    { at: number; done: boolean; body: Promise<string> }
-  >();
+  /** One shared answer per kind of view; a row answer is shared by askers naming the same nodes. */
+  private readonly snapshots = {
+    full: new SharedAnswer(),
+    self: new SharedAnswer(),
+    row: new SharedAnswer(),
+  };
 
   constructor(options: StatusPageOptions) {
     this.options = options;
@@ -116,6 +151,9 @@ export class StatusPage {
       fetcher: this.fetcher,
       port: options.config.port,
       concurrency: CLUSTER_LIMITS.concurrency,
+      rowMaxBytes: CLUSTER_LIMITS.rowMaxBytes,
+      aliveMaxBytes: CLUSTER_LIMITS.aliveMaxBytes,
+      aliveKeptMaxBytes: CLUSTER_LIMITS.aliveKeptMaxBytes,
       maxRows: CLUSTER_LIMITS.maxRows,
       cacheTtlMs: options.config.cacheTtlMs,
       onUnreachable: (neighbour, error) => {
@@ -161,28 +199,6 @@ export class StatusPage {
       moreNeighbours: Math.max(0, neighbourhood.length - MAX_LISTED_NEIGHBOURS),
       cluster,
     };
-  }
-
-  /**
-   * The serialized answer for one view. Requests that arrive while it is being built, or
-   * within SNAPSHOT_TTL_MS after, get the same string: concurrent page views cost one build
-   * and one copy in memory, not one each.
-   */
-  private snapshot(view: string, build: () => Promise<unknown>): Promise<string> {
-    const cached = this.snapshots.get(view);
-    if (cached && (!cached.done || Date.now() - cached.at < SNAPSHOT_TTL_MS)) return cached.body;
-    const entry = { at: Date.now(), done: false, body: Promise.resolve('') };
-    entry.body = build()
-      .then((value) => `${JSON.stringify(value)}\n`)
-      .finally(() => {
-        entry.done = true;
-        entry.at = Date.now();
-      });
-    entry.body.catch(() => {
-      if (this.snapshots.get(view) === entry) this.snapshots.delete(view);
-    });
-    this.snapshots.set(view, entry);
-    return entry.body;
   }
 
   private ownState(): OwnState {
@@ -231,11 +247,17 @@ export class StatusPage {
     app.get(STATUS_PATH, async (req, res) => {
       res.set({ 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
       // Neighbours ask for the self view only: the full view would make them fetch theirs in turn.
-      const body =
-        req.query.view === SELF_VIEW
-          ? await this.snapshot(SELF_VIEW, () => Promise.resolve(this.self(scheduler)))
-          : await this.snapshot('full', () => this.full(scheduler));
-      res.type('application/json').send(body);
+      // Ours ask for their matrix row of it (row-view.ts); older ones, and people, the whole.
+      let body: Promise<string>;
+      if (req.query.view !== SELF_VIEW)
+        body = this.snapshots.full.get('', () => this.full(scheduler));
+      else if (req.query.cells === ROW_CELLS) {
+        const wanted = wantedNodes(req.query.nodes);
+        body = this.snapshots.row.get([...wanted].join(','), () =>
+          Promise.resolve(rowAnswer(this.self(scheduler), wanted)),
+        );
+      } else body = this.snapshots.self.get('', () => Promise.resolve(this.self(scheduler)));
+      res.type('application/json').send(await body);
     });
   }
 

@@ -15,6 +15,15 @@ export class PeerFormatError extends Error {}
 export interface PeerChecks {
   readonly node: string | null;
   readonly checks: Map<string, Cell>;
+  /** Checks the peer says it left out of its answer (a row answer's `moreChecks`). */
+  readonly more: number;
+}
+
+/** A count a peer reports: a non-negative integer below any real prober's check count. */
+function optionalCount(value: unknown): number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value <= 1e7
+    ? value
+    : 0;
 }
 
 function optionalText(value: unknown): string | null {
@@ -49,7 +58,7 @@ export function isStatusDocument(value: unknown): boolean {
   );
 }
 
-/** A neighbour's `/status.json?view=self`. */
+/** A neighbour's `/status.json?view=self` (its whole self view, or its matrix row). */
 export function parseStatusDocument(value: unknown): PeerChecks {
   const doc = record(value, 'status.json');
   if (doc.kind !== STATUS_KIND) throw new PeerFormatError('status.json has an unknown kind');
@@ -71,7 +80,7 @@ export function parseStatusDocument(value: unknown): PeerChecks {
     });
   }
   const node = typeof doc.node === 'string' && doc.node.length <= 253 ? doc.node : null;
-  return { node, checks };
+  return { node, checks, more: optionalCount(doc.moreChecks) };
 }
 
 const NOT_CHECKS = new Set(['neighbourhood_state', 'neighbourhood']);
@@ -92,5 +101,5 @@ export function parseAliveDocument(value: unknown): PeerChecks {
     else
       checks.set(type, { status: 'error', durationMs: null, event: null, message: clip(result) });
   }
-  return { node: null, checks };
+  return { node: null, checks, more: 0 };
 }

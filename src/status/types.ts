@@ -60,6 +60,25 @@ export interface SelfStatus {
   readonly refreshMs: number;
 }
 
+/** A check as a matrix row carries it (`?view=self&cells=row`, row-view.ts). */
+export type RowCheck = Pick<
+  CheckView,
+  'type' | 'status' | 'durationMs' | 'event' | 'message' | 'verdict'
+>;
+
+/** What a prober answers to `?view=self&cells=row`: the cells a neighbour's matrix row shows. */
+export interface RowAnswer {
+  readonly kind: typeof STATUS_KIND;
+  readonly version: typeof STATUS_VERSION;
+  readonly node: string | null;
+  readonly pod: string;
+  readonly generatedAt: string;
+  readonly round: SelfStatus['round'];
+  readonly checks: readonly RowCheck[];
+  /** Checks the row leaves out (beyond the matrix's columns or the answer's byte budget). */
+  readonly moreChecks: number;
+}
+
 export interface Cell {
   readonly status: CellStatus;
   readonly durationMs: number | null;

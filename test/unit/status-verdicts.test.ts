@@ -82,7 +82,7 @@ describe('verdicts on the status page data', () => {
     const fetcher: JsonGetter = {
       get: (url) =>
         Promise.resolve(
-          url === 'http://10.0.0.2:8080/status.json?view=self'
+          url.startsWith('http://10.0.0.2:8080/status.json?view=self&')
             ? neighbourDoc
             : { ok: false, failure: 'transport', statusCode: null, error: 'refused' },
         ),
@@ -91,6 +91,9 @@ describe('verdicts on the status page data', () => {
       fetcher,
       port: 8080,
       concurrency: 1,
+      rowMaxBytes: 100_000,
+      aliveMaxBytes: 1_000_000,
+      aliveKeptMaxBytes: 100_000,
       maxRows: 10,
       cacheTtlMs: 0,
     });

@@ -197,19 +197,22 @@ function self(checks: Record<string, CheckOutcome>): SelfStatus {
   });
 }
 
-/** A neighbour reader scripted per URL, counting calls. */
+/** A neighbour reader scripted per URL without its query, counting calls. */
 class ScriptedGetter implements JsonGetter {
   readonly calls: string[] = [];
+  readonly limits: number[] = [];
   private readonly script: Record<string, FetchResult>;
 
   constructor(script: Record<string, FetchResult>) {
     this.script = script;
   }
 
-  async get(url: string): Promise<FetchResult> {
+  async get(url: string, maxBytes: number): Promise<FetchResult> {
     this.calls.push(url);
+    this.limits.push(maxBytes);
+    const { origin, pathname } = new URL(url);
     return (
-      this.script[url] ?? {
+      this.script[`${origin}${pathname}`] ?? {
         ok: false,
         failure: 'transport',
         statusCode: null,
@@ -228,7 +231,7 @@ const statusDoc = (node: string, checks: object[]): FetchResult => ({
 describe('ClusterCollector', () => {
   const getter = () =>
     new ScriptedGetter({
-      'http://10.0.0.2:8080/status.json?view=self': statusDoc('node-b', [
+      'http://10.0.0.2:8080/status.json': statusDoc('node-b', [
         { type: 'path_node-a', status: 'ok', durationMs: 3 },
         {
           type: 'path_node-c',
@@ -240,7 +243,7 @@ describe('ClusterCollector', () => {
         { type: 'me_service', status: 'ok', durationMs: 1 },
       ]),
       // A plain kubenurse redirects everything unknown to /alive.
-      'http://10.0.0.3:8080/status.json?view=self': {
+      'http://10.0.0.3:8080/status.json': {
         ok: false,
         failure: 'http',
         statusCode: 302,
@@ -251,7 +254,7 @@ describe('ClusterCollector', () => {
         statusCode: 200,
         json: { last_check_result: { 'path_node-a': 'ok', 'path_node-b': 'ok' } },
       },
-      'http://10.0.0.5:8080/status.json?view=self': {
+      'http://10.0.0.5:8080/status.json': {
         ok: true,
         statusCode: 200,
         json: { kind: STATUS_KIND, checks: 'nope' },
@@ -266,10 +269,14 @@ describe('ClusterCollector', () => {
   ];
 
   it('builds one row per prober: self, status.json, /alive fallback, unreachable and invalid', async () => {
+    const fetcher = getter();
     const collector = new ClusterCollector({
-      fetcher: getter(),
+      fetcher,
       port: 8080,
       concurrency: 2,
+      rowMaxBytes: 100_000,
+      aliveMaxBytes: 1_000_000,
+      aliveKeptMaxBytes: 100_000,
       maxRows: 10,
       cacheTtlMs: 3000,
     });
@@ -310,6 +317,25 @@ describe('ClusterCollector', () => {
       error: 'the pod has no valid IP',
     });
     expect(view.truncated).toBeNull();
+    // Neighbours are asked for their matrix row, naming the rows; each read has its own cap.
+    const asked = fetcher.calls.map((url, i) => [new URL(url), fetcher.limits[i]] as const);
+    for (const [url, limit] of asked)
+      if (url.pathname === '/status.json') {
+        expect(url.searchParams.get('view')).toBe('self');
+        expect(url.searchParams.get('cells')).toBe('row');
+        expect(url.searchParams.get('nodes')?.split(',')).toEqual([
+          'node-a',
+          'node-b',
+          'node-c',
+          'node-d',
+          'node-e',
+          'node-f',
+        ]);
+        expect(limit).toBe(100_000);
+      } else {
+        expect(url.pathname).toBe('/alive');
+        expect(limit).toBe(1_000_000);
+      }
   });
 
   it('reads neighbours once per TTL, however often it is asked', async () => {
@@ -319,6 +345,9 @@ describe('ClusterCollector', () => {
       fetcher,
       port: 8080,
       concurrency: 8,
+      rowMaxBytes: 100_000,
+      aliveMaxBytes: 1_000_000,
+      aliveKeptMaxBytes: 100_000,
       maxRows: 10,
       cacheTtlMs: 3000,
       now: () => now,
@@ -347,6 +376,9 @@ describe('ClusterCollector', () => {
       fetcher,
       port: 8080,
       concurrency: 4,
+      rowMaxBytes: 100_000,
+      aliveMaxBytes: 1_000_000,
+      aliveKeptMaxBytes: 100_000,
       maxRows: 5,
       cacheTtlMs: 0,
     });
