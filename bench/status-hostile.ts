@@ -1,19 +1,35 @@
 // /status.json under the hostile case of issue #14 item 1: 50 neighbours that each answer a
-// status document at the input limits (10,000 checks, just under 2 MB). Reports the answer's
-// size and the real prober process's RSS (VmRSS now, VmHWM peak) before and after one and
-// six concurrent requests. Loopback only: 127.0.9.98–149.
+// status document at the old input limits (10,000 checks, just under 2 MB), or with
+// --neighbours honest 50 probers of ours in a 5,000-node cluster with KUBENURSE_NEIGHBOUR_LIMIT=0
+// (bench/lib/status-neighbours.ts). Reports the answer's size and the real prober process's
+// RSS (VmRSS now, VmHWM peak) before and after one and six concurrent requests. Loopback
+// only: 127.0.9.98–149.
 //
-//   npx node bench/status-hostile.ts [--entry path/to/src/main.ts]
+//   npx node bench/status-hostile.ts [--neighbours hostile|hostile-alive|honest] [--views 12] [--as-image]
+//                                    [--entry path/to/src/main.ts]
 //
+// After the one and the six, --views more fresh views, 1.1 s apart (past every cache), each
+// followed by an RSS reading: whether the growth adds up over views or stays a plateau. Before
+// any request, the same time without requests is measured as a control (the prober's own
+// rounds and warm-up). --as-image runs the prober with the Dockerfile's Node flags and ENV.
 // --entry runs another checkout's prober (e.g. the commit before the bounds) for comparison.
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { parseArgs } from 'node:util';
 import { FakeApiServer } from '../dev/fakes/fake-apiserver.ts';
 import { startProber } from '../dev/process/prober-process.ts';
-import { hostileStatusDocument } from './lib/hostile-status.ts';
+import { IMAGE_RUNTIME } from './lib/image-runtime.ts';
+import { NEIGHBOUR_MODES, startNeighbours, type NeighbourMode } from './lib/status-neighbours.ts';
 
-const { values } = parseArgs({ options: { entry: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    entry: { type: 'string' },
+    neighbours: { type: 'string', default: 'hostile' },
+    views: { type: 'string', default: '12' },
+    'as-image': { type: 'boolean', default: false },
+  },
+});
+const mode = values.neighbours as NeighbourMode;
+if (!NEIGHBOUR_MODES.includes(mode)) throw new Error(`--neighbours ${NEIGHBOUR_MODES.join('|')}`);
 const API_HOST = '127.0.9.98';
 const PROBER_HOST = '127.0.9.99';
 const PORT = 18493;
@@ -30,17 +46,7 @@ function memory(pid: number): { rssMiB: number; peakMiB: number } {
   return { rssMiB: Math.round(kib('VmRSS') / 1024), peakMiB: Math.round(kib('VmHWM') / 1024) };
 }
 
-const servers: Server[] = [];
-for (const [i, neighbour] of NEIGHBOURS.entries()) {
-  const body = hostileStatusDocument(i);
-  const server = createServer((req, res) => {
-    if (req.url?.startsWith('/status.json'))
-      res.writeHead(200, { 'content-type': 'application/json' }).end(body);
-    else res.end('ok');
-  });
-  await new Promise<void>((resolve) => server.listen(PORT, neighbour.ip, resolve));
-  servers.push(server);
-}
+const servers = await startNeighbours(NEIGHBOURS, PORT, mode);
 const api = await FakeApiServer.start({ host: API_HOST });
 const saDir = api.writeServiceAccountDir(NAMESPACE);
 for (const n of [{ node: 'node-self', ip: PROBER_HOST }, ...NEIGHBOURS]) {
@@ -70,8 +76,13 @@ const prober = startProber(
     KUBENURSE_CHECK_KUBE_PROXY: 'false',
     KUBENURSE_SHUTDOWN_DURATION: '0s',
     KUBENURSE_LOG_LEVEL: 'warn',
+    // --as-image: the Node flags and environment of the Dockerfile's runtime stage.
+    ...(values['as-image'] ? IMAGE_RUNTIME.env : {}),
   },
-  values.entry === undefined ? {} : { entry: values.entry },
+  {
+    ...(values.entry === undefined ? {} : { entry: values.entry }),
+    ...(values['as-image'] ? { nodeFlags: IMAGE_RUNTIME.nodeFlags } : {}),
+  },
 );
 const pid = prober.child.pid as number;
 try {
@@ -89,6 +100,13 @@ try {
       break;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+  // The control: the same time as the fresh views below, with no /status.json request.
+  const start = memory(pid);
+  const idleDrift: number[] = [];
+  for (let view = 0; view < Number(values.views); view++) {
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    idleDrift.push(memory(pid).rssMiB - start.rssMiB);
+  }
   const idle = memory(pid);
   const one = await (await fetch(`${prober.baseUrl}/status.json`)).text();
   const afterOne = memory(pid);
@@ -98,16 +116,28 @@ try {
     Array.from({ length: 6 }, async () => (await fetch(`${prober.baseUrl}/status.json`)).text()),
   );
   const afterSix = memory(pid);
+  // Then fresh views one after another, as a page left open does: does the growth add up?
+  const afterEachView: number[] = [];
+  for (let view = 0; view < Number(values.views); view++) {
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await (await fetch(`${prober.baseUrl}/status.json`)).text();
+    afterEachView.push(memory(pid).rssMiB - idle.rssMiB);
+  }
+  const end = memory(pid);
   const rows = (
-    JSON.parse(one) as { cluster: { rows: { source: string; paths: object; checks: object }[] } }
+    JSON.parse(one) as {
+      cluster: { rows: { source: string; error: string | null; paths: object; checks: object }[] };
+    }
   ).cluster.rows;
   console.log(
     JSON.stringify(
       {
         entry: values.entry ?? 'src/main.ts',
+        neighbours: mode,
         responseBytes: Buffer.byteLength(one),
         sixResponsesBytes: six.map((text) => Buffer.byteLength(text)),
         rowsRead: rows.filter((row) => row.source === 'status').length,
+        rowErrors: [...new Set(rows.flatMap((row) => (row.error === null ? [] : [row.error])))],
         cells: rows.reduce(
           (sum, row) => sum + Object.keys(row.paths).length + Object.keys(row.checks).length,
           0,
@@ -115,7 +145,10 @@ try {
         idle,
         afterOne,
         afterSix,
-        peakGrowthMiB: afterSix.peakMiB - idle.rssMiB,
+        rssGrowthMiBAfterEachFreshView: afterEachView,
+        controlRssGrowthMiBWithoutRequests: idleDrift,
+        end,
+        peakGrowthMiB: end.peakMiB - idle.rssMiB,
       },
       null,
       2,

@@ -1,5 +1,6 @@
 // A neighbour's /status.json at the input limits of issue #14 item 1: 10,000 failed checks with
-// long messages, just under 2 MB — what the status page's bounds are measured against.
+// long messages, just under 2 MB — what the status page's bounds are measured against
+// (bench/lib/status-neighbours.ts serves it).
 
 export function hostileStatusDocument(index: number): string {
   const checks = [];

@@ -40,12 +40,12 @@ export interface ProberProcess {
 
 export function startProber(
   env: Record<string, string>,
-  options: { entry?: string; host?: string; port?: number } = {},
+  options: { entry?: string; host?: string; port?: number; nodeFlags?: readonly string[] } = {},
 ): ProberProcess {
   const entry = options.entry ?? `${PROJECT_ROOT}src/main.ts`;
   const host = options.host ?? env.KUBENURSE_BIND_ADDRESS ?? '127.0.0.1';
   const port = options.port ?? Number(env.KUBENURSE_PORT ?? 8080);
-  const child = spawn(NODE_BIN, [entry], {
+  const child = spawn(NODE_BIN, [...(options.nodeFlags ?? []), entry], {
     cwd: PROJECT_ROOT,
     // Only what the test gives, plus PATH: no inherited KUBENURSE_* or KUBERNETES_* leaks in.
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
