@@ -46,6 +46,8 @@ let httpPort = 0;
 let httpsPort = 0;
 let untrustedPort = 0;
 let hangPort = 0;
+/** Called when the server that never answers has received a request's bytes. */
+let onHangRequest: (() => void) | undefined;
 let refusedPort = 0;
 let ca: ReturnType<typeof createTestCa>;
 let seenAuthorization: string | undefined;
@@ -74,7 +76,7 @@ beforeAll(async () => {
   const foreign = other.issue('foreign', [HOST]);
   untrustedPort = await listen(createHttpsServer({ cert: foreign.cert, key: foreign.key }, app));
   // Accepts the connection and the request but never answers: a deadline has to end it.
-  hangPort = await listen(createTcpServer((socket) => socket.on('data', () => {})));
+  hangPort = await listen(createTcpServer((socket) => socket.on('data', () => onHangRequest?.())));
   const closed = createTcpServer();
   refusedPort = await listen(closed, '127.0.1.2');
   await new Promise((resolve) => closed.close(resolve));
@@ -299,11 +301,13 @@ describe('Prober.probe', () => {
   it('an aborted round cancels the probe cleanly', async () => {
     const { prober } = makeProber({ timeoutMs: 5000 });
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 100);
+    // Aborted while it waits for the answer: the request has reached the server.
+    onHangRequest = () => controller.abort();
     const { outcome } = await prober.probe(
       { type: 'x', url: `http://${HOST}:${hangPort}/` },
       controller.signal,
     );
+    onHangRequest = undefined;
     expect(outcome.status === 'error' && outcome.message).toMatch(/cancelled/);
   });
 
