@@ -17,8 +17,10 @@ export interface Exchange {
 }
 
 export interface ExchangeOptions {
-  /** Most bytes of body held before body() is called (the largest limit it may be called with). */
+  /** Most bytes of body accepted before body() is called (the largest limit it may be called with). */
   readonly bufferLimit: number;
+  /** Whether chunks are held before body() is called (else only counted). */
+  readonly keepBody: boolean;
   /** Aborts the exchange; the promises then reject with its reason. */
   readonly signal: AbortSignal;
   /** Called synchronously when undici has parsed the response headers. */
@@ -38,7 +40,7 @@ export function exchange(
     let chunks: Buffer[] = [];
     let size = 0;
     let limit = options.bufferLimit;
-    let keep = true;
+    let keep = options.keepBody;
     let ended = false;
     let failure: Error | undefined;
     let headersSeen = false;

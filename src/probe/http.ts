@@ -177,6 +177,7 @@ export class Prober {
         const sent = await this.send(hop, url, trace, abort, {
           first: chain.redirects === 0,
           bufferLimit: Math.max(REDIRECT_BODY_SLURP, target.bodyLimit ?? DISCARDED_BODY_LIMIT),
+          keepBody: target.bodyLimit !== undefined,
         });
         release = sent.release;
         const { response } = sent;
@@ -219,7 +220,7 @@ export class Prober {
     url: URL,
     trace: Trace,
     abort: AbortSignal,
-    { first, bufferLimit }: { first: boolean; bufferLimit: number },
+    { first, bufferLimit, keepBody }: { first: boolean; bufferLimit: number; keepBody: boolean },
   ): Promise<SentHop> {
     const proxy = this.options.proxy ? proxyFor(url, this.options.proxy) : undefined;
     const forwardProxy = proxy !== undefined && url.protocol === 'http:';
@@ -250,6 +251,7 @@ export class Prober {
         },
         {
           bufferLimit,
+          keepBody,
           signal: abort,
           onHeaders: () => {
             trace.headersAt ??= performance.now() - trace.start;
