@@ -375,12 +375,14 @@ export class ResourceInformer<T extends CachedObject> {
   }
 
   private applyLine(line: string): void {
-    let event: { type?: unknown; object?: unknown };
+    let parsed: unknown;
     try {
-      event = JSON.parse(line) as { type?: unknown; object?: unknown };
+      parsed = JSON.parse(line);
     } catch (error) {
       throw this.protocolError(new SyntaxError(`malformed watch event (${describeError(error)})`));
     }
+    // Any JSON value parses, `null` and `42` too: only an object with a string type is an event.
+    const event = parsed as { type?: unknown; object?: unknown } | null;
     if (typeof event !== 'object' || event === null || typeof event.type !== 'string')
       throw this.protocolError(new SyntaxError('watch event without a type'));
     if (event.type === 'ERROR') {
