@@ -3,6 +3,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { DriverMode, DriverProbe, DriverRequest } from './probe-driver.ts';
 import type { ImageRuntime } from './image-runtime.ts';
+import { stopProcess } from '../../dev/process/stop-process.ts';
 
 const DRIVER_SCRIPT = fileURLToPath(new URL('./probe-driver.ts', import.meta.url));
 
@@ -57,9 +58,6 @@ export class DriverClient {
   }
 
   async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    this.child.kill('SIGTERM');
-    await exited;
+    await stopProcess(this.child, new Promise((resolve) => this.child.once('exit', resolve)));
   }
 }

@@ -2,6 +2,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { FleetRequest, FleetStats } from './fleet.ts';
+import { stopProcess } from '../../dev/process/stop-process.ts';
 
 const FLEET_SCRIPT = fileURLToPath(new URL('./fleet.ts', import.meta.url));
 
@@ -73,9 +74,6 @@ export class FleetClient {
   }
 
   async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    this.child.kill('SIGTERM');
-    await exited;
+    await stopProcess(this.child, new Promise((resolve) => this.child.once('exit', resolve)));
   }
 }
