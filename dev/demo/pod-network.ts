@@ -9,8 +9,8 @@
 // applied per request: a cut request is black-holed (read, never answered), like a firewall
 // that drops packets; the caller's deadline ends it. A "down" node's pod IP refuses connections.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { forward } from './forward.ts';
+import { Restartable } from './restartable.ts';
 import { NEIGHBOUR_ORIGIN_HEADER } from '../../src/neighbours/pod-path.ts';
 import {
   KUBE_PROXY_HEALTHZ_PORT,
@@ -48,44 +48,23 @@ function pairKey(a: string, b: string): string {
   return [a, b].sort().join('|');
 }
 
-class Forwarder {
+class Forwarder extends Restartable {
+  protected readonly server: Server;
   private readonly node: DemoNode;
   private readonly network: PodNetwork;
-  private readonly server: Server;
-  private readonly sockets = new Set<Socket>();
   private readonly blackHoled = new Set<ServerResponse>();
-  private listening = false;
 
   constructor(node: DemoNode, network: PodNetwork) {
+    super(network.layer.listen(node));
     this.node = node;
     this.network = network;
     this.server = createServer((req, res) => this.handle(req, res));
-    this.server.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
+    this.track();
   }
 
-  async listen(): Promise<void> {
-    if (this.listening) return;
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      const { host, port } = this.network.layer.listen(this.node);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    this.listening = true;
-  }
-
-  async close(): Promise<void> {
-    if (!this.listening) return;
-    this.listening = false;
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+  override async stop(): Promise<void> {
     this.releaseBlackHoled();
-    for (const socket of this.sockets) socket.destroy();
-    await closed;
+    await super.stop();
   }
 
   /** Partitions healed: requests held so far are dropped (their callers gave up long ago). */
@@ -126,11 +105,11 @@ export class PodNetwork {
   }
 
   async start(): Promise<void> {
-    await Promise.all([...this.forwarders.values()].map((forwarder) => forwarder.listen()));
+    await Promise.all([...this.forwarders.values()].map((forwarder) => forwarder.start()));
   }
 
   async stop(): Promise<void> {
-    await Promise.all([...this.forwarders.values()].map((forwarder) => forwarder.close()));
+    await Promise.all([...this.forwarders.values()].map((forwarder) => forwarder.stop()));
   }
 
   nodeOfPod(podName: string): string | undefined {
@@ -162,7 +141,7 @@ export class PodNetwork {
   async setDown(node: string, down: boolean): Promise<void> {
     const forwarder = this.forwarders.get(node);
     if (!forwarder) throw new Error(`unknown node ${node}`);
-    if (down) await forwarder.close();
-    else await forwarder.listen();
+    if (down) await forwarder.stop();
+    else await forwarder.start();
   }
 }

@@ -8,60 +8,8 @@
 // down it answers 502, as nginx does.
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { forward } from './forward.ts';
-import {
-  connect,
-  createServer as createTcpServer,
-  type Server as TcpServer,
-  type Socket,
-} from 'node:net';
-
-interface Endpoint {
-  readonly host: string;
-  readonly port: number;
-}
-
-/** A server that can be stopped and started again on the same address, cutting live connections. */
-abstract class Restartable {
-  protected abstract readonly server: TcpServer | HttpServer;
-  private readonly sockets = new Set<Socket>();
-  private listening = false;
-  private readonly at: Endpoint;
-
-  constructor(at: Endpoint) {
-    this.at = at;
-  }
-
-  protected track(): void {
-    this.server.on('connection', (socket: Socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
-  }
-
-  get running(): boolean {
-    return this.listening;
-  }
-
-  async start(): Promise<void> {
-    if (this.listening) return;
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.at.port, this.at.host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    this.listening = true;
-  }
-
-  async stop(): Promise<void> {
-    if (!this.listening) return;
-    this.listening = false;
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const socket of this.sockets) socket.destroy();
-    await closed;
-  }
-}
+import { connect, createServer as createTcpServer, type Server as TcpServer } from 'node:net';
+import { Restartable, type Endpoint } from './restartable.ts';
 
 export class ServiceProxy extends Restartable {
   protected readonly server: TcpServer;
