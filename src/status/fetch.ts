@@ -4,7 +4,7 @@
 // failure is described in one line.
 import { Agent, request } from 'undici';
 import { readBounded } from '../bounded-body.ts';
-import { describeError } from '../error-text.ts';
+import { describeError, errorMessage } from '../error-text.ts';
 
 /**
  * Decodes a body as it streams in, keeping only part of it (alive-stream.ts): push() each
@@ -101,7 +101,7 @@ async function decodeStream(
   const refused = (error: unknown): FetchResult => {
     // The decoder refused what it read: the rest is not read.
     body.destroy();
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     return decoder.tooLarge(error)
       ? { ok: false, failure: 'too-large', statusCode, error: message }
       : { ok: false, failure: 'not-json', statusCode, error: message };
