@@ -10,6 +10,8 @@ import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireCommand } from '../../scripts/preflight/components.ts';
+import { errorMessage } from '../../src/error-text.ts';
+import { readUntil } from '../support/eventually.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const ARTIFACTS = join(ROOT, 'test-artifacts');
@@ -77,29 +79,26 @@ async function waitForPaths(
   what: string,
   timeoutMs = 45_000,
 ): Promise<Record<string, string>> {
-  const deadline = Date.now() + timeoutMs;
-  let states: Record<string, string> = {};
-  while (Date.now() < deadline) {
-    states = await pathStates();
-    if (predicate(states)) return states;
-    await new Promise((done) => setTimeout(done, 250));
-  }
-  throw new Error(
-    `status page: ${what} not seen within ${timeoutMs / 1000} s; last matrix: ${JSON.stringify(states)}\ndemo output:\n${demoOutput}`,
-  );
+  return readUntil(pathStates, predicate, timeoutMs, 250).catch((error: unknown) => {
+    throw new Error(
+      `status page: ${what} not seen within ${timeoutMs / 1000} s (${errorMessage(error)})\ndemo output:\n${demoOutput}`,
+    );
+  });
 }
 
 /** Waits until the cell from → to names `layer` (docs/layers.md: data-layer on path cells). */
 async function waitForLayer(from: string, to: string, layer: string, timeoutMs = 45_000) {
   const cell = page.locator(`#matrix td[data-from="${from}"][data-to="${to}"]`);
-  const deadline = Date.now() + timeoutMs;
-  let seen: string | null = null;
-  while (Date.now() < deadline) {
-    seen = await cell.getAttribute('data-layer');
-    if (seen === layer) return;
-    await new Promise((done) => setTimeout(done, 250));
-  }
-  throw new Error(`status page: ${from} → ${to} never showed layer ${layer} (last: ${seen})`);
+  await readUntil(
+    () => cell.getAttribute('data-layer'),
+    (seen) => seen === layer,
+    timeoutMs,
+    250,
+  ).catch((error: unknown) => {
+    throw new Error(
+      `status page: ${from} → ${to} never showed layer ${layer} (${errorMessage(error)})`,
+    );
+  });
 }
 
 const allPairs = NODES.flatMap((from) =>
@@ -118,14 +117,18 @@ beforeAll(async () => {
   demo.stderr?.on('data', (chunk: Buffer) => (demoOutput += chunk.toString()));
   const child = demo;
   demoExit = new Promise((done) => child.once('exit', (code) => done(code)));
-  const deadline = Date.now() + 60_000;
-  while (!demoOutput.includes('Ctrl-C stops everything')) {
-    if (child.exitCode !== null)
-      throw new Error(`the demo exited (${child.exitCode}):\n${demoOutput}`);
-    if (Date.now() > deadline)
-      throw new Error(`the demo did not come up within 60 s:\n${demoOutput}`);
-    await new Promise((done) => setTimeout(done, 100));
-  }
+  // Until it says it is up, or exits (waiting longer cannot help then).
+  await readUntil(
+    () =>
+      Promise.resolve(child.exitCode === null && !demoOutput.includes('Ctrl-C stops everything')),
+    (starting) => !starting,
+    60_000,
+    100,
+  ).catch(() => {
+    throw new Error(`the demo did not come up within 60 s:\n${demoOutput}`);
+  });
+  if (child.exitCode !== null)
+    throw new Error(`the demo exited (${child.exitCode}):\n${demoOutput}`);
 
   userDataDir = mkdtempSync(join(tmpdir(), 'kubenurse-chromium-'));
   context = await chromium.launchPersistentContext(userDataDir, {
