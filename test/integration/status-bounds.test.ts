@@ -12,26 +12,18 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RoundResult } from '../../src/checks/round.ts';
-import { Scheduler } from '../../src/checks/scheduler.ts';
 import type { CheckOutcome } from '../../src/checks/types.ts';
-import { parseConfig } from '../../src/config.ts';
-import { IncomingChecks } from '../../src/incoming.ts';
-import { createLogger } from '../../src/log.ts';
-import { ProbeMetrics } from '../../src/metrics.ts';
-import { startServer, type RunningServer } from '../../src/server.ts';
 import { MATRIX_LIMITS } from '../../src/status/bound.ts';
 import {
   CLUSTER_LIMITS,
   MAX_LISTED_CHECKS,
-  StatusPage,
   type FullStatus,
   type RowAnswer,
 } from '../../src/status/index.ts';
 import { MAX_CHECKS } from '../../src/status/parse.ts';
 import { ROW_ANSWER_BUDGET, ROW_ANSWER_MAX_BYTES, rowQuery } from '../../src/status/row-view.ts';
-import type { Neighbour, ProberState } from '../../src/state.ts';
 import { eventually } from '../support/eventually.ts';
+import { startStaticProber, type StaticProber } from '../support/status-prober.ts';
 
 const PROBER_HOST = '127.0.9.99';
 const NEIGHBOURS = Array.from({ length: 50 }, (_, i) => ({
@@ -43,10 +35,8 @@ const OURS = NEIGHBOURS.filter((n) => n.kind === 'ours');
 const CUT_OFF = NEIGHBOURS.filter((n) => n.kind !== 'ours');
 /** Our neighbours' rounds: paths to every node of the matrix and to 4,949 others, 60 extras. */
 const OWN_CHECKS_OF_OURS = 5000 + 60;
-const logger = createLogger('silent');
 const servers: Server[] = [];
-const running: RunningServer[] = [];
-const pages: StatusPage[] = [];
+const probers: StaticProber[] = [];
 let baseUrl = '';
 let port = 0;
 let hostileRequests = 0;
@@ -113,44 +103,22 @@ async function startStatusProber(
   host: string,
   node: string,
   outcomes: Map<string, CheckOutcome>,
-  neighbours: Neighbour[],
-): Promise<StatusPage> {
-  const config = parseConfig({
-    KUBENURSE_BIND_ADDRESS: host,
-    KUBENURSE_PORT: String(port),
-    KUBENURSE_NODE_NAME: node,
-    KUBENURSE_POD_NAME: `kubenurse-${node}`,
-    KUBENURSE_CACHE_TTL: '3s',
-    KUBENURSE_SERVICE_ACCOUNT_DIR: '/nonexistent',
-  });
-  const metrics = new ProbeMetrics({ buckets: [1], legacyMetrics: false, incomingChecks: () => 0 });
-  const state: ProberState = {
-    neighbourhood: () => ({ state: { kind: 'ok' }, neighbours }),
-    kubeProxy: () => undefined,
-  };
-  const page = new StatusPage({ config, logger, metrics, state });
-  pages.push(page);
-  const result: RoundResult = { startedAt: new Date(), finishedAt: new Date(), outcomes };
-  const scheduler = new Scheduler({
-    executor: page.observe({ run: () => Promise.resolve(result) }),
-    intervalMs: 60_000,
-    cacheTtlMs: 60_000,
-    logger,
-  });
-  await scheduler.result();
-  running.push(
-    await startServer({
-      config,
-      logger,
-      scheduler,
-      metrics,
-      incoming: new IncomingChecks(),
-      state,
-      ready: () => true,
-      extend: (app) => page.mount(app, scheduler),
+  neighbours: readonly { node: string; ip: string }[],
+): Promise<void> {
+  probers.push(
+    await startStaticProber({
+      env: {
+        KUBENURSE_BIND_ADDRESS: host,
+        KUBENURSE_PORT: String(port),
+        KUBENURSE_NODE_NAME: node,
+        KUBENURSE_POD_NAME: `kubenurse-${node}`,
+        KUBENURSE_CACHE_TTL: '3s',
+        KUBENURSE_SERVICE_ACCOUNT_DIR: '/nonexistent',
+      },
+      outcomes,
+      neighbours,
     }),
   );
-  return page;
 }
 
 beforeAll(async () => {
@@ -183,24 +151,12 @@ beforeAll(async () => {
   const outcomes = new Map<string, CheckOutcome>();
   for (let i = 0; i < 5000; i++) outcomes.set(`path_far-${i}`, okOutcome);
   outcomes.set('api_server_direct', { status: 'error', event: 'e', message: 'x', durationMs: 1 });
-  await startStatusProber(
-    PROBER_HOST,
-    'node-self',
-    outcomes,
-    NEIGHBOURS.map((n) => ({
-      podName: `kubenurse-${n.node}`,
-      podIp: n.ip,
-      hostIp: n.ip,
-      nodeName: n.node,
-      nodeHash: 1n,
-    })),
-  );
+  await startStatusProber(PROBER_HOST, 'node-self', outcomes, NEIGHBOURS);
   baseUrl = `http://${PROBER_HOST}:${port}`;
 });
 
 afterAll(async () => {
-  await Promise.all(running.map((server) => server.close()));
-  await Promise.all(pages.map((page) => page.close()));
+  await Promise.all(probers.map((prober) => prober.close()));
   for (const server of servers) server.closeAllConnections();
   await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
 });
