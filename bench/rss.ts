@@ -1,5 +1,7 @@
 // Benchmark 2b: steady RSS of one prober (the production bundle) with 50 neighbours at the
 // default 5 s interval, and where that memory goes.
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './lib/children.ts';
 import { startCluster } from './lib/cluster.ts';
@@ -158,19 +160,30 @@ export const rss: Benchmark = async ({ quick, log }) => {
           }
         }
         await fleet.stats(true);
+        // A 120 MB copy per run: removed again once the prober has stopped.
+        const privateNode =
+          variant.cgroup === 'private-binary' ? privateNodeBinary(NODE) : undefined;
+        const cleanUp = () => {
+          memcg?.remove();
+          if (privateNode !== undefined)
+            rmSync(dirname(privateNode), { recursive: true, force: true });
+        };
         const prober = await startProber({
           host: SELF_IP,
           port,
           fromSource: variant.fromSource,
           nodeFlags: variant.nodeFlags,
           cgroupProcs: memcg?.procsFile,
-          nodeBinary: variant.cgroup === 'private-binary' ? privateNodeBinary(NODE) : undefined,
+          nodeBinary: privateNode,
           env: {
             ...cluster.proberEnv,
             KUBENURSE_NEIGHBOUR_LIMIT: String(variant.neighbours),
             KUBENURSE_CHECK_API_SERVER_DIRECT: 'true',
             ...variant.env,
           },
+        }).catch((error: unknown) => {
+          cleanUp();
+          throw error;
         });
         const samples: Rss[] = [];
         const workingSets: number[] = [];
@@ -210,7 +223,7 @@ export const rss: Benchmark = async ({ quick, log }) => {
             );
         } finally {
           await prober.stop();
-          memcg?.remove();
+          cleanUp();
         }
       }
     } finally {
