@@ -24,6 +24,11 @@ export function errorCode(error: unknown): string | undefined {
   return undefined;
 }
 
+/** A caught value as an Error, for what must be rejected or aborted with one: non-errors become their text. */
+export function toError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
+
 /** The message alone, for errors we raised ourselves and whose text is the whole story. */
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -3,6 +3,7 @@
 // probe, and the moment the headers are parsed is seen synchronously (BENCHMARKS.md 1). The
 // body is held only up to a limit, and only when the caller keeps it.
 import type { Dispatcher } from 'undici';
+import { toError } from '../error-text.ts';
 
 export type BodyRead = Buffer | null | 'too-large';
 
@@ -65,8 +66,7 @@ export function exchange(
       settleBody();
     };
     const onAbort = () => {
-      const reason: unknown = signal.reason;
-      const error = reason instanceof Error ? reason : new Error(String(reason));
+      const error = toError(signal.reason);
       fail(error);
       controller?.abort(error);
     };
@@ -122,7 +122,7 @@ export function exchange(
     try {
       dispatcher.dispatch(request, handler);
     } catch (error) {
-      fail(error instanceof Error ? error : new Error(String(error)));
+      fail(toError(error));
     }
   });
 }
