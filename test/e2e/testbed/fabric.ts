@@ -66,51 +66,10 @@ export class Fabric {
     ]);
     await run('ip', ['-n', this.ns, 'link', 'set', port, 'master', BRIDGE, 'up']);
     if (addresses.ipv6Disabled) await disableIpv6(ns);
-    if (addresses.ipv4 !== undefined)
-      await run('ip', [
-        '-n',
-        ns,
-        'addr',
-        'add',
-        `${addresses.ipv4}/${NODE_PREFIX_LENGTH}`,
-        'dev',
-        'eth0',
-      ]);
-    if (addresses.ipv6 !== undefined)
-      // nodad: usable at once, without the second of duplicate address detection.
-      await run('ip', [
-        '-n',
-        ns,
-        '-6',
-        'addr',
-        'add',
-        `${addresses.ipv6}/${IPV6_PREFIX_LENGTH}`,
-        'dev',
-        'eth0',
-        'nodad',
-      ]);
-    if (podAddresses?.ipv4 !== undefined)
-      await run('ip', [
-        '-n',
-        ns,
-        'addr',
-        'add',
-        `${podAddresses.ipv4}/${POD_IPV4_PREFIX_LENGTH}`,
-        'dev',
-        'eth0',
-      ]);
-    if (podAddresses?.ipv6 !== undefined)
-      await run('ip', [
-        '-n',
-        ns,
-        '-6',
-        'addr',
-        'add',
-        `${podAddresses.ipv6}/${POD_IPV6_PREFIX_LENGTH}`,
-        'dev',
-        'eth0',
-        'nodad',
-      ]);
+    await addAddress(ns, addresses.ipv4, NODE_PREFIX_LENGTH);
+    await addAddress(ns, addresses.ipv6, IPV6_PREFIX_LENGTH);
+    await addAddress(ns, podAddresses?.ipv4, POD_IPV4_PREFIX_LENGTH);
+    await addAddress(ns, podAddresses?.ipv6, POD_IPV6_PREFIX_LENGTH);
     if (addresses.ipv6 !== undefined || podAddresses?.ipv6 !== undefined)
       // Static IPv6 addresses go when the link goes down unless kept: a node whose link comes
       // back (a fault of the layers network) must find them again.
@@ -151,5 +110,24 @@ async function disableIpv6(ns: string): Promise<void> {
     'sh',
     '-c',
     'for d in all default lo eth0; do echo 1 > /proc/sys/net/ipv6/conf/$d/disable_ipv6; done',
+  ]);
+}
+
+/** Puts an address (when there is one) on the namespace's eth0. */
+async function addAddress(ns: string, address: string | undefined, prefix: number): Promise<void> {
+  if (address === undefined) return;
+  const family = address.includes(':') ? ['-6'] : [];
+  // nodad: an IPv6 address is usable at once, without the second of duplicate address detection.
+  const dad = address.includes(':') ? ['nodad'] : [];
+  await run('ip', [
+    '-n',
+    ns,
+    ...family,
+    'addr',
+    'add',
+    `${address}/${prefix}`,
+    'dev',
+    'eth0',
+    ...dad,
   ]);
 }
