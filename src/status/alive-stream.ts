@@ -3,7 +3,7 @@
 // neighbourhood there (~200 bytes per pod, megabytes in a large cluster), and a hostile
 // neighbour can send anything; buffering and parsing the whole answer cost memory in
 // proportion to it. Here memory is bounded by what is kept, whatever is read: the rest is
-// scanned byte by byte (strings and nesting only) and dropped. What is kept is parsed with
+// only searched for string ends and nesting, then dropped. What is kept is parsed with
 // JSON.parse, so it is validated like any answer.
 
 import type { StreamingDecoder } from './fetch.ts';
