@@ -34,6 +34,45 @@ function statField(stat: string, name: string): number {
   return Number(match[1]);
 }
 
+/** Where each cgroup version keeps the figures: v1 prefixes hierarchical stats with total_. */
+interface MemoryFiles {
+  readonly usage: string;
+  readonly anon: string;
+  readonly activeFile: string;
+  readonly inactiveFile: string;
+}
+const V1_FILES: MemoryFiles = {
+  usage: 'memory.usage_in_bytes',
+  anon: 'total_rss',
+  activeFile: 'total_active_file',
+  inactiveFile: 'total_inactive_file',
+};
+const V2_FILES: MemoryFiles = {
+  usage: 'memory.current',
+  anon: 'anon',
+  activeFile: 'active_file',
+  inactiveFile: 'inactive_file',
+};
+
+function memoryCgroupAt(dir: string, files: MemoryFiles): MemoryCgroup {
+  return {
+    procsFile: join(dir, 'cgroup.procs'),
+    read() {
+      const usage = Number(readFileSync(join(dir, files.usage), 'utf8'));
+      const stat = readFileSync(join(dir, 'memory.stat'), 'utf8');
+      const inactiveFile = statField(stat, files.inactiveFile);
+      return {
+        usageMiB: usage / MiB,
+        workingSetMiB: (usage - inactiveFile) / MiB,
+        anonMiB: statField(stat, files.anon) / MiB,
+        activeFileMiB: statField(stat, files.activeFile) / MiB,
+        inactiveFileMiB: inactiveFile / MiB,
+      };
+    },
+    remove: () => rmdirSync(dir),
+  };
+}
+
 /** Creates a memory cgroup under this process's own; throws with the reason if it cannot. */
 export function createMemoryCgroup(name: string): MemoryCgroup {
   const own = readFileSync('/proc/self/cgroup', 'utf8');
@@ -42,22 +81,7 @@ export function createMemoryCgroup(name: string): MemoryCgroup {
   if (v1Path !== undefined && existsSync(v1Root)) {
     const dir = join(v1Root, v1Path, name);
     mkdirSync(dir);
-    return {
-      procsFile: join(dir, 'cgroup.procs'),
-      read() {
-        const usage = Number(readFileSync(join(dir, 'memory.usage_in_bytes'), 'utf8'));
-        const stat = readFileSync(join(dir, 'memory.stat'), 'utf8');
-        const inactiveFile = statField(stat, 'total_inactive_file');
-        return {
-          usageMiB: usage / MiB,
-          workingSetMiB: (usage - inactiveFile) / MiB,
-          anonMiB: statField(stat, 'total_rss') / MiB,
-          activeFileMiB: statField(stat, 'total_active_file') / MiB,
-          inactiveFileMiB: inactiveFile / MiB,
-        };
-      },
-      remove: () => rmdirSync(dir),
-    };
+    return memoryCgroupAt(dir, V1_FILES);
   }
   const v2Path = /^0::(.*)$/m.exec(own)?.[1];
   const v2Root = existsSync('/sys/fs/cgroup/cgroup.controllers') ? '/sys/fs/cgroup' : undefined;
@@ -67,22 +91,7 @@ export function createMemoryCgroup(name: string): MemoryCgroup {
       throw new Error(`cgroup v2: the memory controller is not enabled for children of ${parent}`);
     const dir = join(parent, name);
     mkdirSync(dir);
-    return {
-      procsFile: join(dir, 'cgroup.procs'),
-      read() {
-        const usage = Number(readFileSync(join(dir, 'memory.current'), 'utf8'));
-        const stat = readFileSync(join(dir, 'memory.stat'), 'utf8');
-        const inactiveFile = statField(stat, 'inactive_file');
-        return {
-          usageMiB: usage / MiB,
-          workingSetMiB: (usage - inactiveFile) / MiB,
-          anonMiB: statField(stat, 'anon') / MiB,
-          activeFileMiB: statField(stat, 'active_file') / MiB,
-          inactiveFileMiB: inactiveFile / MiB,
-        };
-      },
-      remove: () => rmdirSync(dir),
-    };
+    return memoryCgroupAt(dir, V2_FILES);
   }
   throw new Error('no memory cgroup controller found in /proc/self/cgroup');
 }
